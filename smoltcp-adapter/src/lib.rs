@@ -1,0 +1,5 @@
+//! smoltcp glue for `wirekit-core`. Skeleton: the adapter lands with its own issue.
+#![no_std]
+#![deny(unsafe_code)]
+
+pub use wirekit_core as core_machines;

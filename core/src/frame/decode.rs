@@ -51,11 +51,9 @@ impl fmt::Display for FrameError {
             Self::TruncatedPrefix { have, need } => {
                 write!(f, "stream ended inside a length prefix ({have} of {need} bytes)")
             }
-            Self::TruncatedPayload { len, missing } => write!(
-                f,
-                "stream ended inside a frame ({} of {len} bytes received)",
-                len - missing
-            ),
+            Self::TruncatedPayload { len, missing } => {
+                write!(f, "stream ended inside a frame ({} of {len} bytes received)", len - missing)
+            }
             Self::BufferTooSmall { len, capacity } => {
                 write!(f, "frame of {len} bytes does not fit a {capacity}-byte buffer")
             }
@@ -155,7 +153,10 @@ impl FrameDecoder {
         }
     }
 
-    fn decode_prefix<'i>(&mut self, input: &'i [u8]) -> Result<Handled<FrameEvent<'i>>, FrameError> {
+    fn decode_prefix<'i>(
+        &mut self,
+        input: &'i [u8],
+    ) -> Result<Handled<FrameEvent<'i>>, FrameError> {
         let config = self.config;
         let mut consumed = 0;
         loop {

@@ -1,0 +1,247 @@
+//! Blocking glue over `embedded_io::{Read, Write}`: one pump that std code (through an
+//! adapter type) and blocking firmware share.
+//!
+//! [`Conn`] owns the transport and a receive buffer. Bytes read past the end of one exchange
+//! (say, application data right behind a handshake) stay in that buffer for the next
+//! machine, so nothing is ever lost between machines. [`Conn::drive`] runs any
+//! [`Machine`]: flush its output, feed it input, hand its events to a callback which decides
+//! whether to keep going, and tell it about EOF.
+
+use core::fmt;
+use core::ops::ControlFlow;
+
+use embedded_io::{Read, Write};
+
+use crate::frame::{FrameConfig, FrameError, FrameReader};
+use crate::Machine;
+
+#[cfg(test)]
+mod tests;
+
+/// What stopped a drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriveError<IoE, ME> {
+    /// The transport failed.
+    Io(IoE),
+    /// The transport accepted no bytes (`write` returned 0).
+    WriteZero,
+    /// The protocol machine reported an error.
+    Protocol(ME),
+    /// The peer closed before the machine was done, and the machine had nothing to say.
+    UnexpectedEof,
+    /// The receive buffer is full and the machine consumed nothing from it.
+    BufferFull,
+}
+
+impl<IoE: fmt::Display, ME: fmt::Display> fmt::Display for DriveError<IoE, ME> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "transport error: {e}"),
+            Self::WriteZero => f.write_str("transport accepted no bytes"),
+            Self::Protocol(e) => write!(f, "{e}"),
+            Self::UnexpectedEof => f.write_str("peer closed the connection too early"),
+            Self::BufferFull => f.write_str("receive buffer full without progress"),
+        }
+    }
+}
+
+impl<IoE: fmt::Debug + fmt::Display, ME: fmt::Debug + fmt::Display> core::error::Error
+    for DriveError<IoE, ME>
+{
+}
+
+/// A transport plus an `N`-byte receive buffer.
+#[derive(Debug)]
+pub struct Conn<T, const N: usize = 4096> {
+    io: T,
+    rx: [u8; N],
+    start: usize,
+    end: usize,
+    eof: bool,
+}
+
+impl<T: Read + Write, const N: usize> Conn<T, N> {
+    /// Wrap a transport.
+    pub fn new(io: T) -> Self {
+        Self { io, rx: [0; N], start: 0, end: 0, eof: false }
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// The transport, e.g. to write a file body directly.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
+    /// Received bytes no machine has consumed yet.
+    pub fn buffered(&self) -> &[u8] {
+        self.rx.get(self.start..self.end).unwrap_or(&[])
+    }
+
+    /// Drop `n` buffered bytes (after using them from [`Conn::buffered`]).
+    pub fn consume_buffered(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// True once the peer closed its sending side and the buffer is drained.
+    pub fn at_eof(&self) -> bool {
+        self.eof && self.start == self.end
+    }
+
+    /// Give back the transport and any buffered bytes' count.
+    pub fn into_inner(self) -> T {
+        self.io
+    }
+
+    /// Read more bytes into the buffer. Returns 0 at EOF.
+    pub fn fill(&mut self) -> Result<usize, T::Error> {
+        if self.eof {
+            return Ok(0);
+        }
+        if self.start > 0 && self.end == N {
+            self.rx.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let Some(space) = self.rx.get_mut(self.end..) else { return Ok(0) };
+        if space.is_empty() {
+            return Ok(0);
+        }
+        let n = self.io.read(space)?;
+        if n == 0 {
+            self.eof = true;
+        }
+        self.end += n;
+        Ok(n)
+    }
+
+    /// Send every byte of `bytes` (e.g. a file body behind a transfer header).
+    pub fn write_all(
+        &mut self,
+        bytes: &[u8],
+    ) -> Result<(), DriveError<T::Error, core::convert::Infallible>> {
+        write_all(&mut self.io, bytes)
+    }
+
+    /// Send one frame: the prefix, then the payload, then flush.
+    pub fn send_frame(
+        &mut self,
+        config: &FrameConfig,
+        payload: &[u8],
+    ) -> Result<(), DriveError<T::Error, crate::frame::EncodeError>> {
+        let prefix = config.encode_prefix(payload.len() as u64).map_err(DriveError::Protocol)?;
+        write_all(&mut self.io, prefix.as_bytes())?;
+        write_all(&mut self.io, payload)?;
+        self.io.flush().map_err(DriveError::Io)
+    }
+
+    /// Receive one whole frame into `buf` and return it. Bytes after the frame stay buffered.
+    pub fn recv_frame<'b>(
+        &mut self,
+        config: &FrameConfig,
+        buf: &'b mut [u8],
+    ) -> Result<&'b [u8], DriveError<T::Error, FrameError>> {
+        let mut reader = FrameReader::new(*config);
+        let len = loop {
+            let step = reader.read_frame(self.buffered(), buf).map_err(DriveError::Protocol)?;
+            self.consume_buffered(step.consumed);
+            if let Some(frame) = step.event {
+                break frame.len();
+            }
+            if self.fill().map_err(DriveError::Io)? == 0 {
+                reader.finish().map_err(DriveError::Protocol)?;
+                return Err(DriveError::UnexpectedEof);
+            }
+        };
+        let buf: &'b [u8] = buf;
+        Ok(buf.get(..len).unwrap_or(&[]))
+    }
+
+    /// Run `machine` until it is done or `on_event` breaks.
+    ///
+    /// Order per step: flush the machine's output; stop if it is done; feed it buffered
+    /// input (each event goes to `on_event`, which may use the machine's mutators); read more
+    /// when it wants more; on EOF call `handle_eof`. Returns `Ok(Some(b))` when `on_event`
+    /// broke with `b` (call again to resume), `Ok(None)` when the machine is done.
+    pub fn drive<M: Machine, B>(
+        &mut self,
+        machine: &mut M,
+        mut on_event: impl for<'i> FnMut(&mut M, M::Event<'i>) -> ControlFlow<B>,
+    ) -> Result<Option<B>, DriveError<T::Error, M::Error>> {
+        loop {
+            self.flush_output(machine)?;
+            if machine.is_done() {
+                return Ok(None);
+            }
+            let (consumed, flow) = {
+                let input = self.rx.get(self.start..self.end).unwrap_or(&[]);
+                let step = machine.handle_input(input).map_err(DriveError::Protocol)?;
+                (step.consumed, step.event.map(|event| on_event(machine, event)))
+            };
+            self.consume_buffered(consumed);
+            if let Some(ControlFlow::Break(b)) = flow {
+                self.flush_output(machine)?;
+                return Ok(Some(b));
+            }
+            if consumed > 0 || flow.is_some() {
+                continue;
+            }
+            if self.eof {
+                let flow = match machine.handle_eof().map_err(DriveError::Protocol)? {
+                    Some(event) => on_event(machine, event),
+                    None => ControlFlow::Continue(()),
+                };
+                self.flush_output(machine)?;
+                if let ControlFlow::Break(b) = flow {
+                    return Ok(Some(b));
+                }
+                return if machine.is_done() { Ok(None) } else { Err(DriveError::UnexpectedEof) };
+            }
+            if self.end - self.start == N {
+                return Err(DriveError::BufferFull);
+            }
+            self.fill().map_err(DriveError::Io)?;
+        }
+    }
+
+    fn flush_output<M: Machine>(
+        &mut self,
+        machine: &mut M,
+    ) -> Result<(), DriveError<T::Error, M::Error>> {
+        let mut wrote = false;
+        loop {
+            let out = machine.output_buf();
+            if out.is_empty() {
+                break;
+            }
+            let n = self.io.write(out).map_err(DriveError::Io)?;
+            if n == 0 {
+                return Err(DriveError::WriteZero);
+            }
+            machine.consume_output(n);
+            wrote = true;
+        }
+        if wrote {
+            self.io.flush().map_err(DriveError::Io)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_all<W: Write, E>(io: &mut W, mut bytes: &[u8]) -> Result<(), DriveError<W::Error, E>> {
+    while !bytes.is_empty() {
+        let n = io.write(bytes).map_err(DriveError::Io)?;
+        if n == 0 {
+            return Err(DriveError::WriteZero);
+        }
+        bytes = bytes.get(n..).unwrap_or(&[]);
+    }
+    Ok(())
+}

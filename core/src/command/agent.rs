@@ -119,8 +119,16 @@ impl<const N: usize> Agent<N> {
     }
 
     /// The adapter sent `n` more reply bytes (stdout, then stderr) from its own buffers.
+    /// Reporting 0 bytes is always accepted (an empty stderr after a complete stdout). Bytes
+    /// that should not have been sent end the session: ahead of the prefix, past the announced
+    /// length, with no command open (also after an announced reply already completed).
     pub fn record_reply_bytes(&mut self, n: usize) -> Result<(), CommandError> {
-        self.open_command()?;
+        match self.phase {
+            Phase::Failed(err) => return Err(err),
+            _ if n == 0 => return Ok(()),
+            Phase::Quit => return Err(CommandError::Closed),
+            _ => {}
+        }
         let pending = self.output_buf().len();
         let next = match self.phase {
             _ if pending > 0 => Err(CommandError::PrefixNotSent { pending }),
@@ -137,13 +145,12 @@ impl<const N: usize> Agent<N> {
             Phase::Streaming { sent } => {
                 Ok(Phase::Streaming { sent: sent.saturating_add(n as u64) })
             }
-            Phase::Running if n == 0 => Ok(Phase::Running),
             Phase::Running => match self.mode {
                 Mode::Raw => Ok(Phase::Streaming { sent: n as u64 }),
                 // Bytes went out with no prefix in front of them.
                 Mode::Framed(_) => Err(CommandError::ReplyNotBegun),
             },
-            // Excluded by `open_command`.
+            // Quit and Failed returned above.
             Phase::Idle | Phase::Quit | Phase::Failed(_) => Err(CommandError::NoCommand),
         };
         match next {

@@ -34,6 +34,54 @@
 //! adapter's job) ends the session: the controller sends it and is done, the agent receiving
 //! it reports [`AgentEvent::Quit`] without running anything and is done.
 //!
+//! ## One framed exchange
+//!
+//! ```
+//! use wirekit_core::command::{Agent, AgentEvent, Controller, ControllerEvent, Mode};
+//! use wirekit_core::Machine;
+//!
+//! let mut controller: Controller = Controller::new(Mode::seed_framed());
+//! let mut agent: Agent = Agent::new(Mode::seed_framed());
+//!
+//! controller.send_command(b"dir").unwrap();
+//! let segment = controller.output_buf().to_vec(); // one `send`
+//! controller.consume_output(segment.len());
+//!
+//! // Agent adapter: one received segment is one command.
+//! let handled = agent.handle_input(&segment).unwrap();
+//! let Some(AgentEvent::Command(cmd)) = handled.event else { unreachable!() };
+//! let (stdout, stderr) = (b"hello\n".to_vec(), b"".to_vec()); // run `cmd` somehow
+//! # let _ = cmd;
+//! agent.begin_reply_for(&stdout, &stderr).unwrap();
+//! let mut wire = agent.output_buf().to_vec(); // the prefix, sent first
+//! agent.consume_output(wire.len());
+//! wire.extend_from_slice(&stdout); // sent from the adapter's own buffers
+//! agent.record_reply_bytes(stdout.len()).unwrap();
+//! wire.extend_from_slice(&stderr);
+//! agent.record_reply_bytes(stderr.len()).unwrap();
+//! assert_eq!(wire, b"\x06\0\0\0hello\n");
+//!
+//! // Controller adapter: feed what arrives until it is consumed.
+//! let mut input = &wire[..];
+//! let mut reply = Vec::new();
+//! loop {
+//!     let handled = controller.handle_input(input).unwrap();
+//!     input = &input[handled.consumed..];
+//!     match handled.event {
+//!         Some(ControllerEvent::ReplyData { chunk, .. }) => reply.extend_from_slice(chunk),
+//!         Some(ControllerEvent::ReplyEnd) => break,
+//!         _ => {}
+//!     }
+//! }
+//! assert_eq!(reply, b"hello\n");
+//! ```
+//!
+//! The sizes `N` of [`Agent`] and [`Controller`] must be at least 1:
+//!
+//! ```compile_fail,E0080
+//! let agent = wirekit_core::command::Agent::<0>::new(wirekit_core::command::Mode::Raw);
+//! ```
+//!
 //! [`Machine::handle_input`]: crate::Machine::handle_input
 //! [`FrameConfig::seed`]: crate::frame::FrameConfig::seed
 

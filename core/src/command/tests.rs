@@ -314,8 +314,11 @@ fn sticky_raw_replies_cannot_be_told_apart_but_framed_ones_can() {
     }
     assert_eq!(consumed, first_len, "the second reply stays with the caller");
     assert_eq!(replies(&events), vec![(reply_body(first).len() as u64, reply_body(first))]);
-    // Without a command waiting, the leftover is not taken for a reply.
+    // The leftover is exactly the second reply. With no command waiting, it is refused
+    // rather than taken for a reply.
     let leftover = stream[consumed..].to_vec();
+    let unsolicited = ReplyError::Unsolicited { len: leftover.len() };
+    assert_eq!(ctrl.clone().handle_input(&leftover), Err(unsolicited));
     ctrl.send_command(second).unwrap();
     take_output(&mut ctrl);
     let events = feed_controller(&mut ctrl, &leftover, &[usize::MAX], &mut core::iter::empty());

@@ -45,7 +45,7 @@ enum State {
 /// complete is [`TransferError::Truncated`]. The generic `N` has a default, but in expression
 /// position Rust does not infer defaults: write `let r: FileReceiver = FileReceiver::new(..)`
 /// or `FileReceiver::<N>::new(..)`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FileReceiver<const N: usize = MAX_HEADER_LEN> {
     reader: FrameReader,
     buf: [u8; N],
@@ -72,6 +72,7 @@ impl<const N: usize> FileReceiver<N> {
 
     /// Refuse a file larger than `max` bytes as soon as the header says so
     /// ([`TransferError::TooLarge`]), before any body byte.
+    #[must_use]
     pub const fn with_max_size(mut self, max: u64) -> Self {
         self.max_size = max;
         self
@@ -146,6 +147,19 @@ impl<const N: usize> FileReceiver<N> {
         }
         self.state = State::Body;
         Ok(Handled::event(step.consumed, ReceiveEvent::Header { filesize }))
+    }
+}
+
+// By hand: the derived one would print the whole header buffer.
+impl<const N: usize> core::fmt::Debug for FileReceiver<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FileReceiver")
+            .field("capacity", &N)
+            .field("state", &self.state)
+            .field("header", &self.header())
+            .field("received", &self.received)
+            .field("max_size", &self.max_size)
+            .finish()
     }
 }
 

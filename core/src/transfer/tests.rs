@@ -444,3 +444,11 @@ proptest! {
         prop_assert!(r.is_done());
     }
 }
+
+#[test]
+fn debug_output_is_short() {
+    let s = FileSender::new(FrameConfig::seed(), &seed_header(1)).unwrap();
+    let r: FileReceiver = FileReceiver::new(FrameConfig::seed());
+    assert!(std::format!("{s:?}").len() < 200);
+    assert!(std::format!("{r:?}").len() < 200);
+}

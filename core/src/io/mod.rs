@@ -15,6 +15,10 @@ use embedded_io::{Read, Write};
 use crate::frame::{FrameConfig, FrameError, FrameReader};
 use crate::Machine;
 
+mod transfer;
+
+pub use transfer::{FileIoError, Incoming};
+
 #[cfg(test)]
 mod tests;
 

@@ -147,3 +147,96 @@ fn drive_reports_eof_mid_frame_as_protocol_error() {
         Err(DriveError::Protocol(FrameError::TruncatedPayload { len: 10, missing: 5 }))
     );
 }
+
+mod file {
+    use super::*;
+    use crate::header::FileHeader;
+    use crate::io::{FileIoError, Incoming};
+    use crate::transfer::{FileReceiver, FileSender, TransferError};
+
+    fn sent_stream(body: &[u8]) -> Vec<u8> {
+        let header =
+            FileHeader { filename: "数据.bin", filepath: "/tmp", filesize: body.len() as u64 };
+        let mut sender = FileSender::new(FrameConfig::seed(), &header).unwrap();
+        let mut conn: Conn<_, 64> = Conn::new(Script::new(b"", 1));
+        let mut scratch = [0u8; 100];
+        let mut source: &[u8] = body;
+        assert_eq!(conn.send_file(&mut sender, &mut source, &mut scratch), Ok(body.len() as u64));
+        conn.into_inner().written
+    }
+
+    fn receive(stream: &[u8], chunk: usize) -> (Result<u64, FileIoError<Infallible, ()>>, Vec<u8>) {
+        let mut conn: Conn<_, 256> = Conn::new(Script::new(stream, chunk));
+        let mut receiver: FileReceiver = FileReceiver::new(FrameConfig::seed());
+        let mut body = Vec::new();
+        let mut names = Vec::new();
+        let res = conn.receive_file(&mut receiver, |incoming| {
+            match incoming {
+                Incoming::Header(h) => names.push(std::string::String::from(h.filename)),
+                Incoming::Body(chunk) => body.extend_from_slice(chunk),
+            }
+            Ok(())
+        });
+        if res.is_ok() {
+            assert_eq!(names, ["数据.bin"]);
+        }
+        (res, body)
+    }
+
+    #[test]
+    fn file_round_trip_through_conn_in_any_read_size() {
+        let body: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+        let stream = sent_stream(&body);
+        for chunk in [1, 7, 64, 4096] {
+            let (res, got) = receive(&stream, chunk);
+            assert_eq!(res, Ok(5000));
+            assert_eq!(got, body);
+        }
+    }
+
+    #[test]
+    fn empty_file_completes() {
+        let stream = sent_stream(b"");
+        assert_eq!(receive(&stream, 3), (Ok(0), Vec::new()));
+    }
+
+    #[test]
+    fn stream_cut_in_the_body_is_an_error_not_a_short_file() {
+        let body = [9u8; 300];
+        let mut stream = sent_stream(&body);
+        stream.truncate(stream.len() - 1);
+        let (res, _) = receive(&stream, 50);
+        assert_eq!(
+            res,
+            Err(FileIoError::Drive(DriveError::Protocol(TransferError::Truncated {
+                received: 299,
+                expected: 300
+            })))
+        );
+    }
+
+    #[test]
+    fn source_shorter_than_announced_is_reported() {
+        let header = FileHeader { filename: "a", filepath: "", filesize: 10 };
+        let mut sender = FileSender::new(FrameConfig::seed(), &header).unwrap();
+        let mut conn: Conn<_, 64> = Conn::new(Script::new(b"", 1));
+        let mut source: &[u8] = b"12345";
+        let mut scratch = [0u8; 4];
+        assert_eq!(
+            conn.send_file(&mut sender, &mut source, &mut scratch),
+            Err(FileIoError::SourceShort { sent: 5, expected: 10 })
+        );
+    }
+
+    #[test]
+    fn sink_error_stops_the_receive() {
+        let stream = sent_stream(&[1u8; 100]);
+        let mut conn: Conn<_, 256> = Conn::new(Script::new(&stream, 10));
+        let mut receiver: FileReceiver = FileReceiver::new(FrameConfig::seed());
+        let res = conn.receive_file(&mut receiver, |incoming| match incoming {
+            Incoming::Body(_) => Err("disk full"),
+            Incoming::Header(_) => Ok(()),
+        });
+        assert_eq!(res, Err(FileIoError::Local("disk full")));
+    }
+}

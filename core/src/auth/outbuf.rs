@@ -45,23 +45,17 @@ impl<const N: usize> OutBuf<N> {
         true
     }
 
-    /// Append one mp frame (`!i` length prefix, then the concatenation of `parts`).
+    /// Append one mp frame (`!i` length prefix, then the concatenation of `parts`), whole or
+    /// not at all.
     pub(crate) fn push_frame(&mut self, parts: &[&[u8]]) -> bool {
         let total: usize = parts.iter().map(|p| p.len()).sum();
         let Ok(prefix) = FrameConfig::mp().encode_prefix(total as u64) else {
             return false;
         };
-        let mut all: [&[u8]; 4] = [&[]; 4];
-        let mut slots = all.iter_mut();
-        if let Some(slot) = slots.next() {
-            *slot = prefix.as_bytes();
-        }
-        for (slot, part) in slots.zip(parts) {
-            *slot = part;
-        }
-        if parts.len() > all.len() - 1 {
+        let room = N.saturating_sub(self.end);
+        if prefix.as_bytes().len().saturating_add(total) > room {
             return false;
         }
-        self.push(&all)
+        self.push(&[prefix.as_bytes()]) && self.push(parts)
     }
 }

@@ -29,7 +29,7 @@ use rand_core::CryptoRng;
 
 mod answer;
 mod deliver;
-mod digest;
+pub(crate) mod digest;
 mod handshake;
 
 pub use answer::MpProver;

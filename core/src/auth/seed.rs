@@ -1,0 +1,214 @@
+//! The seed recipe's demo4 authentication (one-way, unframed, no verdict).
+//!
+//! ```text
+//! verifier → prover   32 random bytes (os.urandom(32))
+//! prover   → verifier HMAC-MD5(key, challenge), 16 bytes
+//! ```
+//!
+//! The verifier compares in constant time and then, in the seed, prints and closes: nothing
+//! tells the prover whether it passed. So [`SeedProver`] ends at [`Outcome::Answered`], and
+//! only [`SeedVerifier`] can reach [`Outcome::Authenticated`]. Neither machine reads past its
+//! own bytes: whatever follows (the seed's first command) stays with the caller.
+
+use rand_core::CryptoRng;
+
+use super::mac::{self, MacAlgorithm};
+use super::outbuf::OutBuf;
+use super::{AuthError, AuthEvent, Awaiting, Outcome, RejectReason};
+use crate::{Handled, Machine};
+
+/// Length of the seed challenge (`os.urandom(32)`).
+pub const SEED_CHALLENGE_LEN: usize = 32;
+/// Length of the seed answer (an HMAC-MD5).
+pub const SEED_ANSWER_LEN: usize = 16;
+
+/// Collects exactly `N` bytes, never more.
+#[derive(Debug, Clone)]
+struct Fixed<const N: usize> {
+    buf: [u8; N],
+    have: usize,
+}
+
+impl<const N: usize> Fixed<N> {
+    const fn new() -> Self {
+        Self { buf: [0; N], have: 0 }
+    }
+
+    /// Take what is missing from `input`; returns the bytes taken and whether it is full.
+    fn fill(&mut self, input: &[u8]) -> (usize, bool) {
+        let take = N.saturating_sub(self.have).min(input.len());
+        if let (Some(dst), Some(src)) =
+            (self.buf.get_mut(self.have..self.have + take), input.get(..take))
+        {
+            dst.copy_from_slice(src);
+        }
+        self.have += take;
+        (take, self.have == N)
+    }
+}
+
+/// Replay the stored error, or report that nothing more is taken once done.
+fn after_done(outcome: Outcome) -> Result<Handled<AuthEvent>, AuthError> {
+    match outcome {
+        Outcome::Failed(err) => Err(err),
+        _ => Ok(Handled::consumed(0)),
+    }
+}
+
+/// The seed verifier (the TCP server in demo4): sends the challenge, checks the answer.
+#[derive(Debug, Clone)]
+pub struct SeedVerifier<'k> {
+    key: &'k [u8],
+    challenge: [u8; SEED_CHALLENGE_LEN],
+    out: OutBuf<SEED_CHALLENGE_LEN>,
+    answer: Fixed<SEED_ANSWER_LEN>,
+    outcome: Option<Outcome>,
+}
+
+impl<'k> SeedVerifier<'k> {
+    /// A verifier whose challenge is `challenge`, which must come from a CSPRNG.
+    pub fn new(key: &'k [u8], challenge: [u8; SEED_CHALLENGE_LEN]) -> Self {
+        let mut out = OutBuf::new();
+        out.push(&[&challenge]);
+        Self { key, challenge, out, answer: Fixed::new(), outcome: None }
+    }
+
+    /// A verifier with a challenge drawn from `rng`.
+    pub fn with_rng(key: &'k [u8], rng: &mut impl CryptoRng) -> Self {
+        let mut challenge = [0u8; SEED_CHALLENGE_LEN];
+        rng.fill_bytes(&mut challenge);
+        Self::new(key, challenge)
+    }
+
+    /// The challenge this verifier sends.
+    pub const fn challenge(&self) -> &[u8; SEED_CHALLENGE_LEN] {
+        &self.challenge
+    }
+
+    /// How the exchange ended, once it has.
+    pub const fn outcome(&self) -> Option<Outcome> {
+        self.outcome
+    }
+}
+
+impl Machine for SeedVerifier<'_> {
+    type Event<'i> = AuthEvent;
+    type Error = AuthError;
+
+    fn handle_input(&mut self, input: &[u8]) -> Result<Handled<AuthEvent>, AuthError> {
+        if let Some(outcome) = self.outcome {
+            return after_done(outcome);
+        }
+        let (consumed, full) = self.answer.fill(input);
+        if !full {
+            return Ok(Handled::consumed(consumed));
+        }
+        let event =
+            if mac::verify(MacAlgorithm::Md5, self.key, &[&self.challenge], &self.answer.buf) {
+                self.outcome = Some(Outcome::Authenticated);
+                AuthEvent::PeerVerified
+            } else {
+                self.outcome = Some(Outcome::PeerRejected(RejectReason::WrongMac));
+                AuthEvent::PeerRejected(RejectReason::WrongMac)
+            };
+        Ok(Handled::event(consumed, event))
+    }
+
+    fn handle_eof(&mut self) -> Result<Option<AuthEvent>, AuthError> {
+        match self.outcome {
+            Some(Outcome::Failed(err)) => Err(err),
+            Some(_) => Ok(None),
+            None => {
+                // The seed peer that answers short and then closes lands here.
+                let err = AuthError::UnexpectedEof {
+                    awaiting: Awaiting::Answer,
+                    received: self.answer.have,
+                    expected: SEED_ANSWER_LEN,
+                };
+                self.outcome = Some(Outcome::Failed(err));
+                Err(err)
+            }
+        }
+    }
+
+    fn output_buf(&self) -> &[u8] {
+        self.out.as_slice()
+    }
+
+    fn consume_output(&mut self, n: usize) {
+        self.out.consume(n);
+    }
+
+    fn is_done(&self) -> bool {
+        self.outcome.is_some()
+    }
+}
+
+/// The seed prover (the TCP client in demo4): answers the challenge. It never learns the
+/// verdict; see the module docs.
+#[derive(Debug, Clone)]
+pub struct SeedProver<'k> {
+    key: &'k [u8],
+    challenge: Fixed<SEED_CHALLENGE_LEN>,
+    out: OutBuf<SEED_ANSWER_LEN>,
+    outcome: Option<Outcome>,
+}
+
+impl<'k> SeedProver<'k> {
+    /// A prover holding `key`.
+    pub const fn new(key: &'k [u8]) -> Self {
+        Self { key, challenge: Fixed::new(), out: OutBuf::new(), outcome: None }
+    }
+
+    /// How the exchange ended, once it has: [`Outcome::Answered`] at best.
+    pub const fn outcome(&self) -> Option<Outcome> {
+        self.outcome
+    }
+}
+
+impl Machine for SeedProver<'_> {
+    type Event<'i> = AuthEvent;
+    type Error = AuthError;
+
+    fn handle_input(&mut self, input: &[u8]) -> Result<Handled<AuthEvent>, AuthError> {
+        if let Some(outcome) = self.outcome {
+            return after_done(outcome);
+        }
+        let (consumed, full) = self.challenge.fill(input);
+        if !full {
+            return Ok(Handled::consumed(consumed));
+        }
+        let answer = mac::hmac(MacAlgorithm::Md5, self.key, &[&self.challenge.buf]);
+        self.out.push(&[answer.as_bytes()]);
+        self.outcome = Some(Outcome::Answered);
+        Ok(Handled::event(consumed, AuthEvent::Answered))
+    }
+
+    fn handle_eof(&mut self) -> Result<Option<AuthEvent>, AuthError> {
+        match self.outcome {
+            Some(Outcome::Failed(err)) => Err(err),
+            Some(_) => Ok(None),
+            None => {
+                let err = AuthError::UnexpectedEof {
+                    awaiting: Awaiting::Challenge,
+                    received: self.challenge.have,
+                    expected: SEED_CHALLENGE_LEN,
+                };
+                self.outcome = Some(Outcome::Failed(err));
+                Err(err)
+            }
+        }
+    }
+
+    fn output_buf(&self) -> &[u8] {
+        self.out.as_slice()
+    }
+
+    fn consume_output(&mut self, n: usize) {
+        self.out.consume(n);
+    }
+
+    fn is_done(&self) -> bool {
+        self.outcome.is_some()
+    }
+}

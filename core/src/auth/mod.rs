@@ -203,3 +203,22 @@ impl Outcome {
         matches!(self, Self::Authenticated)
     }
 }
+
+/// A handshake machine: a [`Machine`](crate::Machine) that ends with an [`Outcome`]. Lets
+/// drivers (the blocking [`crate::io::Conn::authenticate`], the adapters) run any of them.
+pub trait Handshake: crate::Machine {
+    /// The final outcome, once the machine is done.
+    fn outcome(&self) -> Option<Outcome>;
+}
+
+macro_rules! impl_handshake {
+    ($($machine:ident),*) => {$(
+        impl Handshake for $machine<'_> {
+            fn outcome(&self) -> Option<Outcome> {
+                $machine::outcome(self)
+            }
+        }
+    )*};
+}
+
+impl_handshake!(SeedVerifier, SeedProver, MpVerifier, MpProver, MpHandshake);

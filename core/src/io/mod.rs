@@ -12,6 +12,7 @@ use core::ops::ControlFlow;
 
 use embedded_io::{Read, Write};
 
+use crate::auth::{Handshake, Outcome};
 use crate::frame::{FrameConfig, FrameError, FrameReader};
 use crate::Machine;
 
@@ -213,6 +214,18 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
             }
             self.fill().map_err(DriveError::Io)?;
         }
+    }
+
+    /// Run a handshake to its end and return its outcome. Bytes the peer sent after the
+    /// handshake stay buffered for whatever runs next on this connection.
+    pub fn authenticate<H: Handshake>(
+        &mut self,
+        handshake: &mut H,
+    ) -> Result<Outcome, DriveError<T::Error, H::Error>> {
+        self.drive(handshake, |_, _| ControlFlow::<()>::Continue(()))?;
+        // A finished handshake always has an outcome; a machine that stopped without one
+        // would be a bug, reported as the peer having closed.
+        handshake.outcome().ok_or(DriveError::UnexpectedEof)
     }
 
     fn flush_output<M: Machine>(

@@ -240,3 +240,35 @@ mod file {
         assert_eq!(res, Err(FileIoError::Local("disk full")));
     }
 }
+
+mod handshake {
+    use super::*;
+    use crate::auth::{hmac, MacAlgorithm, Outcome, RejectReason, SeedVerifier};
+
+    #[test]
+    fn authenticate_leaves_data_after_the_answer_buffered() {
+        let challenge = [7u8; 32];
+        let answer = hmac(MacAlgorithm::Md5, b"egg", &[&challenge]);
+        let mut input = answer.as_bytes().to_vec();
+        input.extend_from_slice(b"\x03\x00\x00\x00app");
+        for chunk in [1, 5, 64] {
+            let mut conn: Conn<_, 64> = Conn::new(Script::new(&input, chunk));
+            let mut verifier = SeedVerifier::new(b"egg", challenge);
+            assert_eq!(conn.authenticate(&mut verifier), Ok(Outcome::Authenticated));
+            assert_eq!(conn.get_ref().written, challenge);
+            let mut buf = [0u8; 8];
+            assert_eq!(conn.recv_frame(&FrameConfig::seed(), &mut buf).unwrap(), b"app");
+        }
+    }
+
+    #[test]
+    fn authenticate_reports_a_wrong_answer() {
+        let answer = hmac(MacAlgorithm::Md5, b"not egg", &[&[1u8; 32]]);
+        let mut conn: Conn<_, 64> = Conn::new(Script::new(answer.as_bytes(), 16));
+        let mut verifier = SeedVerifier::new(b"egg", [1u8; 32]);
+        assert_eq!(
+            conn.authenticate(&mut verifier),
+            Ok(Outcome::PeerRejected(RejectReason::WrongMac))
+        );
+    }
+}

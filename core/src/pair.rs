@@ -99,16 +99,41 @@ impl Default for Options {
     }
 }
 
+/// One side as its event handler sees it: the machine, for its mutators, and the side's
+/// outgoing pipe, for bytes an adapter sends itself (a file body, a command's output).
+pub struct Endpoint<'a, M> {
+    machine: &'a mut M,
+    outgoing: &'a mut Vec<u8>,
+}
+
+impl<M: Machine> Endpoint<'_, M> {
+    /// The machine, e.g. to call `begin_reply` after a command event.
+    pub fn machine(&mut self) -> &mut M {
+        self.machine
+    }
+
+    /// Send bytes that do not come from the machine's output. The machine's pending output
+    /// goes first, as a driver would flush it first.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let out = self.machine.output_buf();
+        let n = out.len();
+        self.outgoing.extend_from_slice(out);
+        self.machine.consume_output(n);
+        self.outgoing.extend_from_slice(bytes);
+    }
+}
+
 /// Drive `a` and `b` until neither makes progress. Events go to `on_a` / `on_b` as they
-/// happen (they may borrow the pipe, so copy what you keep).
+/// happen, with an [`Endpoint`] to react through (events may borrow the pipe, so copy what
+/// you keep).
 pub fn run<A, B>(
     a: &mut A,
     b: &mut B,
     chunk_a_to_b: &mut dyn Chunker,
     chunk_b_to_a: &mut dyn Chunker,
     options: Options,
-    mut on_a: impl for<'i> FnMut(A::Event<'i>),
-    mut on_b: impl for<'i> FnMut(B::Event<'i>),
+    mut on_a: impl for<'i> FnMut(&mut Endpoint<'_, A>, A::Event<'i>),
+    mut on_b: impl for<'i> FnMut(&mut Endpoint<'_, B>, B::Event<'i>),
 ) -> Transcript<A::Error, B::Error>
 where
     A: Machine,
@@ -125,19 +150,35 @@ where
         progress |= arrive(&mut a_to_b, chunk_a_to_b);
         progress |= arrive(&mut b_to_a, chunk_b_to_a);
         if b_error.is_none() {
-            progress |= feed(b, &mut a_to_b, &mut b_error, &mut on_b);
+            progress |= feed(b, &mut a_to_b, &mut b_to_a.bytes, &mut b_error, &mut on_b);
         }
         if a_error.is_none() {
-            progress |= feed(a, &mut b_to_a, &mut a_error, &mut on_a);
+            progress |= feed(a, &mut b_to_a, &mut a_to_b.bytes, &mut a_error, &mut on_a);
         }
         if options.close_when_done {
             let a_closed = a.is_done() || a_error.is_some();
             let b_closed = b.is_done() || b_error.is_some();
             if a_closed && b_error.is_none() {
-                progress |= deliver_eof(b, &mut a_to_b, a, &mut b_error, &mut on_b);
+                let peer_idle = a.output_buf().is_empty();
+                progress |= deliver_eof(
+                    b,
+                    &mut a_to_b,
+                    &mut b_to_a.bytes,
+                    peer_idle,
+                    &mut b_error,
+                    &mut on_b,
+                );
             }
             if b_closed && a_error.is_none() {
-                progress |= deliver_eof(a, &mut b_to_a, b, &mut a_error, &mut on_a);
+                let peer_idle = b.output_buf().is_empty();
+                progress |= deliver_eof(
+                    a,
+                    &mut b_to_a,
+                    &mut a_to_b.bytes,
+                    peer_idle,
+                    &mut a_error,
+                    &mut on_a,
+                );
             }
         }
         if !progress {
@@ -177,8 +218,9 @@ fn arrive(pipe: &mut Pipe, chunker: &mut dyn Chunker) -> bool {
 fn feed<M: Machine>(
     m: &mut M,
     pipe: &mut Pipe,
+    outgoing: &mut Vec<u8>,
     error: &mut Option<M::Error>,
-    on_event: &mut impl for<'i> FnMut(M::Event<'i>),
+    on_event: &mut impl for<'i> FnMut(&mut Endpoint<'_, M>, M::Event<'i>),
 ) -> bool {
     let mut progress = false;
     loop {
@@ -193,11 +235,12 @@ fn feed<M: Machine>(
             }
             Ok(handled) => {
                 let had_event = handled.event.is_some();
+                let consumed = handled.consumed;
                 if let Some(event) = handled.event {
-                    on_event(event);
+                    on_event(&mut Endpoint { machine: m, outgoing }, event);
                 }
-                pipe.consumed += handled.consumed;
-                if handled.consumed == 0 && !had_event {
+                pipe.consumed += consumed;
+                if consumed == 0 && !had_event {
                     return progress;
                 }
                 progress = true;
@@ -206,24 +249,25 @@ fn feed<M: Machine>(
     }
 }
 
-fn deliver_eof<M: Machine, P: Machine>(
+fn deliver_eof<M: Machine>(
     m: &mut M,
     pipe: &mut Pipe,
-    peer: &P,
+    outgoing: &mut Vec<u8>,
+    peer_idle: bool,
     error: &mut Option<M::Error>,
-    on_event: &mut impl for<'i> FnMut(M::Event<'i>),
+    on_event: &mut impl for<'i> FnMut(&mut Endpoint<'_, M>, M::Event<'i>),
 ) -> bool {
-    let drained = pipe.arrived == pipe.bytes.len() && peer.output_buf().is_empty();
+    let drained = pipe.arrived == pipe.bytes.len() && peer_idle;
     if pipe.eof_delivered || !drained {
         return false;
     }
     // EOF only once the machine took everything it will take from what arrived.
-    if feed(m, pipe, error, on_event) {
+    if feed(m, pipe, outgoing, error, on_event) {
         return true;
     }
     pipe.eof_delivered = true;
     match m.handle_eof() {
-        Ok(Some(event)) => on_event(event),
+        Ok(Some(event)) => on_event(&mut Endpoint { machine: m, outgoing }, event),
         Ok(None) => {}
         Err(err) => *error = Some(err),
     }
@@ -279,8 +323,8 @@ mod tests {
             chunker,
             &mut whole,
             Options::default(),
-            |()| {},
-            |ev| match ev {
+            |_, ()| {},
+            |_, ev| match ev {
                 FrameEvent::Start { .. } => got.push(Vec::new()),
                 FrameEvent::Data { chunk, .. } => got.last_mut().unwrap().extend_from_slice(chunk),
                 FrameEvent::End => {}
@@ -307,8 +351,8 @@ mod tests {
             &mut whole,
             &mut whole,
             Options::default(),
-            |()| {},
-            |_| {},
+            |_, ()| {},
+            |_, _| {},
         );
         assert_eq!(
             t.b_error,

@@ -9,14 +9,32 @@
 //! [`wirekit_core::Machine`] with smoltcp's zero-copy `send(|buf| ..)` / `recv(|buf| ..)`
 //! closures and hands the machine's events to a callback:
 //!
-//! ```ignore
-//! let mut pump = TcpPump::new(machine);
-//! loop {
-//!     iface.poll(now(), &mut device, &mut sockets);
+//! ```no_run
+//! use smoltcp::iface::{Interface, SocketHandle, SocketSet};
+//! use smoltcp::phy::Device;
+//! use smoltcp::socket::tcp;
+//! use smoltcp::time::Instant;
+//! use wirekit_core::Machine;
+//! use wirekit_smoltcp::{PumpError, TcpPump};
+//!
+//! /// One turn of the main loop. Returns true once the exchange is over and the socket closed.
+//! fn step<M: Machine>(
+//!     now: Instant,
+//!     iface: &mut Interface,
+//!     device: &mut impl Device,
+//!     sockets: &mut SocketSet<'_>,
+//!     handle: SocketHandle,
+//!     pump: &mut TcpPump<M>,
+//!     on_event: impl for<'i> FnMut(&mut M, M::Event<'i>),
+//! ) -> Result<bool, PumpError<M::Error>> {
+//!     iface.poll(now, device, sockets);
 //!     let socket = sockets.get_mut::<tcp::Socket>(handle);
-//!     pump.poll(socket, |machine, event| { /* react: store a chunk, read a verdict */ })?;
-//!     if pump.is_finished() { socket.close(); }
-//!     // sleep until iface.poll_delay(now(), &sockets)
+//!     pump.poll(socket, on_event)?; // events: header, chunk, verdict, ...
+//!     if pump.is_flushed(socket) {
+//!         socket.close(); // or keep the socket and start the next machine on it
+//!         return Ok(true);
+//!     }
+//!     Ok(false) // the caller sleeps until `iface.poll_delay(now, sockets)` or a packet
 //! }
 //! ```
 //!

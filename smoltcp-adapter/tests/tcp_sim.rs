@@ -220,6 +220,50 @@ impl Machine for FrameSource {
     }
 }
 
+/// Takes a pseudo-random part of each input (at least one byte) and now and then reports
+/// an event without consuming anything, like a decoder's `End`: the pump must keep the
+/// untaken rest in the socket and never lose or repeat a byte.
+struct Choppy {
+    rng: u32,
+    received: Vec<u8>,
+    eof: bool,
+}
+
+impl Choppy {
+    fn next(&mut self) -> u32 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 17;
+        self.rng ^= self.rng << 5;
+        self.rng
+    }
+}
+
+impl Machine for Choppy {
+    type Event<'i> = ByteEvent<'i>;
+    type Error = Unexpected;
+    fn handle_input<'i>(&mut self, input: &'i [u8]) -> Result<Handled<ByteEvent<'i>>, Unexpected> {
+        let roll = self.next();
+        if roll % 5 == 0 {
+            return Ok(Handled::event(0, ByteEvent::Chunk(&[])));
+        }
+        let n = 1 + (self.next() as usize) % input.len().max(1);
+        let n = n.min(input.len());
+        self.received.extend_from_slice(&input[..n]);
+        Ok(Handled::event(n, ByteEvent::Chunk(&input[..n])))
+    }
+    fn handle_eof(&mut self) -> Result<Option<ByteEvent<'static>>, Unexpected> {
+        self.eof = true;
+        Ok(Some(ByteEvent::Eof))
+    }
+    fn output_buf(&self) -> &[u8] {
+        &[]
+    }
+    fn consume_output(&mut self, _n: usize) {}
+    fn is_done(&self) -> bool {
+        self.eof
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Helpers.
 
@@ -320,6 +364,7 @@ fn raw_copy(
     let mut tx = TcpPump::new(Source { data: data.to_vec(), sent: 0 });
     let mut rx = TcpPump::new(Sink::unlimited());
     let mut received = Vec::with_capacity(data.len());
+    let mut eofs = 0;
     let mut closed = false;
     let report = sim.run(limits, |_, a, b| {
         let sa = sock(a, ha);
@@ -333,10 +378,12 @@ fn raw_copy(
             closed = true;
         }
         let pb = rx
-            .poll(sock(b, hb), |_, event| {
-                if let ByteEvent::Chunk(chunk) = event {
+            .poll(sock(b, hb), |_, event| match event {
+                ByteEvent::Chunk(chunk) => {
+                    assert_eq!(eofs, 0, "a chunk after EOF");
                     received.extend_from_slice(chunk)
                 }
+                ByteEvent::Eof => eofs += 1,
             })
             .map_err(|e| show("receiver", e))?;
         if rx.eof_seen() {
@@ -344,6 +391,7 @@ fn raw_copy(
         }
         Ok(flow_of(!pa.is_idle() || !pb.is_idle()))
     })?;
+    assert_eq!(eofs, 1, "the EOF event is delivered exactly once");
     Ok((received, report))
 }
 
@@ -616,4 +664,43 @@ fn smoltcp_0_14_loses_a_fin_that_rides_on_retransmitted_data() {
     let (received, _) =
         raw_copy(&mut Sim::new(faults), &data, Limits::default(), Close::WhenFlushed).unwrap();
     assert!(received == data);
+}
+
+#[test]
+fn a_machine_taking_random_parts_sees_every_byte_once_in_order() {
+    // Odd socket buffer sizes move the ring buffers' wrap point around.
+    for (seed, buf) in [(1u32, 1021usize), (2, 3001), (3, 16 * 1024), (4, 65_535)] {
+        let faults = Faults { drop_pct: 10, corrupt_pct: 1, seed };
+        let data = test_bytes(256 * 1024, seed);
+        let mut sim = Sim::new(faults);
+        let (ha, hb) = connect(&mut sim, buf);
+        let mut tx = TcpPump::new(Source { data: data.clone(), sent: 0 });
+        let mut rx = TcpPump::new(Choppy { rng: seed * 7 + 1, received: Vec::new(), eof: false });
+        let mut via_events = Vec::new();
+        let mut closed = false;
+        let report = sim
+            .run(Limits::default(), |_, a, b| {
+                let sa = sock(a, ha);
+                let pa = tx.poll(sa, |_, _| {}).map_err(|e| show("sender", e))?;
+                if tx.is_flushed(sa) && !closed {
+                    sa.close();
+                    closed = true;
+                }
+                let pb = rx
+                    .poll(sock(b, hb), |_, e| {
+                        if let ByteEvent::Chunk(c) = e {
+                            via_events.extend_from_slice(c)
+                        }
+                    })
+                    .map_err(|e| show("receiver", e))?;
+                if rx.eof_seen() {
+                    return Ok(Flow::Done);
+                }
+                Ok(flow_of(!pa.is_idle() || !pb.is_idle()))
+            })
+            .unwrap_or_else(|e| panic!("{}: {e}", label(faults)));
+        assert!(rx.machine().received == data, "{}: machine's view differs", label(faults));
+        assert!(via_events == data, "{}: events' view differs", label(faults));
+        println!("choppy 256 KiB, {buf:>5}-byte buffers, {}: {report}", label(faults));
+    }
 }

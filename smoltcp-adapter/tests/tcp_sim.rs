@@ -704,3 +704,20 @@ fn a_machine_taking_random_parts_sees_every_byte_once_in_order() {
         println!("choppy 256 KiB, {buf:>5}-byte buffers, {}: {report}", label(faults));
     }
 }
+
+#[test]
+fn raw_mebibyte_over_a_link_with_latency() {
+    // 5 ms each way: the hosts measure a real RTT and the congestion window matters.
+    let latency = smoltcp::time::Duration::from_millis(5);
+    let mut corrupted_total = 0;
+    for faults in matrix().filter(|f| f.seed <= 7) {
+        let data = test_bytes(MIB, faults.seed);
+        let mut sim = Sim::new(faults).with_latency(latency);
+        let (received, report) = raw_copy(&mut sim, &data, Limits::default(), Close::WhenFlushed)
+            .unwrap_or_else(|e| panic!("{}: {e}", label(faults)));
+        assert!(received == data, "{}: contents differ", label(faults));
+        corrupted_total += corrupted(&report);
+        println!("raw 1 MiB, 5 ms latency, {}: {report}", label(faults));
+    }
+    assert!(corrupted_total > 0);
+}

@@ -10,10 +10,11 @@
 //!   each seeded). So the configured percentages apply once per packet. The receive path
 //!   is used on purpose: in smoltcp 0.14 the injector's transmit path flips the bit before
 //!   the stack writes the packet, so the write overwrites it and no corruption happens.
-//! * Clock: time stands still while anything moves (a packet in flight, a socket with data
-//!   due now, the application making progress) and otherwise jumps to the earliest timer
-//!   either interface reports (`poll_delay`): retransmit timeouts and delayed ACKs cost no
-//!   wall time. Runs are bounded by simulated time and by iterations; exceeding either fails.
+//! * Clock: time stands still while anything moves (a packet waiting to be received, a
+//!   socket with data due now, the application making progress) and otherwise jumps to the
+//!   earliest timer either interface reports (`poll_delay`) or to the next packet arrival
+//!   when the wire has a latency ([`Sim::with_latency`], default zero): retransmit timeouts
+//!   and delayed ACKs cost no wall time. Runs are bounded by simulated time and by iterations; exceeding either fails.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::cell::RefCell;
@@ -221,6 +222,10 @@ pub struct Sim {
     b_to_a: FaultInjector<WireEnd>,
     stats_ab: WireStats,
     stats_ba: WireStats,
+    /// One-way delay of the wire; packets wait in `flight_*` until due.
+    latency: Duration,
+    flight_ab: VecDeque<(Instant, Vec<u8>)>,
+    flight_ba: VecDeque<(Instant, Vec<u8>)>,
 }
 
 pub const A_ADDR: Ipv4Address = Ipv4Address::new(10, 0, 0, 1);
@@ -259,17 +264,28 @@ impl Sim {
             b_in,
             stats_ab: WireStats::default(),
             stats_ba: WireStats::default(),
+            latency: Duration::ZERO,
+            flight_ab: VecDeque::new(),
+            flight_ba: VecDeque::new(),
         }
+    }
+
+    /// Give the wire a one-way delay (default: none). With a delay the hosts measure a real
+    /// round-trip time, and the clock also jumps to the next packet's arrival.
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
     }
 
     /// Move every packet waiting on the wire through its injector to the other host.
     fn deliver(&mut self) {
         let now = self.now;
+        let due = now + self.latency;
         let moves = [
-            (&mut self.a_to_b, &self.a_out, &self.b_in, &mut self.stats_ab),
-            (&mut self.b_to_a, &self.b_out, &self.a_in, &mut self.stats_ba),
+            (&mut self.a_to_b, &self.a_out, &mut self.flight_ab, &self.b_in, &mut self.stats_ab),
+            (&mut self.b_to_a, &self.b_out, &mut self.flight_ba, &self.a_in, &mut self.stats_ba),
         ];
-        for (injector, from, to, stats) in moves {
+        for (injector, from, flight, to, stats) in moves {
             // `receive` returns None for a dropped packet, so loop on the queue, not on it.
             loop {
                 // A `let` statement, so the queue's borrow ends before the injector pops.
@@ -278,11 +294,21 @@ impl Sim {
                 if let Some((rx, _)) = injector.receive(now) {
                     let packet = phy::RxToken::consume(rx, |p| p.to_vec());
                     stats.corrupted += u64::from(packet != original);
-                    to.borrow_mut().push_back(packet);
+                    flight.push_back((due, packet));
                     stats.delivered += 1;
                 }
             }
+            while flight.front().is_some_and(|(at, _)| *at <= now) {
+                let (_, packet) = flight.pop_front().unwrap();
+                to.borrow_mut().push_back(packet);
+            }
         }
+    }
+
+    /// The earliest arrival of a packet still on the wire.
+    fn next_arrival(&self) -> Option<Instant> {
+        let first = |f: &VecDeque<(Instant, Vec<u8>)>| f.front().map(|(at, _)| *at);
+        first(&self.flight_ab).into_iter().chain(first(&self.flight_ba)).min()
     }
 
     fn link_busy(&self) -> bool {
@@ -326,6 +352,7 @@ impl Sim {
             let delays = [
                 self.a.iface.poll_delay(now, &self.a.sockets),
                 self.b.iface.poll_delay(now, &self.b.sockets),
+                self.next_arrival().map(|at| at - now),
             ];
             let next = delays.into_iter().flatten().min().ok_or_else(|| {
                 format!(

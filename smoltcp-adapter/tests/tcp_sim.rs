@@ -721,3 +721,31 @@ fn raw_mebibyte_over_a_link_with_latency() {
     }
     assert!(corrupted_total > 0);
 }
+
+#[test]
+fn closing_the_socket_under_pending_output_is_reported() {
+    let mut sim = Sim::new(Faults::none());
+    let (ha, hb) = connect(&mut sim, 4 * 1024);
+    let mut tx = TcpPump::new(Source { data: test_bytes(64 * 1024, 3), sent: 0 });
+    let mut error = None;
+    sim.run(Limits::default(), |_, a, b| {
+        let sa = sock(a, ha);
+        if sa.state() == tcp::State::Established && sa.send_queue() > 0 {
+            sa.close(); // the application's mistake: 60 KiB are still in the machine
+        }
+        if let Err(e) = tx.poll(sa, |_, _| {}) {
+            error = Some(e);
+            return Ok(Flow::Done);
+        }
+        let _ = sock(b, hb).recv(|buf| (buf.len(), ()));
+        Ok(Flow::Idle)
+    })
+    .unwrap();
+    match error {
+        Some(PumpError::SendClosed { state, unsent }) => {
+            assert_eq!(state, tcp::State::FinWait1);
+            assert_eq!(unsent, 64 * 1024 - 4 * 1024, "what did not fit the 4 KiB buffer");
+        }
+        other => panic!("expected SendClosed, got {other:?}"),
+    }
+}

@@ -16,7 +16,7 @@ const BUDGET: Duration = Duration::from_secs(60);
 /// Bytes for the TCP correctness check.
 const SMALL: usize = 4 * 1024;
 /// Bytes for the throughput run.
-const BULK: usize = 256 * 1024;
+const BULK: usize = 1024 * 1024;
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed).collect()

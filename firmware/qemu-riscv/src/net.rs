@@ -147,7 +147,11 @@ impl RxRing {
     /// Takes the next completed buffer from the device: (slot, header len, frame len).
     fn complete_one(&mut self, driver: &mut NetDriver) -> Option<(usize, usize, usize)> {
         let done = driver.poll_receive()?;
-        let slot = self.tokens.iter().position(|t| *t == Some(done))?;
+        let Some(slot) = self.tokens.iter().position(|t| *t == Some(done)) else {
+            // Would be a driver bug; the entry stays in the used ring.
+            log::error!("virtio-net rx: unknown token {done}");
+            return None;
+        };
         self.tokens[slot] = None;
         // SAFETY: same buffer that was posted with this token.
         match unsafe { driver.receive_complete(done, &mut self.bufs[slot]) } {

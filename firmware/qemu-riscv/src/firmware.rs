@@ -2,8 +2,10 @@
 
 use core::fmt::Write;
 use smoltcp::iface::{Config, Interface, SocketSet, SocketStorage};
+use smoltcp::time::Duration;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address};
 
+use crate::idle::Idle;
 use crate::net::{Buffers, VirtioNet};
 use crate::services::{self, Echo};
 use crate::uart::Uart;
@@ -67,11 +69,20 @@ fn main() -> ! {
     let echo_metadata = singleton!(services::Metadata = services::Metadata::new());
     let mut echo = Echo::new(echo_storage, echo_metadata, &mut sockets);
 
-    log::info!("ready");
+    let idle = Idle::new(dev.base());
+    log::info!("ready (sleeping on PLIC source {} between polls)", idle.irq());
     loop {
-        // Busy polling: no interrupts are set up, and QEMU is the only consumer.
+        // Acknowledge first: anything arriving after this raises the line again
+        // and makes the `wfi` below return at once.
+        dev.ack_interrupt();
+        idle.clear();
         iface.poll(clock::now(), &mut dev, &mut sockets);
         echo.run(&mut sockets);
+        let delay = iface.poll_delay(clock::now(), &sockets);
+        if delay == Some(Duration::ZERO) || dev.rx_pending() {
+            continue;
+        }
+        idle.wait(delay);
     }
 }
 

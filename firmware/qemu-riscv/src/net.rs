@@ -82,6 +82,7 @@ pub fn find_network_transport() -> Option<(usize, MmioTransport<'static>)> {
 /// Owns the driver and the buffers; implements smoltcp's [`Device`].
 pub struct VirtioNet {
     driver: NetDriver,
+    base: usize,
     rx: RxRing,
     tx: TxRing,
 }
@@ -107,11 +108,27 @@ impl VirtioNet {
         let Buffers { rx, tx } = buffers;
         let mut dev = Self {
             driver,
+            base,
             rx: RxRing { bufs: rx, tokens: [None; RX_SLOTS] },
             tx: TxRing { bufs: tx, in_flight: [None; TX_SLOTS] },
         };
         dev.rx.repost_all(&mut dev.driver).map_err(InitError::Driver)?;
         Ok(dev)
+    }
+
+    /// MMIO base address of the device (selects its interrupt line).
+    pub fn base(&self) -> usize {
+        self.base
+    }
+
+    /// Acknowledges the device's interrupt so its line drops.
+    pub fn ack_interrupt(&mut self) {
+        self.driver.ack_interrupt();
+    }
+
+    /// Whether a received frame is waiting to be handed to smoltcp.
+    pub fn rx_pending(&self) -> bool {
+        self.driver.poll_receive().is_some()
     }
 
     /// The device's MAC address.
@@ -276,7 +293,7 @@ impl Device for VirtioNet {
             return None;
         }
         let (slot, hdr, len) = self.rx.complete_one(&mut self.driver)?;
-        let Self { driver, rx, tx } = self;
+        let Self { driver, rx, tx, .. } = self;
         let tx_token = tx.take(driver)?;
         let frame = rx.bufs[slot].get(hdr..hdr + len)?;
         Some((VirtioRxToken { frame }, tx_token))

@@ -252,3 +252,76 @@ pub fn elf32_sizes(elf: &[u8]) -> Result<ImageSizes, String> {
     }
     Ok(sizes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal little-endian ELF32 with the given (name, type, flags, size)
+    /// sections after the null section, plus `.shstrtab` last.
+    fn elf32(sections: &[(&str, u32, u32, u32)]) -> Vec<u8> {
+        let mut names = vec![0u8];
+        let mut name_offs = Vec::new();
+        for (name, ..) in sections.iter().chain([(".shstrtab", 3, 0, 0)].iter()) {
+            name_offs.push(names.len() as u32);
+            names.extend_from_slice(name.as_bytes());
+            names.push(0);
+        }
+        let names_at = 52u32;
+        let shoff = names_at + names.len() as u32;
+        let shnum = sections.len() as u16 + 2;
+        let mut elf = vec![0u8; 52];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[4] = 1; // ELFCLASS32
+        elf[5] = 1; // little-endian
+        elf[0x20..0x24].copy_from_slice(&shoff.to_le_bytes());
+        elf[0x2E..0x30].copy_from_slice(&40u16.to_le_bytes());
+        elf[0x30..0x32].copy_from_slice(&shnum.to_le_bytes());
+        elf[0x32..0x34].copy_from_slice(&(shnum - 1).to_le_bytes());
+        elf.extend_from_slice(&names);
+        let header = |name: u32, kind: u32, flags: u32, offset: u32, size: u32| {
+            let mut sh = [0u8; 40];
+            sh[0..4].copy_from_slice(&name.to_le_bytes());
+            sh[4..8].copy_from_slice(&kind.to_le_bytes());
+            sh[8..12].copy_from_slice(&flags.to_le_bytes());
+            sh[0x10..0x14].copy_from_slice(&offset.to_le_bytes());
+            sh[0x14..0x18].copy_from_slice(&size.to_le_bytes());
+            sh
+        };
+        elf.extend_from_slice(&[0u8; 40]);
+        for (i, (_, kind, flags, size)) in sections.iter().enumerate() {
+            elf.extend_from_slice(&header(name_offs[i], *kind, *flags, 0, *size));
+        }
+        let last = *name_offs.last().unwrap();
+        elf.extend_from_slice(&header(last, 3, 0, names_at, names.len() as u32));
+        elf
+    }
+
+    #[test]
+    fn sections_are_classified_by_flags_and_name() {
+        const PROGBITS: u32 = 1;
+        const AX: u32 = SHF_ALLOC | 0x4;
+        const WA: u32 = SHF_ALLOC | SHF_WRITE;
+        let elf = elf32(&[
+            (".text", PROGBITS, AX, 1000),
+            (".rodata", PROGBITS, SHF_ALLOC, 200),
+            (".data", PROGBITS, WA, 30),
+            (".bss", SHT_NOBITS, WA, 4000),
+            (".stack", SHT_NOBITS, WA, 50_000),
+            (".comment", PROGBITS, 0, 77),
+        ]);
+        let sizes = elf32_sizes(&elf).unwrap();
+        assert_eq!(sizes, ImageSizes { text: 1200, data: 30, bss: 4000, stack: 50_000 });
+        assert_eq!(sizes.flash(), 1230);
+        assert_eq!(sizes.ram(), 4030);
+    }
+
+    #[test]
+    fn rejects_non_elf32() {
+        assert!(elf32_sizes(b"not an elf").is_err());
+        let mut elf = elf32(&[]);
+        elf[4] = 2; // ELFCLASS64
+        assert!(elf32_sizes(&elf).is_err());
+        assert!(elf32_sizes(&elf32(&[])[..60]).is_err());
+    }
+}

@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, UdpSocket};
+use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -74,6 +75,23 @@ fn echo_roundtrip(stream: TcpStream, data: Vec<u8>, deadline: Instant) -> Vec<u8
     echoed
 }
 
+/// Boots QEMU on ports the OS just reported free; another process may grab one
+/// before QEMU binds it (QEMU then exits at once), so try a few times.
+fn boot_on_free_ports(qemu: &Path, image: &Path, log_dir: &Path) -> (Forwards, Qemu) {
+    for attempt in 1..=3 {
+        let fwd = Forwards { tcp: free_port("tcp").unwrap(), udp: free_port("udp").unwrap() };
+        let mut guest = Qemu::boot(qemu, image, fwd, log_dir).unwrap();
+        thread::sleep(Duration::from_millis(300));
+        match guest.exited() {
+            None => return (fwd, guest),
+            Some(status) => {
+                println!("QEMU exited at once ({status}), attempt {attempt}:\n{}", guest.stderr())
+            }
+        }
+    }
+    panic!("QEMU did not stay up in 3 attempts");
+}
+
 #[test]
 fn qemu_boots_and_echoes() {
     // The image is built and measured even without QEMU: that part needs only
@@ -95,9 +113,8 @@ fn qemu_boots_and_echoes() {
 
     let start = Instant::now();
     let deadline = start + BUDGET;
-    let fwd = Forwards { tcp: free_port("tcp").unwrap(), udp: free_port("udp").unwrap() };
     let log_dir = image.with_file_name("qemu-test");
-    let mut qemu = Qemu::boot(&qemu_bin, &image, fwd, &log_dir).unwrap();
+    let (fwd, mut qemu) = boot_on_free_ports(&qemu_bin, &image, &log_dir);
     println!(
         "QEMU pid {} ({}), forwards {fwd:?}, serial log {}",
         qemu.pid(),

@@ -52,7 +52,9 @@ impl fmt::Display for FrameError {
                 write!(f, "stream ended inside a length prefix ({have} of {need} bytes)")
             }
             Self::TruncatedPayload { len, missing } => {
-                write!(f, "stream ended inside a frame ({} of {len} bytes received)", len - missing)
+                // Saturating: the fields are public, so `missing > len` can be built.
+                let received = len.saturating_sub(*missing);
+                write!(f, "stream ended inside a frame ({received} of {len} bytes received)")
             }
             Self::BufferTooSmall { len, capacity } => {
                 write!(f, "frame of {len} bytes does not fit a {capacity}-byte buffer")

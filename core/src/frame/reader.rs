@@ -47,25 +47,43 @@ impl FrameReader {
                 None => return Ok(Handled::consumed(consumed)),
                 Some(FrameEvent::Start { len }) => {
                     if len > buf.len() as u64 {
-                        let err = FrameError::BufferTooSmall { len, capacity: buf.len() };
-                        self.failed = Some(err);
-                        return Err(err);
+                        return Err(
+                            self.fail(FrameError::BufferTooSmall { len, capacity: buf.len() })
+                        );
                     }
                 }
-                Some(FrameEvent::Data { chunk, .. }) => {
-                    let end = self.filled + chunk.len();
-                    if let Some(dst) = buf.get_mut(self.filled..end) {
-                        dst.copy_from_slice(chunk);
-                    }
+                Some(FrameEvent::Data { chunk, remaining }) => {
+                    let end = self.filled.saturating_add(chunk.len());
+                    // Only a caller that swapped in a smaller buffer mid-frame misses here;
+                    // say so rather than hand out a frame with bytes silently dropped.
+                    let Some(dst) = buf.get_mut(self.filled..end) else {
+                        let len = (end as u64).saturating_add(remaining);
+                        return Err(
+                            self.fail(FrameError::BufferTooSmall { len, capacity: buf.len() })
+                        );
+                    };
+                    dst.copy_from_slice(chunk);
                     self.filled = end;
                 }
                 Some(FrameEvent::End) => {
                     let len = core::mem::take(&mut self.filled);
                     let buf: &'b [u8] = buf;
-                    return Ok(Handled::event(consumed, buf.get(..len).unwrap_or(&[])));
+                    let Some(frame) = buf.get(..len) else {
+                        let capacity = buf.len();
+                        return Err(
+                            self.fail(FrameError::BufferTooSmall { len: len as u64, capacity })
+                        );
+                    };
+                    return Ok(Handled::event(consumed, frame));
                 }
             }
         }
+    }
+
+    /// Remember `err` so every later call reports it too.
+    fn fail(&mut self, err: FrameError) -> FrameError {
+        self.failed = Some(err);
+        err
     }
 
     /// The stream ended: an error unless it ended at a frame boundary.

@@ -21,6 +21,10 @@
 //!   names must become Rust `&str`;
 //! * `NaN`/`Infinity` and a byte-order mark are rejected (not JSON).
 //!
+//! Why not serde-json-core: its encoder writes raw UTF-8 (not Python's `\uXXXX`), its
+//! borrowed `&str` fields keep escapes raw, and its unescaping decoder (`from_slice_escaped`,
+//! 0.7) rejects surrogate pairs, i.e. every emoji file name Python sends. A test pins that.
+//!
 //! The names are data as the peer sent them: nothing here makes them safe to use as a path.
 //! Choosing a safe local file name is the adapter's job (see PROTOCOL.md, path traversal).
 

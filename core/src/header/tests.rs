@@ -375,3 +375,27 @@ proptest! {
         let _ = decode_both(&json);
     }
 }
+
+/// The reason the decoder is hand-written: serde-json-core 0.7 cannot read what Python sends
+/// for an emoji name, and leaves escapes raw in borrowed strings. If this test starts failing,
+/// serde-json-core learned surrogate pairs and could be reconsidered.
+#[test]
+fn serde_json_core_cannot_read_python_emoji_headers_but_we_can() {
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Owned<'a> {
+        filename: &'a str,
+        filesize: u64,
+    }
+    let python = br#"{"filename": "\ud83d\ude00.bin", "filesize": 3}"#;
+    let mut scratch = [0u8; 64];
+    assert!(serde_json_core::from_slice_escaped::<Owned<'_>>(python, &mut scratch).is_err());
+    let raw: (Owned<'_>, usize) =
+        serde_json_core::from_slice(br#"{"filename": "\u4e2d.txt", "filesize": 3}"#).unwrap();
+    assert_eq!(raw.0.filename, r"\u4e2d.txt", "borrowed &str keeps the escape raw");
+
+    let python = br#"{"filename": "\ud83d\ude00.bin", "filepath": "", "filesize": 3}"#;
+    let mut storage = [0u8; 64];
+    let ours = FileHeader::decode(python, &mut storage).unwrap();
+    assert_eq!(ours.filename, "😀.bin");
+}

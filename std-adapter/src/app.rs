@@ -1,0 +1,140 @@
+//! Run a parsed command line. Each subcommand validates its options (keys, insecure agents)
+//! before doing anything; those whose core machines are not wired yet stop with
+//! [`Error::NotImplemented`] (exit code 6).
+
+use crate::cli::{AuthRole, Cli, Command, ExecRole, FileRole, SessionArgs, TcpRole, UdpRole};
+use crate::error::{Error, Result};
+use crate::keys::{load_key_from_process, Key};
+use crate::net::{self, ServeOptions};
+use crate::{keygen, tcp, udp};
+
+/// Run `cli` to completion.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Tcp { role } => run_tcp(role),
+        Command::Udp { role } => run_udp(role),
+        Command::Exec { role } => run_exec(role),
+        Command::File { role } => run_file(role),
+        Command::Auth { role } => run_auth(role),
+        Command::Keygen(args) => {
+            keygen::write_key_file(&args.path, args.force)?;
+            eprintln!("wrote a {}-byte key to {}", keygen::KEY_LEN, args.path.display());
+            Ok(())
+        }
+        Command::Demo(_) => Err(Error::NotImplemented("wirekit demo")),
+    }
+}
+
+/// The key from the session's options or the environment, if any.
+pub fn session_key(session: &SessionArgs) -> Result<Option<Key>> {
+    Ok(load_key_from_process(session.key.key.as_deref(), session.key.key_file.as_deref())?)
+}
+
+fn serve_options(serve: &crate::cli::ServeArgs, quiet: bool) -> ServeOptions {
+    ServeOptions {
+        once: serve.once,
+        max_connections: usize::try_from(serve.max_connections).unwrap_or(usize::MAX),
+        quiet,
+    }
+}
+
+fn run_tcp(role: TcpRole) -> Result<()> {
+    match role {
+        TcpRole::Server(args) => {
+            if session_key(&args.session)?.is_some() {
+                return Err(Error::NotImplemented("the handshake before tcp traffic (--key)"));
+            }
+            let listener = net::bind_tcp(&args.listen)?;
+            let local = listener
+                .local_addr()
+                .map_err(|source| Error::Bind { addr: args.listen.clone(), source })?;
+            net::announce_listening(&args.listen, local, args.session.quiet);
+            let config = tcp::TcpServerConfig {
+                replies: args.replies,
+                profile: args.session.profile,
+                timeout_secs: args.session.timeout,
+            };
+            net::serve(&listener, serve_options(&args.serve, args.session.quiet), move |s, peer| {
+                tcp::serve_connection(s, peer, &config).map(|_| ())
+            })
+        }
+        TcpRole::Client(args) => {
+            if session_key(&args.session)?.is_some() {
+                return Err(Error::NotImplemented("the handshake before tcp traffic (--key)"));
+            }
+            let stream = net::connect_tcp(&args.connect, net::timeout_of(args.session.timeout))?;
+            tcp::run_client(stream, &args.messages, args.session.profile, args.session.timeout)
+                .map(|_| ())
+        }
+    }
+}
+
+fn run_udp(role: UdpRole) -> Result<()> {
+    match role {
+        UdpRole::Server(args) => {
+            let socket = net::bind_udp(&args.listen)?;
+            let local = socket
+                .local_addr()
+                .map_err(|source| Error::Bind { addr: args.listen.clone(), source })?;
+            net::announce_listening(&args.listen, local, args.quiet);
+            udp::serve(&socket, &args.reply, args.once).map(|_| ())
+        }
+        UdpRole::Client(args) => {
+            udp::run_client(&args.connect, &args.messages, args.timeout).map(|_| ())
+        }
+    }
+}
+
+fn run_exec(role: ExecRole) -> Result<()> {
+    match role {
+        ExecRole::Controller(args) => {
+            session_key(&args.session)?;
+            Err(Error::NotImplemented("wirekit exec controller"))
+        }
+        ExecRole::Agent(args) => {
+            if session_key(&args.session)?.is_none() && !args.insecure {
+                return Err(Error::InsecureAgent);
+            }
+            Err(Error::NotImplemented("wirekit exec agent"))
+        }
+    }
+}
+
+fn run_file(role: FileRole) -> Result<()> {
+    match role {
+        FileRole::Send(args) => {
+            session_key(&args.session)?;
+            std::fs::metadata(&args.path).map_err(|source| Error::LocalIo {
+                what: "cannot read",
+                path: args.path.clone(),
+                source,
+            })?;
+            Err(Error::NotImplemented("wirekit file send"))
+        }
+        FileRole::Recv(args) => {
+            session_key(&args.session)?;
+            if !args.dir.is_dir() {
+                return Err(Error::LocalIo {
+                    what: "cannot write into",
+                    path: args.dir.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "not an existing directory (create it or fix --dir)",
+                    ),
+                });
+            }
+            Err(Error::NotImplemented("wirekit file recv"))
+        }
+    }
+}
+
+fn run_auth(role: AuthRole) -> Result<()> {
+    let (session, what) = match &role {
+        AuthRole::Server(args) => (&args.session, "wirekit auth server"),
+        AuthRole::Client(args) => (&args.session, "wirekit auth client"),
+    };
+    if session_key(session)?.is_none() {
+        return Err(Error::KeyRequired(what));
+    }
+    Err(Error::NotImplemented(what))
+}

@@ -75,24 +75,34 @@ fn once_serves_one_connection_and_returns_its_result() {
 fn failing_connection_does_not_stop_the_server() {
     let listener = bind_tcp("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let served = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&served);
+    let failures = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&failures);
     std::thread::spawn(move || {
         let options = ServeOptions { once: false, max_connections: 4, quiet: true };
         let _ = serve(&listener, options, move |mut s, _| {
-            let n = counter.fetch_add(1, Ordering::SeqCst);
-            if n == 0 {
-                return Err(Error::NotImplemented("first connection fails"));
+            let mut first = [0u8; 1];
+            s.read_exact(&mut first).map_err(|e| Error::net("receiving from", "c", e, 0))?;
+            if first == *b"x" {
+                counter.fetch_add(1, Ordering::SeqCst);
+                return Err(Error::NotImplemented("a failing connection"));
             }
             s.write_all(b"ok").map_err(|e| Error::net("sending to", "c", e, 0))
         });
     });
-    drop(TcpStream::connect(addr).unwrap());
+    for _ in 0..3 {
+        let mut bad = TcpStream::connect(addr).unwrap();
+        bad.write_all(b"x").unwrap();
+        let mut rest = Vec::new();
+        bad.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        bad.read_to_end(&mut rest).unwrap();
+    }
     let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(b"g").unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut reply = Vec::new();
     s.read_to_end(&mut reply).unwrap();
     assert_eq!(reply, b"ok");
+    assert_eq!(failures.load(Ordering::SeqCst), 3);
 }
 
 #[test]

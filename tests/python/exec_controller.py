@@ -14,7 +14,7 @@ ap.add_argument('port', type=int)
 ap.add_argument('commands', nargs='+')
 ap.add_argument('--raw', action='store_true', help='demo1: read recv(500), no length prefix')
 ap.add_argument('--encoding', default='gbk')
-args = ap.parse_args()
+args = ap.parse_intermixed_args()
 
 sk = listen(args.host, args.port)
 conn, addr = sk.accept()

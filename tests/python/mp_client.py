@@ -10,7 +10,7 @@ ap.add_argument('host')
 ap.add_argument('port', type=int)
 ap.add_argument('messages', nargs='*')
 ap.add_argument('--key')
-args = ap.parse_args()
+args = ap.parse_intermixed_args()
 
 authkey = args.key.encode('utf-8') if args.key is not None else None
 try:

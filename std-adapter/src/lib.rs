@@ -15,7 +15,9 @@ pub use wirekit_core as core_machines;
 
 pub mod app;
 pub mod atomic_file;
+pub mod body;
 pub mod cli;
+pub mod drive;
 pub mod encoding;
 pub mod error;
 pub mod exit;

@@ -17,6 +17,7 @@ pub mod app;
 pub mod atomic_file;
 pub mod body;
 pub mod cli;
+pub mod console;
 pub mod drive;
 pub mod encoding;
 pub mod error;

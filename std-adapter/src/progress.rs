@@ -62,7 +62,7 @@ impl Progress {
         let summary =
             Summary { name: self.name.clone(), bytes: self.done, elapsed: self.start.elapsed() };
         if !self.quiet {
-            println!("{summary}");
+            crate::console::print_line(&summary.to_string());
         }
         summary
     }

@@ -59,7 +59,7 @@ pub fn serve_connection(
                     return Ok(transcript);
                 };
                 let text = String::from_utf8_lossy(data).into_owned();
-                println!("{text}");
+                crate::console::print_line(&text);
                 transcript.received.push(text);
                 stream
                     .write_all(replies.next_reply().as_bytes())
@@ -72,7 +72,7 @@ pub fn serve_connection(
                 let frame = framed.recv_frame().map_err(|e| framed_error(e, peer, secs))?;
                 let Some(frame) = frame else { return Ok(transcript) };
                 let text = String::from_utf8_lossy(frame).into_owned();
-                println!("{text}");
+                crate::console::print_line(&text);
                 transcript.received.push(text);
                 framed
                     .send_frame(replies.next_reply().as_bytes())
@@ -112,7 +112,7 @@ pub fn run_client(
                     return Err(closed(i));
                 };
                 let text = String::from_utf8_lossy(data).into_owned();
-                println!("{text}");
+                crate::console::print_line(&text);
                 replies.push(text);
             }
         }
@@ -126,7 +126,7 @@ pub fn run_client(
                     framed.recv_frame().map_err(|e| framed_error(e, &peer, timeout_secs))?;
                 let Some(frame) = frame else { return Err(closed(i)) };
                 let text = String::from_utf8_lossy(frame).into_owned();
-                println!("{text}");
+                crate::console::print_line(&text);
                 replies.push(text);
             }
         }

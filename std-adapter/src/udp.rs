@@ -48,7 +48,7 @@ pub fn serve(socket: &UdpSocket, reply: &str, once: bool) -> Result<Option<Recei
 fn serve_one(socket: &UdpSocket, reply: &str, buf: &mut [u8]) -> Result<Received> {
     let (n, from) = socket.recv_from(buf).map_err(|e| Error::net("receiving on", "udp", e, 0))?;
     let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned();
-    println!("{text}");
+    crate::console::print_line(&text);
     socket.send_to(reply.as_bytes(), from).map_err(|e| Error::net("replying to", from, e, 0))?;
     Ok(Received { from, text })
 }
@@ -84,7 +84,7 @@ pub fn run_client(server: &str, messages: &[String], timeout_secs: u64) -> Resul
             _ => udp_error("receiving from", target, e),
         })?;
         let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned();
-        println!("{text}");
+        crate::console::print_line(&text);
         replies.push(text);
     }
     Ok(replies)

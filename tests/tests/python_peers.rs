@@ -216,3 +216,20 @@ fn mp_pair_wrong_key_fails_both_sides() {
     assert_eq!(client.code(), 2, "{client}");
     assert!(client.stdout.contains("authentication failed"), "{client}");
 }
+
+#[test]
+fn exec_raw_pair_runs_commands() {
+    let (controller, addr) = Child::server(
+        args(
+            python("exec_controller.py"),
+            ["127.0.0.1", "0", "--raw", "--encoding", "utf-8", "echo 吃了"],
+        ),
+        "exec_controller.py --raw",
+    );
+    let agent = run(
+        args(python("exec_agent.py"), ["127.0.0.1", &port(addr), "--raw", "--encoding", "utf-8"]),
+        "exec_agent.py --raw",
+    );
+    assert_eq!(agent.code(), 0, "{agent}");
+    assert_eq!(controller.success().lines(), ["吃了", ""]);
+}

@@ -188,3 +188,28 @@ fn idle_client_times_out_on_the_server() {
     assert_eq!(out.code(), 1, "{out}");
     assert!(out.stderr.contains("sent nothing for 1 s"), "{out}");
 }
+
+#[test]
+fn max_connections_bounds_concurrent_service() {
+    let (server, addr) = Child::server(
+        args(wirekit(), ["tcp", "server", "--listen", "127.0.0.1:0", "--max-connections", "1"]),
+        "wirekit tcp server",
+    );
+    // The one slot is taken by a client that says nothing.
+    let holder = std::net::TcpStream::connect(addr).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let waiting = run(
+        args(wirekit(), ["tcp", "client", "--connect", &addr.to_string(), "--timeout", "1"]),
+        "wirekit tcp client",
+    );
+    assert_eq!(waiting.code(), 1, "served although the only slot was taken:\n{waiting}");
+    assert!(waiting.stderr.contains("sent nothing for 1 s"), "{waiting}");
+    // Once the slot is free, clients are served again.
+    drop(holder);
+    let served = run(
+        args(wirekit(), ["tcp", "client", "--connect", &addr.to_string(), "--timeout", "10"]),
+        "wirekit tcp client",
+    );
+    assert_eq!(served.lines(), ["hi", "吃了"], "{served}");
+    drop(server);
+}

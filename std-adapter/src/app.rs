@@ -21,7 +21,7 @@ pub fn run(cli: Cli) -> Result<()> {
             eprintln!("wrote a {}-byte key to {}", keygen::KEY_LEN, args.path.display());
             Ok(())
         }
-        Command::Demo(_) => Err(Error::NotImplemented("wirekit demo")),
+        Command::Demo(args) => crate::demo::print_and_judge(&crate::demo::run_all(), args.quiet),
     }
 }
 
@@ -53,6 +53,7 @@ fn run_tcp(role: TcpRole) -> Result<()> {
                 replies: args.replies,
                 profile: args.session.profile,
                 timeout_secs: args.session.timeout,
+                echo: true,
             };
             net::serve(&listener, serve_options(&args.serve, args.session.quiet), move |s, peer| {
                 tcp::serve_connection(s, peer, &config).map(|_| ())
@@ -63,7 +64,8 @@ fn run_tcp(role: TcpRole) -> Result<()> {
                 return Err(Error::NotImplemented("the handshake before tcp traffic (--key)"));
             }
             let stream = net::connect_tcp(&args.connect, net::timeout_of(args.session.timeout))?;
-            tcp::run_client(stream, &args.messages, args.session.profile, args.session.timeout)
+            let session = &args.session;
+            tcp::run_client(stream, &args.messages, session.profile, session.timeout, true)
                 .map(|_| ())
         }
     }
@@ -77,10 +79,10 @@ fn run_udp(role: UdpRole) -> Result<()> {
                 .local_addr()
                 .map_err(|source| Error::Bind { addr: args.listen.clone(), source })?;
             net::announce_listening(&args.listen, local, args.quiet);
-            udp::serve(&socket, &args.reply, args.once).map(|_| ())
+            udp::serve(&socket, &args.reply, args.once, true).map(|_| ())
         }
         UdpRole::Client(args) => {
-            udp::run_client(&args.connect, &args.messages, args.timeout).map(|_| ())
+            udp::run_client(&args.connect, &args.messages, args.timeout, true).map(|_| ())
         }
     }
 }

@@ -119,6 +119,14 @@ pub enum Error {
     /// The operating system's random generator failed.
     #[error("the system random generator failed: {0}")]
     Random(String),
+    /// Some demos of `wirekit demo` failed.
+    #[error("{failed} of {total} demos failed; see the transcript above")]
+    DemoFailed {
+        /// Demos that failed.
+        failed: usize,
+        /// Demos run.
+        total: usize,
+    },
     /// The feature exists on the command line but is not built yet.
     #[error("{0} is not implemented yet in this version of wirekit")]
     NotImplemented(&'static str),
@@ -145,7 +153,8 @@ impl Error {
             | Self::Net { .. }
             | Self::Timeout { .. }
             | Self::PeerClosed { .. }
-            | Self::Frame { .. } => Exit::Failure,
+            | Self::Frame { .. }
+            | Self::DemoFailed { .. } => Exit::Failure,
             Self::Resolve { .. } | Self::KeyRequired(_) | Self::InsecureAgent => Exit::Usage,
             Self::Bind { .. }
             | Self::Key(_)

@@ -18,6 +18,7 @@ pub mod atomic_file;
 pub mod body;
 pub mod cli;
 pub mod console;
+pub mod demo;
 pub mod drive;
 pub mod encoding;
 pub mod error;

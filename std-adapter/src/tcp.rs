@@ -27,6 +27,8 @@ pub struct TcpServerConfig {
     pub profile: Profile,
     /// Idle read timeout in seconds (0 = none).
     pub timeout_secs: u64,
+    /// Print each message received on stdout.
+    pub echo: bool,
 }
 
 /// What the server saw on one connection.
@@ -59,7 +61,9 @@ pub fn serve_connection(
                     return Ok(transcript);
                 };
                 let text = String::from_utf8_lossy(data).into_owned();
-                crate::console::print_line(&text);
+                if config.echo {
+                    crate::console::print_line(&text);
+                }
                 transcript.received.push(text);
                 stream
                     .write_all(replies.next_reply().as_bytes())
@@ -72,7 +76,9 @@ pub fn serve_connection(
                 let frame = framed.recv_frame().map_err(|e| framed_error(e, peer, secs))?;
                 let Some(frame) = frame else { return Ok(transcript) };
                 let text = String::from_utf8_lossy(frame).into_owned();
-                crate::console::print_line(&text);
+                if config.echo {
+                    crate::console::print_line(&text);
+                }
                 transcript.received.push(text);
                 framed
                     .send_frame(replies.next_reply().as_bytes())
@@ -82,13 +88,14 @@ pub fn serve_connection(
     }
 }
 
-/// Connect-side: send each message, wait for one reply after each, print it; returns the
-/// replies.
+/// Connect-side: send each message, wait for one reply after each, print it (when `echo`);
+/// returns the replies.
 pub fn run_client(
     stream: TcpStream,
     messages: &[String],
     profile: Profile,
     timeout_secs: u64,
+    echo: bool,
 ) -> Result<Vec<String>> {
     let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "the server".into());
     net::prepare_stream(&stream, timeout_secs)
@@ -112,7 +119,9 @@ pub fn run_client(
                     return Err(closed(i));
                 };
                 let text = String::from_utf8_lossy(data).into_owned();
-                crate::console::print_line(&text);
+                if echo {
+                    crate::console::print_line(&text);
+                }
                 replies.push(text);
             }
         }
@@ -126,7 +135,9 @@ pub fn run_client(
                     framed.recv_frame().map_err(|e| framed_error(e, &peer, timeout_secs))?;
                 let Some(frame) = frame else { return Err(closed(i)) };
                 let text = String::from_utf8_lossy(frame).into_owned();
-                crate::console::print_line(&text);
+                if echo {
+                    crate::console::print_line(&text);
+                }
                 replies.push(text);
             }
         }
@@ -195,13 +206,17 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
             let (stream, peer) = listener.accept().unwrap();
-            let config =
-                TcpServerConfig { replies: strings(&["hi", "吃了"]), profile, timeout_secs: 5 };
+            let config = TcpServerConfig {
+                replies: strings(&["hi", "吃了"]),
+                profile,
+                timeout_secs: 5,
+                echo: false,
+            };
             serve_connection(stream, peer, &config).unwrap()
         });
         let stream = TcpStream::connect(addr).unwrap();
         let replies =
-            run_client(stream, &strings(&["hello", "吃了吗?", "再见"]), profile, 5).unwrap();
+            run_client(stream, &strings(&["hello", "吃了吗?", "再见"]), profile, 5, false).unwrap();
         assert_eq!(replies, ["hi", "吃了", "吃了"]);
         let transcript = server.join().unwrap();
         assert_eq!(transcript.received, ["hello", "吃了吗?", "再见"]);
@@ -227,7 +242,7 @@ mod tests {
             s.read_exact(&mut b).unwrap();
         });
         let stream = TcpStream::connect(addr).unwrap();
-        let err = run_client(stream, &strings(&["hello"]), Profile::Seed, 5).unwrap_err();
+        let err = run_client(stream, &strings(&["hello"]), Profile::Seed, 5, false).unwrap_err();
         server.join().unwrap();
         assert!(err.to_string().contains("before replying to message 1 of 1"), "{err}");
     }
@@ -244,7 +259,7 @@ mod tests {
         let stream = TcpStream::connect(addr).unwrap();
         stream.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
         // timeout_secs=1 is what prepare_stream sets; the error names it.
-        let err = run_client(stream, &strings(&["hello"]), Profile::Seed, 1).unwrap_err();
+        let err = run_client(stream, &strings(&["hello"]), Profile::Seed, 1, false).unwrap_err();
         assert!(matches!(err, Error::Timeout { secs: 1, .. }), "{err}");
     }
 }

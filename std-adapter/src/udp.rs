@@ -29,14 +29,14 @@ pub struct Received {
     pub text: String,
 }
 
-/// Answer datagrams on `socket` with `reply`, printing each; after one when `once`.
-/// Errors of one exchange are reported and do not stop the server (unless `once`).
-pub fn serve(socket: &UdpSocket, reply: &str, once: bool) -> Result<Option<Received>> {
+/// Answer datagrams on `socket` with `reply`, printing each (when `echo`); after one when
+/// `once`. Errors of one exchange are reported and do not stop the server (unless `once`).
+pub fn serve(socket: &UdpSocket, reply: &str, once: bool, echo: bool) -> Result<Option<Received>> {
     let local = socket.local_addr().map_err(|e| Error::net("inspecting", "socket", e, 0))?;
     check_datagram(reply.as_bytes(), ip_version(&local))?;
     let mut buf = vec![0u8; RECV_BUF];
     loop {
-        match serve_one(socket, reply, &mut buf) {
+        match serve_one(socket, reply, &mut buf, echo) {
             Ok(received) if once => return Ok(Some(received)),
             Ok(_) => {}
             Err(err) if once => return Err(err),
@@ -45,16 +45,24 @@ pub fn serve(socket: &UdpSocket, reply: &str, once: bool) -> Result<Option<Recei
     }
 }
 
-fn serve_one(socket: &UdpSocket, reply: &str, buf: &mut [u8]) -> Result<Received> {
+fn serve_one(socket: &UdpSocket, reply: &str, buf: &mut [u8], echo: bool) -> Result<Received> {
     let (n, from) = socket.recv_from(buf).map_err(|e| Error::net("receiving on", "udp", e, 0))?;
     let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned();
-    crate::console::print_line(&text);
+    if echo {
+        crate::console::print_line(&text);
+    }
     socket.send_to(reply.as_bytes(), from).map_err(|e| Error::net("replying to", from, e, 0))?;
     Ok(Received { from, text })
 }
 
-/// Send each message to `server` as one datagram and print the reply; returns the replies.
-pub fn run_client(server: &str, messages: &[String], timeout_secs: u64) -> Result<Vec<String>> {
+/// Send each message to `server` as one datagram and print the reply (when `echo`); returns
+/// the replies.
+pub fn run_client(
+    server: &str,
+    messages: &[String],
+    timeout_secs: u64,
+    echo: bool,
+) -> Result<Vec<String>> {
     let target = *net::resolve(server)?.first().ok_or_else(|| Error::Resolve {
         addr: server.to_owned(),
         source: std::io::Error::other("no address"),
@@ -84,7 +92,9 @@ pub fn run_client(server: &str, messages: &[String], timeout_secs: u64) -> Resul
             _ => udp_error("receiving from", target, e),
         })?;
         let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned();
-        crate::console::print_line(&text);
+        if echo {
+            crate::console::print_line(&text);
+        }
         replies.push(text);
     }
     Ok(replies)
@@ -107,8 +117,9 @@ mod tests {
     fn round_trip_and_once() {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = socket.local_addr().unwrap().to_string();
-        let server = std::thread::spawn(move || serve(&socket, "bye", true).unwrap().unwrap());
-        let replies = run_client(&addr, &["hello".to_string()], 5).unwrap();
+        let server =
+            std::thread::spawn(move || serve(&socket, "bye", true, false).unwrap().unwrap());
+        let replies = run_client(&addr, &["hello".to_string()], 5, false).unwrap();
         assert_eq!(replies, ["bye"]);
         assert_eq!(server.join().unwrap().text, "hello");
     }
@@ -117,9 +128,10 @@ mod tests {
     fn largest_datagram_goes_through_whole() {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = socket.local_addr().unwrap().to_string();
-        let server = std::thread::spawn(move || serve(&socket, "bye", true).unwrap().unwrap());
+        let server =
+            std::thread::spawn(move || serve(&socket, "bye", true, false).unwrap().unwrap());
         let big = "x".repeat(65_507);
-        assert_eq!(run_client(&addr, &[big], 5).unwrap(), ["bye"]);
+        assert_eq!(run_client(&addr, &[big], 5, false).unwrap(), ["bye"]);
         assert_eq!(server.join().unwrap().text.len(), 65_507);
     }
 
@@ -127,7 +139,7 @@ mod tests {
     fn oversize_message_is_refused_before_sending() {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = socket.local_addr().unwrap().to_string();
-        let err = run_client(&addr, &["x".repeat(65_508)], 1).unwrap_err();
+        let err = run_client(&addr, &["x".repeat(65_508)], 1, false).unwrap_err();
         assert!(matches!(err, Error::Datagram(_)), "{err}");
         assert_eq!(err.exit(), crate::exit::Exit::Refused);
         socket.set_nonblocking(true).unwrap();
@@ -138,7 +150,8 @@ mod tests {
     #[test]
     fn no_server_is_a_clear_error() {
         let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let err = run_client(&format!("127.0.0.1:{port}"), &["hello".to_string()], 1).unwrap_err();
+        let err =
+            run_client(&format!("127.0.0.1:{port}"), &["hello".to_string()], 1, false).unwrap_err();
         assert!(matches!(err, Error::Connect { .. } | Error::Timeout { .. }), "{err}");
     }
 }

@@ -36,7 +36,7 @@ fn not_implemented_subcommands_exit_6_with_one_line() {
         &["auth", "server", "--key", "egg"],
         &["auth", "client", "--key", "egg"],
         &["file", "recv"],
-        &["demo"],
+        &["demo", "--quiet"],
     ] {
         let out = run(args(wirekit(), a), "wirekit");
         assert_eq!(out.code(), 6, "{a:?}: {out}");
@@ -97,4 +97,13 @@ fn keygen_writes_0600_and_refuses_to_overwrite() {
     let out = run(args(wirekit(), ["keygen", "--force", p]), "wirekit keygen");
     assert_eq!(out.code(), 0, "{out}");
     assert_ne!(std::fs::read(&path).unwrap(), first);
+}
+
+#[test]
+fn demo_runs_what_exists_and_lists_the_rest() {
+    let out = run(args(wirekit(), ["demo"]), "wirekit demo");
+    assert_eq!(out.code(), 6, "{out}");
+    assert!(out.stdout.contains(r#"server's first recv returned "hello"#), "{out}");
+    assert!(out.stdout.contains(r#"server's recv_bytes returned "hello", "吃了吗?""#), "{out}");
+    assert!(out.stdout.contains("demo: 5 passed, 0 failed, 5 not implemented yet"), "{out}");
 }

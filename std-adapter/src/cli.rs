@@ -101,6 +101,7 @@ pub enum Profile {
 #[derive(Debug, Clone, Default, Args)]
 pub struct KeyArgs {
     /// Shared key as text (the seed's example is `egg`). Beats --key-file and WIREKIT_KEY.
+    /// Other users can see it in the process list: prefer --key-file or WIREKIT_KEY.
     #[arg(long, value_name = "TEXT", conflicts_with = "key_file")]
     pub key: Option<String>,
     /// Read the shared key from a file (see `wirekit keygen`). Beats WIREKIT_KEY.

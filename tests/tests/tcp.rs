@@ -213,3 +213,17 @@ fn max_connections_bounds_concurrent_service() {
     assert_eq!(served.lines(), ["hi", "吃了"], "{served}");
     drop(server);
 }
+
+#[test]
+fn oversize_frame_is_refused_before_reading_it() {
+    let (server, addr) = wirekit_server(&["--profile", "mp"]);
+    {
+        use std::io::Write;
+        let mut bad = std::net::TcpStream::connect(addr).unwrap();
+        // 2 GiB - 1 announced: refused at the prefix, nothing reserved.
+        bad.write_all(&i32::MAX.to_be_bytes()).unwrap();
+    }
+    let out = server.wait_output(wirekit_tests::CHILD_LIMIT);
+    assert_eq!(out.code(), 1, "{out}");
+    assert!(out.stderr.contains("exceeds the maximum"), "{out}");
+}

@@ -196,9 +196,11 @@ fn spawn_shell(command: &str) -> io::Result<Child> {
 
 #[cfg(windows)]
 fn spawn_shell(command: &str) -> io::Result<Child> {
+    use std::os::windows::process::CommandExt;
+    // cmd.exe parses its command line itself: pass the text verbatim, not re-quoted.
     Command::new("cmd")
         .arg("/C")
-        .arg(command)
+        .raw_arg(command)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

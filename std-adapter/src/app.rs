@@ -6,6 +6,7 @@ use crate::cli::{AuthRole, Cli, Command, ExecRole, FileRole, SessionArgs, TcpRol
 use crate::error::{Error, Result};
 use crate::keys::{load_key_from_process, Key};
 use crate::net::{self, ServeOptions};
+use crate::session::{self, Side};
 use crate::{keygen, tcp, udp};
 
 /// Run `cli` to completion.
@@ -41,7 +42,9 @@ fn serve_options(serve: &crate::cli::ServeArgs, quiet: bool) -> ServeOptions {
 fn run_tcp(role: TcpRole) -> Result<()> {
     match role {
         TcpRole::Server(args) => {
-            if session_key(&args.session)?.is_some() {
+            let key = session_key(&args.session)?;
+            if key.is_some() {
+                // Refuse up front rather than on every connection while the handshake is missing.
                 return Err(Error::NotImplemented("the handshake before tcp traffic (--key)"));
             }
             let listener = net::bind_tcp(&args.listen)?;
@@ -55,18 +58,27 @@ fn run_tcp(role: TcpRole) -> Result<()> {
                 timeout_secs: args.session.timeout,
                 echo: true,
             };
-            net::serve(&listener, serve_options(&args.serve, args.session.quiet), move |s, peer| {
-                tcp::serve_connection(s, peer, &config).map(|_| ())
+            net::serve(&listener, serve_options(&args.serve, args.session.quiet), move |s, _| {
+                let session = session::open(
+                    s,
+                    key.as_ref(),
+                    config.profile,
+                    Side::Accepting,
+                    config.timeout_secs,
+                )?;
+                tcp::serve_connection(session, &config).map(|_| ())
             })
         }
         TcpRole::Client(args) => {
-            if session_key(&args.session)?.is_some() {
+            let key = session_key(&args.session)?;
+            if key.is_some() {
                 return Err(Error::NotImplemented("the handshake before tcp traffic (--key)"));
             }
-            let stream = net::connect_tcp(&args.connect, net::timeout_of(args.session.timeout))?;
-            let session = &args.session;
-            tcp::run_client(stream, &args.messages, session.profile, session.timeout, true)
-                .map(|_| ())
+            let opts = &args.session;
+            let stream = net::connect_tcp(&args.connect, net::timeout_of(opts.timeout))?;
+            let session =
+                session::open(stream, key.as_ref(), opts.profile, Side::Connecting, opts.timeout)?;
+            tcp::run_client(session, &args.messages, opts.profile, opts.timeout, true).map(|_| ())
         }
     }
 }

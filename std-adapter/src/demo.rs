@@ -13,6 +13,7 @@ use wirekit_core::frame::FrameConfig;
 use crate::cli::Profile;
 use crate::error::{Error, Result};
 use crate::framed::Framed;
+use crate::session::{open, Side};
 use crate::{console, tcp, udp};
 
 /// Each side of a demo gives up after this long.
@@ -135,18 +136,22 @@ fn join<T>(handle: thread::JoinHandle<Result<T, String>>) -> Result<T, String> {
 fn tcp_basics(out: &mut Vec<String>) -> Result<bool, String> {
     let (listener, addr) = listener()?;
     let server = thread::spawn(move || {
-        let (stream, peer) = listener.accept().map_err(|e| e.to_string())?;
+        let (stream, _) = listener.accept().map_err(|e| e.to_string())?;
+        let session = open(stream, None, Profile::Seed, Side::Accepting, DEMO_TIMEOUT_SECS)
+            .map_err(|e| e.to_string())?;
         let config = tcp::TcpServerConfig {
             replies: strings(&["hi", "吃了"]),
             profile: Profile::Seed,
             timeout_secs: DEMO_TIMEOUT_SECS,
             echo: false,
         };
-        tcp::serve_connection(stream, peer, &config).map_err(|e| e.to_string())
+        tcp::serve_connection(session, &config).map_err(|e| e.to_string())
     });
     let messages = strings(&["hello", "吃了吗?"]);
     let stream = TcpStream::connect(&addr).map_err(|e| e.to_string())?;
-    let replies = tcp::run_client(stream, &messages, Profile::Seed, DEMO_TIMEOUT_SECS, false)
+    let session = open(stream, None, Profile::Seed, Side::Connecting, DEMO_TIMEOUT_SECS)
+        .map_err(|e| e.to_string())?;
+    let replies = tcp::run_client(session, &messages, Profile::Seed, DEMO_TIMEOUT_SECS, false)
         .map_err(|e| e.to_string())?;
     let received = join(server)?.received;
     out.push(format!("client sent {} and got {}", quoted(&messages), quoted(&replies)));

@@ -3,14 +3,13 @@
 //! `multiprocessing.connection` frame per message under `--profile mp`.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 
 use wirekit_core::frame::FrameConfig;
 
 use crate::cli::Profile;
 use crate::error::{Error, Result};
 use crate::framed::{Framed, FramedError};
-use crate::net;
+use crate::session::Session;
 
 /// The seed reads with `recv(1024)`; we take more per read, the demo's point (no framing)
 /// stays the same.
@@ -40,22 +39,18 @@ pub struct Transcript {
 
 /// Serve one connection: print each message received on stdout and answer it with the next
 /// reply. Ends when the client closes.
-pub fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    config: &TcpServerConfig,
-) -> Result<Transcript> {
-    net::prepare_stream(&stream, config.timeout_secs)
-        .map_err(|e| Error::net("configuring", peer, e, config.timeout_secs))?;
+pub fn serve_connection(session: Session, config: &TcpServerConfig) -> Result<Transcript> {
+    let Session { stream, leftover, peer } = session;
+    let peer = peer.as_str();
     let mut replies = ReplyCycle::new(&config.replies);
     let mut transcript = Transcript::default();
     let secs = config.timeout_secs;
     match config.profile {
         Profile::Seed => {
-            let mut stream = stream;
+            let mut reader = leftover.as_slice().chain(&stream);
             let mut buf = vec![0u8; READ_BUF];
             loop {
-                let n = read_some(&mut stream, &mut buf)
+                let n = read_some(&mut reader, &mut buf)
                     .map_err(|e| Error::net("receiving from", peer, e, secs))?;
                 let Some(data) = buf.get(..n).filter(|d| !d.is_empty()) else {
                     return Ok(transcript);
@@ -65,13 +60,14 @@ pub fn serve_connection(
                     crate::console::print_line(&text);
                 }
                 transcript.received.push(text);
-                stream
+                (&stream)
                     .write_all(replies.next_reply().as_bytes())
                     .map_err(|e| Error::net("sending to", peer, e, secs))?;
             }
         }
         Profile::Mp => {
-            let mut framed = Framed::new(stream, FrameConfig::mp().with_max_frame_len(MAX_MESSAGE));
+            let config_mp = FrameConfig::mp().with_max_frame_len(MAX_MESSAGE);
+            let mut framed = Framed::with_leftover(stream, config_mp, &leftover);
             loop {
                 let frame = framed.recv_frame().map_err(|e| framed_error(e, peer, secs))?;
                 let Some(frame) = frame else { return Ok(transcript) };
@@ -91,15 +87,13 @@ pub fn serve_connection(
 /// Connect-side: send each message, wait for one reply after each, print it (when `echo`);
 /// returns the replies.
 pub fn run_client(
-    stream: TcpStream,
+    session: Session,
     messages: &[String],
     profile: Profile,
     timeout_secs: u64,
     echo: bool,
 ) -> Result<Vec<String>> {
-    let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "the server".into());
-    net::prepare_stream(&stream, timeout_secs)
-        .map_err(|e| Error::net("configuring", &peer, e, timeout_secs))?;
+    let Session { stream, leftover, peer } = session;
     let mut replies = Vec::with_capacity(messages.len());
     let closed = |i: usize| Error::PeerClosed {
         peer: peer.clone(),
@@ -107,13 +101,13 @@ pub fn run_client(
     };
     match profile {
         Profile::Seed => {
-            let mut stream = stream;
+            let mut reader = leftover.as_slice().chain(&stream);
             let mut buf = vec![0u8; READ_BUF];
             for (i, message) in messages.iter().enumerate() {
-                stream
+                (&stream)
                     .write_all(message.as_bytes())
                     .map_err(|e| Error::net("sending to", &peer, e, timeout_secs))?;
-                let n = read_some(&mut stream, &mut buf)
+                let n = read_some(&mut reader, &mut buf)
                     .map_err(|e| Error::net("receiving from", &peer, e, timeout_secs))?;
                 let Some(data) = buf.get(..n).filter(|d| !d.is_empty()) else {
                     return Err(closed(i));
@@ -126,7 +120,8 @@ pub fn run_client(
             }
         }
         Profile::Mp => {
-            let mut framed = Framed::new(stream, FrameConfig::mp().with_max_frame_len(MAX_MESSAGE));
+            let config_mp = FrameConfig::mp().with_max_frame_len(MAX_MESSAGE);
+            let mut framed = Framed::with_leftover(stream, config_mp, &leftover);
             for (i, message) in messages.iter().enumerate() {
                 framed
                     .send_frame(message.as_bytes())
@@ -145,7 +140,7 @@ pub fn run_client(
     Ok(replies)
 }
 
-fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_some(stream: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     loop {
         match stream.read(buf) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -185,7 +180,12 @@ impl<'a> ReplyCycle<'a> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
-    use std::net::TcpListener;
+    use crate::session::{open, Side};
+    use std::net::{TcpListener, TcpStream};
+
+    fn plain(stream: TcpStream, side: Side, secs: u64) -> Session {
+        open(stream, None, Profile::Seed, side, secs).unwrap()
+    }
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
@@ -205,16 +205,16 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
-            let (stream, peer) = listener.accept().unwrap();
+            let (stream, _) = listener.accept().unwrap();
             let config = TcpServerConfig {
                 replies: strings(&["hi", "吃了"]),
                 profile,
                 timeout_secs: 5,
                 echo: false,
             };
-            serve_connection(stream, peer, &config).unwrap()
+            serve_connection(plain(stream, Side::Accepting, 5), &config).unwrap()
         });
-        let stream = TcpStream::connect(addr).unwrap();
+        let stream = plain(TcpStream::connect(addr).unwrap(), Side::Connecting, 5);
         let replies =
             run_client(stream, &strings(&["hello", "吃了吗?", "再见"]), profile, 5, false).unwrap();
         assert_eq!(replies, ["hi", "吃了", "吃了"]);
@@ -241,10 +241,47 @@ mod tests {
             let mut b = [0u8; 5];
             s.read_exact(&mut b).unwrap();
         });
-        let stream = TcpStream::connect(addr).unwrap();
+        let stream = plain(TcpStream::connect(addr).unwrap(), Side::Connecting, 5);
         let err = run_client(stream, &strings(&["hello"]), Profile::Seed, 5, false).unwrap_err();
         server.join().unwrap();
         assert!(err.to_string().contains("before replying to message 1 of 1"), "{err}");
+    }
+
+    #[test]
+    fn leftover_from_a_handshake_is_handled_first() {
+        for profile in [Profile::Seed, Profile::Mp] {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let client = std::thread::spawn(move || {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+                let mut reply = [0u8; 64];
+                let n = s.read(&mut reply).unwrap();
+                reply[..n].to_vec()
+            });
+            let (stream, _) = listener.accept().unwrap();
+            let mut session = plain(stream, Side::Accepting, 5);
+            // As if a handshake had read the first message along with its last bytes.
+            session.leftover = match profile {
+                Profile::Seed => b"hello".to_vec(),
+                Profile::Mp => b"\x00\x00\x00\x05hello".to_vec(),
+            };
+            let config = TcpServerConfig {
+                replies: strings(&["hi"]),
+                profile,
+                timeout_secs: 5,
+                echo: false,
+            };
+            let reply = std::thread::spawn(move || client.join().unwrap());
+            let transcript = serve_connection(session, &config);
+            let reply = reply.join().unwrap();
+            assert_eq!(transcript.unwrap().received, ["hello"], "{profile:?}");
+            let expected: &[u8] = match profile {
+                Profile::Seed => b"hi",
+                Profile::Mp => b"\x00\x00\x00\x02hi",
+            };
+            assert_eq!(reply, expected);
+        }
     }
 
     #[test]
@@ -256,9 +293,7 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_secs(3));
             drop(conn);
         });
-        let stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
-        // timeout_secs=1 is what prepare_stream sets; the error names it.
+        let stream = plain(TcpStream::connect(addr).unwrap(), Side::Connecting, 1);
         let err = run_client(stream, &strings(&["hello"]), Profile::Seed, 1, false).unwrap_err();
         assert!(matches!(err, Error::Timeout { secs: 1, .. }), "{err}");
     }

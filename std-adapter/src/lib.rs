@@ -1,4 +1,38 @@
-//! std::net glue for `wirekit-core`. Skeleton: the adapter lands with its own issue.
+//! # wirekit-std
+//!
+//! Glue between the sans-IO machines of `wirekit-core` and `std::net`, plus everything the
+//! `wirekit` PC binary needs around them: the command line ([`cli`]), exit codes ([`exit`]) and
+//! one-line errors ([`error`]), sockets and the concurrent server loop ([`net`]), whole frames
+//! over a stream ([`framed`]), the seed's TCP and UDP basics ([`tcp`], [`udp`]), keys
+//! ([`keys`], [`keygen`]), and the pieces the file and exec demos are built from: peer file
+//! names ([`safe_name`]), all-or-nothing file writes ([`atomic_file`]), shell commands with
+//! limits ([`runner`]), command text encodings ([`encoding`]) and transfer progress
+//! ([`progress`]).
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 pub use wirekit_core as core_machines;
+
+pub mod app;
+pub mod atomic_file;
+pub mod body;
+pub mod cli;
+pub mod console;
+pub mod demo;
+pub mod drive;
+pub mod encoding;
+pub mod error;
+pub mod exit;
+pub mod framed;
+pub mod keygen;
+pub mod keys;
+pub mod net;
+pub mod progress;
+pub mod runner;
+pub mod safe_name;
+pub mod session;
+pub mod tcp;
+pub mod udp;
+
+pub use error::{Error, Result};
+pub use exit::Exit;

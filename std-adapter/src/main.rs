@@ -1,4 +1,44 @@
-fn main() {
-    eprintln!("wirekit: the PC binary is not built yet (see the std adapter issue)");
-    std::process::exit(2);
+//! `wirekit`: the PC side of the wirekit demos. See `wirekit --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use wirekit_std::cli::Cli;
+use wirekit_std::Exit;
+
+fn main() -> ExitCode {
+    // A bug must still end in one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line()));
+        eprintln!(
+            "wirekit: internal error{}: {}; please report it",
+            place.unwrap_or_default(),
+            panic_message(info)
+        );
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version also come this way, on stdout with success.
+            let _ = err.print();
+            return if err.use_stderr() { Exit::Usage.into() } else { Exit::Ok.into() };
+        }
+    };
+    match wirekit_std::app::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("wirekit: {err}");
+            err.exit().into()
+        }
+    }
+}
+
+fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
+    if let Some(s) = info.payload().downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = info.payload().downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_owned()
+    }
 }

@@ -1,0 +1,495 @@
+//! The `wirekit` command line (clap derive). Every subcommand and option explains itself in
+//! `--help`; the exit codes are listed after the top-level help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::encoding::TextEncoding;
+use crate::exit::EXIT_CODES_HELP;
+
+/// Seed default: TCP basics and remote commands.
+pub const DEFAULT_TCP_ADDR: &str = "127.0.0.1:8090";
+/// Seed default: UDP basics.
+pub const DEFAULT_UDP_ADDR: &str = "127.0.0.1:8096";
+/// Seed default: file transfer.
+pub const DEFAULT_FILE_ADDR: &str = "127.0.0.1:8080";
+/// Seed default: authentication.
+pub const DEFAULT_AUTH_ADDR: &str = "127.0.0.1:8066";
+
+const ABOUT: &str = "Talk the classic Python socket-tutorial protocols (and CPython's \
+multiprocessing.connection) to a device, another wirekit, or a Python peer.";
+
+const LONG_ABOUT: &str = "\
+Talk the classic Python socket-tutorial protocols (and CPython's multiprocessing.connection)
+to a device, another wirekit, or a Python peer.
+
+Every demo has two roles: run one in each terminal. Servers listen on 127.0.0.1 with the
+seed's ports (TCP 8090, UDP 8096, file 8080, auth 8066) unless --listen says otherwise;
+`--listen 127.0.0.1:0` picks a free port and prints it. New here? Run `wirekit demo`.";
+
+/// `wirekit`: the PC side of the wirekit demos.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wirekit",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXIT_CODES_HELP,
+    propagate_version = true,
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Seed TCP basics: raw, unframed text both ways (the example that shows sticky packets).
+    Tcp {
+        /// Which side to play.
+        #[command(subcommand)]
+        role: TcpRole,
+    },
+    /// Seed UDP basics: one datagram per message; the server answers each sender.
+    Udp {
+        /// Which side to play.
+        #[command(subcommand)]
+        role: UdpRole,
+    },
+    /// Remote commands: the controller sends commands, the agent runs them and replies
+    /// (demo2 framing by default, demo1 with --raw).
+    Exec {
+        /// Which side to play.
+        #[command(subcommand)]
+        role: ExecRole,
+    },
+    /// File transfer (demo3): a JSON header, then the file's bytes.
+    File {
+        /// Which side to play.
+        #[command(subcommand)]
+        role: FileRole,
+    },
+    /// Authenticate a peer with a shared key (demo4, or the mutual mp handshake), then
+    /// report the outcome.
+    Auth {
+        /// Which side to play.
+        #[command(subcommand)]
+        role: AuthRole,
+    },
+    /// Write a new 32-byte random key file (mode 0600) for --key-file.
+    Keygen(KeygenArgs),
+    /// Run every demo against itself on 127.0.0.1 and print what each side saw.
+    Demo(DemoArgs),
+}
+
+/// Which wire dialect to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Profile {
+    /// The socket tutorial: `struct.pack('i', n)` prefixes, demo4's one-way HMAC-MD5 check.
+    #[default]
+    Seed,
+    /// CPython multiprocessing.connection: `!i` prefixes, mutual handshake with a verdict.
+    Mp,
+}
+
+/// The shared key; any of these turns on the handshake.
+#[derive(Debug, Clone, Default, Args)]
+pub struct KeyArgs {
+    /// Shared key as text (the seed's example is `egg`). Beats --key-file and WIREKIT_KEY.
+    /// Other users can see it in the process list: prefer --key-file or WIREKIT_KEY.
+    #[arg(long, value_name = "TEXT", conflicts_with = "key_file")]
+    pub key: Option<String>,
+    /// Read the shared key from a file (see `wirekit keygen`). Beats WIREKIT_KEY.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+}
+
+/// Options every connection-oriented role shares.
+#[derive(Debug, Clone, Args)]
+pub struct SessionArgs {
+    /// Wire dialect: `seed` (the tutorial) or `mp` (CPython multiprocessing.connection).
+    #[arg(long, value_enum, default_value_t = Profile::Seed)]
+    pub profile: Profile,
+    /// The shared key (environment: WIREKIT_KEY).
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Give up when the peer sends nothing for SECS seconds (0 = wait forever).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Print only the data and errors, no status lines or summaries.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Options of every server.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ServeArgs {
+    /// Serve one connection, then exit with its status.
+    #[arg(long)]
+    pub once: bool,
+    /// Serve at most N connections at the same time; more wait in the backlog.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+}
+
+/// `wirekit tcp` roles.
+#[derive(Debug, Subcommand)]
+pub enum TcpRole {
+    /// Listen; print what each client sends and answer each message with the next --reply.
+    Server(TcpServerArgs),
+    /// Connect; send each MESSAGE, print each reply.
+    Client(TcpClientArgs),
+}
+
+/// `wirekit tcp server`.
+#[derive(Debug, Args)]
+#[command(after_help = "The seed's server answers `hi`, then `吃了`. After the last reply it \
+repeats the last one until the client closes. With --profile mp every message is one \
+multiprocessing.connection frame (send_bytes/recv_bytes) instead of raw bytes.")]
+pub struct TcpServerArgs {
+    /// Address to listen on (port 0 picks a free port and prints it).
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_TCP_ADDR)]
+    pub listen: String,
+    /// Replies, in order (repeat the option for several).
+    #[arg(long = "reply", value_name = "TEXT", default_values_t = ["hi".to_string(), "吃了".to_string()])]
+    pub replies: Vec<String>,
+    /// Session options.
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Server options.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// `wirekit tcp client`.
+#[derive(Debug, Args)]
+pub struct TcpClientArgs {
+    /// Server address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_TCP_ADDR)]
+    pub connect: String,
+    /// Messages to send, one reply awaited after each.
+    #[arg(value_name = "MESSAGE", default_values_t = ["hello".to_string(), "吃了吗?".to_string()])]
+    pub messages: Vec<String>,
+    /// Session options.
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// `wirekit udp` roles.
+#[derive(Debug, Subcommand)]
+pub enum UdpRole {
+    /// Receive datagrams; print each and answer its sender with --reply.
+    Server(UdpServerArgs),
+    /// Send each MESSAGE as one datagram and print the reply.
+    Client(UdpClientArgs),
+}
+
+/// `wirekit udp server`.
+#[derive(Debug, Args)]
+pub struct UdpServerArgs {
+    /// Address to listen on (port 0 picks a free port and prints it).
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_UDP_ADDR)]
+    pub listen: String,
+    /// The reply to every datagram.
+    #[arg(long, value_name = "TEXT", default_value = "bye")]
+    pub reply: String,
+    /// Answer one datagram, then exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Print only the data and errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `wirekit udp client`.
+#[derive(Debug, Args)]
+#[command(after_help = "A message must fit one datagram: at most 65,507 bytes over IPv4 \
+(65,527 over IPv6). Longer messages are refused, never truncated.")]
+pub struct UdpClientArgs {
+    /// Server address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_UDP_ADDR)]
+    pub connect: String,
+    /// Messages, one datagram each.
+    #[arg(value_name = "MESSAGE", default_values_t = ["hello".to_string()])]
+    pub messages: Vec<String>,
+    /// Give up waiting for a reply after SECS seconds (0 = wait forever).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Print only the data and errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Options shared by both exec roles.
+#[derive(Debug, Clone, Args)]
+pub struct ExecWireArgs {
+    /// demo1: unframed replies (shows sticky packets). Default: demo2's length prefix.
+    #[arg(long)]
+    pub raw: bool,
+    /// Encoding of command text and output on the wire (the seed's Windows peers use gbk).
+    #[arg(long, value_enum, default_value_t = TextEncoding::Utf8)]
+    pub encoding: TextEncoding,
+}
+
+/// `wirekit exec` roles.
+#[derive(Debug, Subcommand)]
+pub enum ExecRole {
+    /// Listen for an agent; send commands (from -c, else stdin lines) and print the output.
+    Controller(ExecControllerArgs),
+    /// Connect to a controller; run the commands it sends and reply with their output.
+    Agent(ExecAgentArgs),
+}
+
+/// `wirekit exec controller`.
+#[derive(Debug, Args)]
+#[command(after_help = "Send `q` to end the session (as the seed does).")]
+pub struct ExecControllerArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_TCP_ADDR)]
+    pub listen: String,
+    /// A command to send (repeat for several); without -c, commands are read from stdin.
+    #[arg(short = 'c', long = "command", value_name = "CMD")]
+    pub commands: Vec<String>,
+    /// Wire options.
+    #[command(flatten)]
+    pub wire: ExecWireArgs,
+    /// Session options.
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Server options.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// `wirekit exec agent`.
+#[derive(Debug, Args)]
+#[command(after_help = "This runs commands from the network. Without a key it refuses to \
+start unless --insecure is given; with a key it verifies the controller before running \
+anything.")]
+pub struct ExecAgentArgs {
+    /// Controller address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_TCP_ADDR)]
+    pub connect: String,
+    /// Accept commands without authenticating the controller (the seed's controller has no key).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Kill a command that runs longer than SECS seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub command_timeout: u64,
+    /// Keep at most BYTES of each command's stdout and of its stderr; the rest is cut with a notice.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_output: usize,
+    /// Wire options.
+    #[command(flatten)]
+    pub wire: ExecWireArgs,
+    /// Session options.
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// Where a file role connects or listens.
+#[derive(Debug, Clone, Args)]
+pub struct FileEndpointArgs {
+    /// Listen on ADDR and transfer with the peer that connects.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_FILE_ADDR, conflicts_with = "connect")]
+    pub listen: Option<String>,
+    /// Connect to ADDR.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_FILE_ADDR)]
+    pub connect: Option<String>,
+}
+
+/// `wirekit file` roles.
+#[derive(Debug, Subcommand)]
+pub enum FileRole {
+    /// Send PATH: header (name, directory, size) then its bytes. Listens by default, like the
+    /// seed's server.
+    Send(FileSendArgs),
+    /// Receive one file into --dir. Connects by default.
+    Recv(FileRecvArgs),
+}
+
+/// `wirekit file send`.
+#[derive(Debug, Args)]
+pub struct FileSendArgs {
+    /// The file to send.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Listen or connect (default: listen on 127.0.0.1:8080).
+    #[command(flatten)]
+    pub endpoint: FileEndpointArgs,
+    /// Session options.
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Server options (when listening).
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// `wirekit file recv`.
+#[derive(Debug, Args)]
+#[command(after_help = "Only a plain file name is accepted: empty names, `.`/`..`, paths, \
+drive letters, hidden (leading-dot) names, control characters and names over 255 bytes are \
+refused. The body goes to a temporary file and is renamed into place only when complete.")]
+pub struct FileRecvArgs {
+    /// Listen or connect (default: connect to 127.0.0.1:8080).
+    #[command(flatten)]
+    pub endpoint: FileEndpointArgs,
+    /// Directory to write into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Refuse files larger than BYTES (default: the free space of --dir).
+    #[arg(long, value_name = "BYTES")]
+    pub max_size: Option<u64>,
+    /// Session options.
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Server options (when listening).
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// `wirekit auth` roles.
+#[derive(Debug, Subcommand)]
+pub enum AuthRole {
+    /// Listen; challenge each client and print `legit client` or `illegitimate client`.
+    Server(AuthServerArgs),
+    /// Connect and prove knowledge of the key.
+    Client(AuthClientArgs),
+}
+
+/// `wirekit auth server`.
+#[derive(Debug, Args)]
+pub struct AuthServerArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_AUTH_ADDR)]
+    pub listen: String,
+    /// Session options (a key is required).
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Server options.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// `wirekit auth client`.
+#[derive(Debug, Args)]
+pub struct AuthClientArgs {
+    /// Server address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_AUTH_ADDR)]
+    pub connect: String,
+    /// Session options (a key is required).
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// `wirekit keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the key.
+    #[arg(value_name = "PATH", default_value = "wirekit.key")]
+    pub path: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `wirekit demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Print only the pass/fail summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("wirekit").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn tcp_defaults_are_the_seeds() {
+        let Command::Tcp { role: TcpRole::Server(s) } = parse(&["tcp", "server"]).unwrap().command
+        else {
+            panic!("not tcp server")
+        };
+        assert_eq!(s.listen, "127.0.0.1:8090");
+        assert_eq!(s.replies, ["hi", "吃了"]);
+        assert_eq!(s.session.timeout, 30);
+        assert_eq!(s.serve.max_connections, 64);
+        assert_eq!(s.session.profile, Profile::Seed);
+        let Command::Tcp { role: TcpRole::Client(c) } =
+            parse(&["tcp", "client", "--connect", "h:1", "a", "b", "c"]).unwrap().command
+        else {
+            panic!("not tcp client")
+        };
+        assert_eq!((c.connect.as_str(), c.messages.len()), ("h:1", 3));
+    }
+
+    #[test]
+    fn ports_per_demo() {
+        let Command::Udp { role: UdpRole::Server(u) } = parse(&["udp", "server"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!((u.listen.as_str(), u.reply.as_str()), ("127.0.0.1:8096", "bye"));
+        let Command::Auth { role: AuthRole::Client(a) } =
+            parse(&["auth", "client"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!(a.connect, "127.0.0.1:8066");
+        let Command::File { role: FileRole::Recv(r) } =
+            parse(&["file", "recv", "--listen"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!(r.endpoint.listen.as_deref(), Some("127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn key_and_key_file_conflict() {
+        let err = parse(&["auth", "server", "--key", "a", "--key-file", "b"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn zero_max_connections_is_refused() {
+        assert!(parse(&["tcp", "server", "--max-connections", "0"]).is_err());
+    }
+
+    #[test]
+    fn encoding_accepts_gbk_and_utf8() {
+        for (text, enc) in [("gbk", TextEncoding::Gbk), ("utf-8", TextEncoding::Utf8)] {
+            let Command::Exec { role: ExecRole::Agent(a) } =
+                parse(&["exec", "agent", "--encoding", text]).unwrap().command
+            else {
+                panic!()
+            };
+            assert_eq!(a.wire.encoding, enc);
+        }
+    }
+
+    #[test]
+    fn top_level_help_lists_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit codes:") && help.contains("6  subcommand not implemented"));
+        for sub in ["tcp", "udp", "exec", "file", "auth", "keygen", "demo"] {
+            assert!(help.contains(sub), "{sub}");
+        }
+    }
+}

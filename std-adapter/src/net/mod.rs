@@ -1,0 +1,92 @@
+//! Sockets for the demos: binding and connecting with clear errors, the `listening on ADDR`
+//! line that lets scripts use `--listen 127.0.0.1:0`, and the concurrent server loop.
+
+mod limit;
+mod serve;
+
+pub use limit::{ConnectionLimit, Permit};
+pub use serve::{serve, ServeOptions};
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// `--timeout SECS` as a socket timeout; 0 means none.
+pub fn timeout_of(secs: u64) -> Option<Duration> {
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+/// Resolve `addr` (`HOST:PORT`).
+pub fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|source| Error::Resolve { addr: addr.to_owned(), source })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::Resolve {
+            addr: addr.to_owned(),
+            source: io::Error::new(io::ErrorKind::NotFound, "no address found"),
+        });
+    }
+    Ok(addrs)
+}
+
+/// Bind a TCP listener to the first address of `addr` that works.
+pub fn bind_tcp(addr: &str) -> Result<TcpListener> {
+    bind_with(addr, TcpListener::bind)
+}
+
+/// Bind a UDP socket to the first address of `addr` that works.
+pub fn bind_udp(addr: &str) -> Result<UdpSocket> {
+    bind_with(addr, UdpSocket::bind)
+}
+
+fn bind_with<T>(addr: &str, bind: impl Fn(SocketAddr) -> io::Result<T>) -> Result<T> {
+    let mut last = None;
+    for a in resolve(addr)? {
+        match bind(a) {
+            Ok(sock) => return Ok(sock),
+            Err(e) => last = Some(e),
+        }
+    }
+    let source = last.unwrap_or_else(|| io::Error::other("no address"));
+    Err(Error::Bind { addr: addr.to_owned(), source })
+}
+
+/// Connect to the first address of `addr` that answers, each attempt bounded by `timeout`.
+pub fn connect_tcp(addr: &str, timeout: Option<Duration>) -> Result<TcpStream> {
+    let mut last = None;
+    for a in resolve(addr)? {
+        let attempt = match timeout {
+            Some(t) => TcpStream::connect_timeout(&a, t),
+            None => TcpStream::connect(a),
+        };
+        match attempt {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    let source = last.unwrap_or_else(|| io::Error::other("no address"));
+    Err(Error::Connect { addr: addr.to_owned(), source })
+}
+
+/// Tell the user (and test scripts) where we listen. Printed on stderr; suppressed by
+/// `quiet` unless the port was chosen by the system, since then nobody else knows it.
+pub fn announce_listening(requested: &str, local: SocketAddr, quiet: bool) {
+    let ephemeral = requested.ends_with(":0");
+    if !quiet || ephemeral {
+        eprintln!("listening on {local}");
+    }
+}
+
+/// Set the idle read timeout and turn off Nagle (the demos exchange small messages in
+/// lock step, which Nagle would delay).
+pub fn prepare_stream(stream: &TcpStream, timeout_secs: u64) -> io::Result<()> {
+    stream.set_read_timeout(timeout_of(timeout_secs))?;
+    stream.set_nodelay(true)
+}
+
+#[cfg(test)]
+mod tests;

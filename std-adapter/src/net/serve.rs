@@ -1,0 +1,81 @@
+//! The server loop shared by every listening role.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use super::ConnectionLimit;
+use crate::error::Result;
+
+/// How a server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Serve one connection and return its result.
+    pub once: bool,
+    /// Most connections served at the same time.
+    pub max_connections: usize,
+    /// No `connection from` lines.
+    pub quiet: bool,
+}
+
+/// Accept connections and run `handler` on each. With `once`, the first connection is served
+/// on this thread and its result returned. Otherwise every connection gets a thread (at most
+/// `max_connections` at once; further clients wait in the backlog), a failing connection is
+/// reported on stderr and the loop goes on, forever.
+pub fn serve<F>(listener: &TcpListener, options: ServeOptions, handler: F) -> Result<()>
+where
+    F: Fn(TcpStream, SocketAddr) -> Result<()> + Send + Sync + 'static,
+{
+    if options.once {
+        let (stream, peer) = accept(listener)?;
+        note_connection(peer, options.quiet);
+        return handler(stream, peer);
+    }
+    let handler = std::sync::Arc::new(handler);
+    let limit = ConnectionLimit::new(options.max_connections);
+    loop {
+        let permit = limit.acquire();
+        let (stream, peer) = match accept(listener) {
+            Ok(conn) => conn,
+            Err(err) => {
+                // EMFILE and friends: report, breathe, keep serving.
+                eprintln!("wirekit: {err}");
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        note_connection(peer, options.quiet);
+        let handler = std::sync::Arc::clone(&handler);
+        let spawned = thread::Builder::new().name(format!("conn {peer}")).spawn(move || {
+            let _permit = permit;
+            if let Err(err) = handler(stream, peer) {
+                eprintln!("wirekit: {peer}: {err}");
+            }
+        });
+        if let Err(err) = spawned {
+            eprintln!("wirekit: {peer}: cannot start a thread for the connection: {err}");
+        }
+    }
+}
+
+fn accept(listener: &TcpListener) -> Result<(TcpStream, SocketAddr)> {
+    loop {
+        match listener.accept() {
+            Ok(conn) => return Ok(conn),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                let addr = listener
+                    .local_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|_| "the listening socket".into());
+                return Err(crate::error::Error::Net { what: "accepting on", peer: addr, source });
+            }
+        }
+    }
+}
+
+fn note_connection(peer: SocketAddr, quiet: bool) {
+    if !quiet {
+        eprintln!("connection from {peer}");
+    }
+}

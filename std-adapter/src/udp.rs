@@ -1,0 +1,157 @@
+//! `wirekit udp`: the seed's UDP basics. One datagram per message; the server answers each
+//! datagram's sender. A message that does not fit one datagram is refused before sending
+//! (`wirekit_core::datagram`), never truncated.
+
+use std::net::{SocketAddr, UdpSocket};
+
+use wirekit_core::datagram::{check_datagram, IpVersion};
+
+use crate::error::{Error, Result};
+use crate::net;
+
+/// Big enough for any datagram (IPv6's 65,527 bytes), so nothing is ever cut on receive.
+const RECV_BUF: usize = 65_536;
+
+fn ip_version(addr: &SocketAddr) -> IpVersion {
+    if addr.is_ipv4() {
+        IpVersion::V4
+    } else {
+        IpVersion::V6
+    }
+}
+
+/// One datagram the server answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// Who sent it.
+    pub from: SocketAddr,
+    /// What it said (lossy UTF-8).
+    pub text: String,
+}
+
+/// Answer datagrams on `socket` with `reply`, printing each (when `echo`); after one when
+/// `once`. Errors of one exchange are reported and do not stop the server (unless `once`).
+pub fn serve(socket: &UdpSocket, reply: &str, once: bool, echo: bool) -> Result<Option<Received>> {
+    let local = socket.local_addr().map_err(|e| Error::net("inspecting", "socket", e, 0))?;
+    check_datagram(reply.as_bytes(), ip_version(&local))?;
+    let mut buf = vec![0u8; RECV_BUF];
+    loop {
+        match serve_one(socket, reply, &mut buf, echo) {
+            Ok(received) if once => return Ok(Some(received)),
+            Ok(_) => {}
+            Err(err) if once => return Err(err),
+            Err(err) => eprintln!("wirekit: {err}"),
+        }
+    }
+}
+
+fn serve_one(socket: &UdpSocket, reply: &str, buf: &mut [u8], echo: bool) -> Result<Received> {
+    let (n, from) = socket.recv_from(buf).map_err(|e| Error::net("receiving on", "udp", e, 0))?;
+    let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned();
+    if echo {
+        crate::console::print_line(&text);
+    }
+    socket.send_to(reply.as_bytes(), from).map_err(|e| Error::net("replying to", from, e, 0))?;
+    Ok(Received { from, text })
+}
+
+/// Send each message to `server` as one datagram and print the reply (when `echo`); returns
+/// the replies.
+pub fn run_client(
+    server: &str,
+    messages: &[String],
+    timeout_secs: u64,
+    echo: bool,
+) -> Result<Vec<String>> {
+    let target = *net::resolve(server)?.first().ok_or_else(|| Error::Resolve {
+        addr: server.to_owned(),
+        source: std::io::Error::other("no address"),
+    })?;
+    let version = ip_version(&target);
+    // Refuse an oversize message before anything is sent.
+    for message in messages {
+        check_datagram(message.as_bytes(), version)?;
+    }
+    let any = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+    let socket = UdpSocket::bind(any).map_err(|source| Error::Bind { addr: any.into(), source })?;
+    // connect() filters replies to the server's address and turns an ICMP "port unreachable"
+    // into an error instead of a silent wait.
+    socket.connect(target).map_err(|source| Error::Connect { addr: server.into(), source })?;
+    socket
+        .set_read_timeout(net::timeout_of(timeout_secs))
+        .map_err(|e| Error::net("configuring", target, e, timeout_secs))?;
+    let mut buf = vec![0u8; RECV_BUF];
+    let mut replies = Vec::with_capacity(messages.len());
+    for message in messages {
+        socket.send(message.as_bytes()).map_err(|e| udp_error("sending to", target, e))?;
+        let n = socket.recv(&mut buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Error::Timeout {
+                peer: format!("{target} (no UDP reply; is the server running?)"),
+                secs: timeout_secs,
+            },
+            _ => udp_error("receiving from", target, e),
+        })?;
+        let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned();
+        if echo {
+            crate::console::print_line(&text);
+        }
+        replies.push(text);
+    }
+    Ok(replies)
+}
+
+fn udp_error(what: &'static str, target: SocketAddr, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::ConnectionRefused {
+        Error::Connect { addr: target.to_string(), source: e }
+    } else {
+        Error::Net { what, peer: target.to_string(), source: e }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn round_trip_and_once() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap().to_string();
+        let server =
+            std::thread::spawn(move || serve(&socket, "bye", true, false).unwrap().unwrap());
+        let replies = run_client(&addr, &["hello".to_string()], 5, false).unwrap();
+        assert_eq!(replies, ["bye"]);
+        assert_eq!(server.join().unwrap().text, "hello");
+    }
+
+    #[test]
+    fn largest_datagram_goes_through_whole() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap().to_string();
+        let server =
+            std::thread::spawn(move || serve(&socket, "bye", true, false).unwrap().unwrap());
+        let big = "x".repeat(65_507);
+        assert_eq!(run_client(&addr, &[big], 5, false).unwrap(), ["bye"]);
+        assert_eq!(server.join().unwrap().text.len(), 65_507);
+    }
+
+    #[test]
+    fn oversize_message_is_refused_before_sending() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap().to_string();
+        let err = run_client(&addr, &["x".repeat(65_508)], 1, false).unwrap_err();
+        assert!(matches!(err, Error::Datagram(_)), "{err}");
+        assert_eq!(err.exit(), crate::exit::Exit::Refused);
+        socket.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 16];
+        assert!(socket.recv_from(&mut buf).is_err(), "nothing was sent");
+    }
+
+    #[test]
+    fn no_server_is_a_clear_error() {
+        let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let err =
+            run_client(&format!("127.0.0.1:{port}"), &["hello".to_string()], 1, false).unwrap_err();
+        assert!(matches!(err, Error::Connect { .. } | Error::Timeout { .. }), "{err}");
+    }
+}

@@ -1,0 +1,109 @@
+//! The `wirekit` binary's command line: help, exit codes, one-line errors, keygen, and the
+//! subcommands that are not wired yet.
+
+use wirekit_tests::{args, run, wirekit};
+
+#[test]
+fn help_explains_commands_and_exit_codes() {
+    let out = run(args(wirekit(), ["--help"]), "wirekit --help");
+    assert_eq!(out.code(), 0, "{out}");
+    for word in ["tcp", "udp", "exec", "file", "auth", "keygen", "demo", "Exit codes:"] {
+        assert!(out.stdout.contains(word), "{word} missing:\n{out}");
+    }
+    for sub in [&["tcp", "server"][..], &["exec", "agent"], &["file", "recv"], &["auth", "client"]]
+    {
+        let mut a = sub.to_vec();
+        a.push("--help");
+        let out = run(args(wirekit(), a), "wirekit … --help");
+        assert_eq!(out.code(), 0, "{out}");
+        assert!(out.stdout.contains("Usage: wirekit"), "{out}");
+    }
+}
+
+#[test]
+fn bad_usage_is_exit_2() {
+    let out = run(args(wirekit(), ["tcp", "server", "--no-such-option"]), "wirekit");
+    assert_eq!(out.code(), 2, "{out}");
+    let out = run(args(wirekit(), ["auth", "client", "--key", "a", "--key-file", "b"]), "wirekit");
+    assert_eq!(out.code(), 2, "{out}");
+}
+
+#[test]
+fn not_implemented_subcommands_exit_6_with_one_line() {
+    for a in [
+        &["exec", "controller"][..],
+        &["exec", "agent", "--insecure"],
+        &["auth", "server", "--key", "egg"],
+        &["auth", "client", "--key", "egg"],
+        &["file", "recv"],
+        &["demo", "--quiet"],
+    ] {
+        let out = run(args(wirekit(), a), "wirekit");
+        assert_eq!(out.code(), 6, "{a:?}: {out}");
+        assert_eq!(out.stderr.lines().count(), 1, "{a:?}: {out}");
+        assert!(out.stderr.contains("not implemented yet"), "{out}");
+    }
+}
+
+#[test]
+fn agent_without_key_or_insecure_is_refused() {
+    let out = run(args(wirekit(), ["exec", "agent"]), "wirekit");
+    assert_eq!(out.code(), 2, "{out}");
+    assert!(out.stderr.contains("--insecure"), "{out}");
+    let mut cmd = args(wirekit(), ["exec", "agent"]);
+    cmd.env("WIREKIT_KEY", "egg");
+    assert_eq!(run(cmd, "wirekit").code(), 6, "a key from the environment counts");
+}
+
+#[test]
+fn auth_without_key_is_refused() {
+    let out = run(args(wirekit(), ["auth", "server"]), "wirekit");
+    assert_eq!(out.code(), 2, "{out}");
+    assert!(out.stderr.contains("needs a key"), "{out}");
+}
+
+#[test]
+fn unreadable_key_file_is_exit_3() {
+    let out = run(args(wirekit(), ["auth", "client", "--key-file", "/nonexistent/k"]), "wirekit");
+    assert_eq!(out.code(), 3, "{out}");
+    assert!(out.stderr.contains("/nonexistent/k"), "{out}");
+}
+
+#[test]
+fn file_send_of_a_missing_file_is_exit_3() {
+    let out = run(args(wirekit(), ["file", "send", "/nonexistent/file"]), "wirekit");
+    assert_eq!(out.code(), 3, "{out}");
+}
+
+#[test]
+fn keygen_writes_0600_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.key");
+    let p = path.to_str().unwrap();
+    let out = run(args(wirekit(), ["keygen", p]), "wirekit keygen");
+    assert_eq!(out.code(), 0, "{out}");
+    let first = std::fs::read(&path).unwrap();
+    assert_eq!(first.len(), 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let out = run(args(wirekit(), ["keygen", p]), "wirekit keygen");
+    assert_eq!(out.code(), 3, "{out}");
+    assert!(out.stderr.contains("--force"), "{out}");
+    assert_eq!(std::fs::read(&path).unwrap(), first);
+    let out = run(args(wirekit(), ["keygen", "--force", p]), "wirekit keygen");
+    assert_eq!(out.code(), 0, "{out}");
+    assert_ne!(std::fs::read(&path).unwrap(), first);
+}
+
+#[test]
+fn demo_runs_what_exists_and_lists_the_rest() {
+    let out = run(args(wirekit(), ["demo"]), "wirekit demo");
+    assert_eq!(out.code(), 6, "{out}");
+    assert!(out.stdout.contains(r#"server's first recv returned "hello"#), "{out}");
+    assert!(out.stdout.contains(r#"server's recv_bytes returned "hello", "吃了吗?""#), "{out}");
+    assert!(out.stdout.contains("demo: 5 passed, 0 failed, 5 not implemented yet"), "{out}");
+}

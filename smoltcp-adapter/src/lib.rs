@@ -54,12 +54,20 @@
 extern crate std;
 
 pub mod command;
+pub mod session;
 pub mod sink;
+pub mod source;
 pub mod tcp;
 pub mod udp;
 
 pub use command::{CommandHandler, CommandOutput, CommandTable, OutputFull, SliceOutput, Stream};
-pub use sink::{BodySink, ByteCounter, SinkFull};
+pub use session::{
+    proceeds_after, AgentError, AgentEvent, Authenticate, CommandAgent, CommandController,
+    ControllerError, ControllerEvent, Exchange, FileEvent, FileReceive, FileSend, ReceiveError,
+    SendError, Session, SessionError, SessionEvent,
+};
+pub use sink::{BodySink, ByteCounter, SinkFull, SliceSink};
+pub use source::{BodySource, SliceSource};
 pub use tcp::{Progress, PumpError, TcpPump};
 pub use udp::{
     ip_version, recv_datagram, recv_datagram_into, send_datagram, unfragmented_max_payload,

@@ -469,3 +469,117 @@ fn framed_and_raw_commands_round_trip_at_every_fault_level() {
         println!("command raw    {}: {report}", label(faults));
     }
 }
+
+#[test]
+fn the_receiver_completes_without_waiting_for_the_senders_close() {
+    // The sender never closes: `Done` must come from the last body byte, not from a FIN
+    // (the pump offers the machine empty input after each event).
+    let data = test_bytes(30_000, 4);
+    let mut sim = Sim::new(Faults { drop_pct: 10, corrupt_pct: 1, seed: 4 });
+    let (sa, sb) = connect_tcp(&mut sim, 8080, 4096);
+    let mut send = FileSend::new(file_sender(&data), SliceSource::new(&data));
+    let mut receive = FileReceive::new(receiver(), DigestSink::default());
+    let mut events = Vec::new();
+    sim.run(Limits::default(), |_, s_a, s_b| {
+        let a = s_a.get_mut::<tcp::Socket>(sa);
+        send.poll(a).unwrap();
+        let b = s_b.get_mut::<tcp::Socket>(sb);
+        while let Some(event) = receive.poll(b).unwrap() {
+            events.push(event);
+        }
+        assert!(!b.state().to_string().contains("CLOSE-WAIT"), "the sender closed");
+        if matches!(events.last(), Some(FileEvent::Done { .. })) {
+            return Ok(Flow::Done);
+        }
+        let busy = !send.progress().is_idle() || !receive.progress().is_idle();
+        Ok(if busy { Flow::Busy } else { Flow::Idle })
+    })
+    .unwrap();
+    check_received(Faults::none(), &data, receive.sink(), &events);
+}
+
+/// A flash image that is shorter than the header says.
+struct ShortSource(usize);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ReadError;
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("flash read error")
+    }
+}
+impl std::error::Error for ReadError {}
+
+impl wirekit_smoltcp::BodySource for ShortSource {
+    type Error = ReadError;
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ReadError> {
+        if self.0 == usize::MAX {
+            return Err(ReadError);
+        }
+        let n = buf.len().min(self.0);
+        buf[..n].fill(0xa5);
+        self.0 -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_short_or_failing_source_is_an_error_not_a_short_file() {
+    for (source, want) in [
+        (ShortSource(10_000), "SourceShort { sent: 10000, expected: 20000 }"),
+        (ShortSource(usize::MAX), "Source(ReadError)"),
+    ] {
+        let data = vec![0xa5; 20_000];
+        let mut sim = Sim::new(Faults::none());
+        let (sa, sb) = connect_tcp(&mut sim, 8080, 4096);
+        let mut a = Peer::new(FileSend::new(file_sender(&data), source), sa);
+        let mut b = Peer::new(FileReceive::new(receiver(), DigestSink::default()), sb);
+        let _ = sim.run(Limits::default(), |_, s_a, s_b| {
+            let busy = a.step(s_a) | b.step(s_b);
+            if a.error.is_some() {
+                return Ok(Flow::Done);
+            }
+            Ok(if busy { Flow::Busy } else { Flow::Idle })
+        });
+        let err = a.error.clone().unwrap();
+        assert!(err.contains(want), "{err}");
+        assert!(b.x.sink().digest.is_none(), "the receiver must not complete");
+    }
+}
+
+#[test]
+fn an_overflowing_command_reply_is_cut_and_reported() {
+    let mut sim = Sim::new(Faults::none());
+    let (sa, sb) = connect_tcp(&mut sim, 8090, 4096);
+    let (mut o, mut e, mut replies) = (vec![0u8; 8], vec![0u8; 8], vec![0u8; 64]);
+    let agent: Agent = Agent::new(Mode::seed_framed());
+    let controller: Controller = Controller::new(Mode::seed_framed());
+    let mut b = Peer::new(CommandAgent::new(agent, handler, SliceOutput::new(&mut o, &mut e)), sb);
+    let mut a = Peer::new(CommandController::new(controller, SliceSink::new(&mut replies)), sa);
+    // Too long a reply, then one that fits on the same connection, then quit.
+    let mut script = [&b"0123456789"[..], b"ab", b"q"].into_iter();
+    run(&mut sim, &mut a, &mut b, |a, _| {
+        let controller = a.x.controller();
+        if controller.is_awaiting_reply() || !controller.output_buf().is_empty() || a.closed {
+            return false;
+        }
+        script.next().is_some_and(|command| a.x.send_command(command).is_ok())
+    });
+    assert!(a.error.is_none() && b.error.is_none(), "{:?} {:?}", a.error, b.error);
+    // A write that does not fit is refused whole (the handler's `?` then skips stderr): the
+    // first reply is what was written before it, here nothing, and the event says why.
+    assert_eq!(
+        a.events[..2],
+        [ControllerEvent::ReplyEnd { len: 0 }, ControllerEvent::ReplyEnd { len: 5 }]
+    );
+    assert_eq!(a.x.sink().bytes(), b"ba[2]");
+    let AgentEvent::Ran { reply_len: 0, overflow: Some(overflow), .. } = b.events[0] else {
+        panic!("{:?}", b.events);
+    };
+    assert_eq!(b.events[1], AgentEvent::Ran { command_len: 2, reply_len: 5, overflow: None });
+    assert_eq!(b.events[2], AgentEvent::Quit);
+    assert_eq!(
+        overflow,
+        OutputFull { stream: wirekit_smoltcp::Stream::Stdout, needed: 10, capacity: 8 }
+    );
+}

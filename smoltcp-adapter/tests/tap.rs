@@ -24,6 +24,7 @@ mod machines;
 
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::ops::ControlFlow;
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::thread;
@@ -41,14 +42,16 @@ use wirekit_core::auth::{
     ChallengeMode, Handshake, MpHandshake, MpPolicy, Order, Outcome, RejectReason, SeedProver,
     SeedVerifier,
 };
+use wirekit_core::command::{Agent, Controller, ControllerEvent as CoreControllerEvent, Mode};
 use wirekit_core::datagram::IpVersion;
 use wirekit_core::frame::{FrameConfig, FrameDecoder, FrameEvent};
 use wirekit_core::header::FileHeader;
 use wirekit_core::io::{Conn, Incoming};
 use wirekit_core::transfer::{FileReceiver, FileSender};
 use wirekit_smoltcp::{
-    recv_datagram_into, send_datagram, unfragmented_max_payload, Authenticate, BodySink, Exchange,
-    FileEvent, FileReceive, FileSend, SinkFull, SliceSource, TcpPump,
+    recv_datagram_into, send_datagram, unfragmented_max_payload, AgentEvent, Authenticate,
+    BodySink, CommandAgent, CommandTable, Exchange, FileEvent, FileReceive, FileSend, Session,
+    SessionEvent, SinkFull, SliceOutput, SliceSource, TcpPump,
 };
 
 const TAP: &str = "wktap0";
@@ -563,6 +566,87 @@ fn wait_child(mut child: std::process::Child) -> std::process::ExitStatus {
     }
 }
 
+/// What the firmware does: seed auth, then the file right behind it on the same
+/// connection (the Linux side writes answer, header and body back to back, so they arrive
+/// together and the handshake must leave the file's bytes in the socket).
+fn seed_auth_then_file_from_linux(stack: &mut Stack) {
+    let data = test_bytes(200_000, 79);
+    let handle = stack.listen(8082);
+    let sent = data.clone();
+    let peer = linux(move || {
+        let mut conn = conn(connect_to_smol(8082));
+        let outcome = authenticate(&mut conn, SeedProver::new(KEY));
+        let mut body: &[u8] = &sent;
+        conn.send_file(&mut sender_for("after-auth.bin", &sent), &mut body, &mut [0; 4096])
+            .unwrap();
+        outcome
+    });
+    let challenge: [u8; 32] = test_bytes(32, 8).try_into().unwrap();
+    let mut session = Session::new(
+        SeedVerifier::new(KEY, challenge),
+        FileReceive::new(receiver(), DigestSink::default()),
+    );
+    let events =
+        stack.drive("seed auth + 200 kB file from Linux", handle, &mut session, |_, _| true);
+    assert_eq!(peer.join().unwrap(), Outcome::Answered);
+    let len = data.len() as u64;
+    assert_eq!(
+        events,
+        [
+            SessionEvent::Verdict(Outcome::Authenticated),
+            SessionEvent::Exchange(FileEvent::Header { filesize: len }),
+            SessionEvent::Exchange(FileEvent::Done { len }),
+        ]
+    );
+    assert_eq!(session.exchange().sink().digest, Some(md5_of(&data)));
+}
+
+/// Seed auth, then framed commands from a Linux controller (the core's `Controller` over
+/// `Conn`), answered by a `CommandTable` on smoltcp, then `q`.
+fn seed_auth_then_commands_from_linux(stack: &mut Stack) {
+    const ENTRIES: &[(&[u8], &[u8])] = &[(b"dir", b"image.bin\n"), (b"ver", b"wirekit 0.1\n")];
+    const TABLE: CommandTable<'static> = CommandTable::new(ENTRIES);
+    let handle = stack.listen(8090);
+    let peer = linux(|| {
+        let mut conn = conn(connect_to_smol(8090));
+        let outcome = authenticate(&mut conn, SeedProver::new(KEY));
+        let mut controller: Controller = Controller::new(Mode::seed_framed());
+        let mut replies = Vec::new();
+        for command in [&b"dir"[..], b"nope", b"ver"] {
+            controller.send_command(command).unwrap();
+            let mut reply = Vec::new();
+            conn.drive(&mut controller, |_, event| match event {
+                CoreControllerEvent::ReplyData { chunk, .. } => {
+                    reply.extend_from_slice(chunk);
+                    ControlFlow::Continue(())
+                }
+                CoreControllerEvent::ReplyEnd => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            })
+            .unwrap();
+            replies.push(reply);
+        }
+        controller.send_command(b"q").unwrap();
+        conn.drive(&mut controller, |_, _| ControlFlow::<()>::Continue(())).unwrap();
+        (outcome, replies)
+    });
+    let challenge: [u8; 32] = test_bytes(32, 9).try_into().unwrap();
+    let (mut stdout, mut stderr) = ([0u8; 256], [0u8; 64]);
+    let agent: Agent = Agent::new(Mode::seed_framed());
+    let mut session = Session::new(
+        SeedVerifier::new(KEY, challenge),
+        CommandAgent::new(agent, TABLE, SliceOutput::new(&mut stdout, &mut stderr)),
+    );
+    let events =
+        stack.drive("seed auth + 3 commands from Linux", handle, &mut session, |_, _| true);
+    let (outcome, replies) = peer.join().unwrap();
+    assert_eq!(outcome, Outcome::Answered);
+    assert_eq!(replies, [&b"image.bin\n"[..], CommandTable::UNKNOWN, b"wirekit 0.1\n"]);
+    assert_eq!(events.first(), Some(&SessionEvent::Verdict(Outcome::Authenticated)));
+    assert_eq!(events.last(), Some(&SessionEvent::Exchange(AgentEvent::Quit)));
+    assert_eq!(events.len(), 5, "{events:?}");
+}
+
 fn udp_hello_bye(stack: &mut Stack) {
     let buf = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4], vec![0; 4096]);
     let mut socket = udp::Socket::new(buf(), buf());
@@ -629,6 +713,8 @@ fn against_linux_tcp_in_a_network_namespace() {
     seed_auth(&mut stack);
     mp_auth(&mut stack);
     mp_auth_with_python(&mut stack);
+    seed_auth_then_file_from_linux(&mut stack);
+    seed_auth_then_commands_from_linux(&mut stack);
     udp_hello_bye(&mut stack);
     drop(stack);
     println!("tap test: all scenarios in {:.3} s", start.elapsed().as_secs_f64());

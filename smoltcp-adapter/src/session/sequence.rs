@@ -138,3 +138,29 @@ impl<H: Handshake, X: Exchange> Exchange for Session<H, X> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wirekit_core::auth::{AuthError, Awaiting, RejectReason};
+
+    #[test]
+    fn only_outcomes_without_a_refusal_start_the_exchange() {
+        assert!(proceeds_after(&Outcome::Authenticated));
+        assert!(proceeds_after(&Outcome::Accepted));
+        assert!(proceeds_after(&Outcome::Answered));
+        assert!(!proceeds_after(&Outcome::PeerRejected(RejectReason::WrongMac)));
+        assert!(!proceeds_after(&Outcome::Refused));
+        let eof =
+            AuthError::UnexpectedEof { awaiting: Awaiting::Answer, received: 3, expected: 16 };
+        assert!(!proceeds_after(&Outcome::Failed(eof)));
+    }
+
+    #[test]
+    fn session_errors_name_their_half() {
+        let err: SessionError<AuthError, core::fmt::Error> =
+            SessionError::Handshake(PumpError::ConnectionLost { unsent: 2 });
+        let text = std::format!("{err}");
+        assert!(text.starts_with("handshake:") && text.contains('2'), "{text}");
+    }
+}

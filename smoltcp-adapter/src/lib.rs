@@ -4,47 +4,71 @@
 //! `#![no_std]`, no allocator, never blocks.
 //!
 //! smoltcp is poll-driven: the application owns the `Interface`, the device and the
-//! `SocketSet`, and calls `iface.poll(now, ..)` in its main loop. After each poll it calls
-//! [`TcpPump::poll`], which moves bytes between the socket's buffers and any
-//! [`wirekit_core::Machine`] with smoltcp's zero-copy `send(|buf| ..)` / `recv(|buf| ..)`
-//! closures and hands the machine's events to a callback:
+//! `SocketSet`, and calls `iface.poll(now, ..)` in its main loop. After each poll it calls a
+//! session's [`Exchange::poll`], which moves bytes between the socket's buffers and a core
+//! machine with smoltcp's zero-copy `send(|buf| ..)` / `recv(|buf| ..)` closures, connects
+//! the machine to what the device has (a [`BodySink`], a [`BodySource`], a
+//! [`CommandHandler`]) and returns at most one event:
 //!
 //! ```no_run
 //! use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 //! use smoltcp::phy::Device;
 //! use smoltcp::socket::tcp;
 //! use smoltcp::time::Instant;
-//! use wirekit_core::Machine;
-//! use wirekit_smoltcp::{PumpError, TcpPump};
+//! use wirekit_core::auth::SeedVerifier;
+//! use wirekit_core::frame::FrameConfig;
+//! use wirekit_core::transfer::FileReceiver;
+//! use wirekit_smoltcp::{ByteCounter, Exchange, FileEvent, FileReceive, Session, SessionEvent};
 //!
-//! /// One turn of the main loop. Returns true once the exchange is over and the socket closed.
-//! fn step<M: Machine>(
+//! type Upload = Session<SeedVerifier<'static>, FileReceive<ByteCounter>>;
+//!
+//! /// A seed-authenticated file receiver, counting the body (a flash writer in real life).
+//! fn upload(challenge: [u8; 32]) -> Upload {
+//!     let receiver: FileReceiver = FileReceiver::new(FrameConfig::seed());
+//!     Session::new(SeedVerifier::new(b"egg", challenge), FileReceive::new(receiver, ByteCounter::new()))
+//! }
+//!
+//! /// One turn of the main loop. Returns true when the caller may sleep until
+//! /// `iface.poll_delay(now, sockets)` or a packet.
+//! fn step(
 //!     now: Instant,
 //!     iface: &mut Interface,
 //!     device: &mut impl Device,
 //!     sockets: &mut SocketSet<'_>,
 //!     handle: SocketHandle,
-//!     pump: &mut TcpPump<M>,
-//!     on_event: impl for<'i> FnMut(&mut M, M::Event<'i>),
-//! ) -> Result<bool, PumpError<M::Error>> {
+//!     session: &mut Upload,
+//! ) -> bool {
 //!     iface.poll(now, device, sockets);
 //!     let socket = sockets.get_mut::<tcp::Socket>(handle);
-//!     pump.poll(socket, on_event)?; // events: header, chunk, verdict, ...
-//!     if pump.is_flushed(socket) {
-//!         socket.close(); // or keep the socket and start the next machine on it
-//!         return Ok(true);
+//!     loop {
+//!         match session.poll(socket) {
+//!             Ok(Some(SessionEvent::Verdict(outcome))) => { /* log it */ }
+//!             Ok(Some(SessionEvent::Exchange(FileEvent::Header { filesize }))) => {}
+//!             Ok(Some(SessionEvent::Exchange(FileEvent::Done { len }))) => {}
+//!             Ok(None) => break,
+//!             Err(_) => {
+//!                 socket.abort();
+//!                 return false;
+//!             }
+//!         }
 //!     }
-//!     Ok(false) // the caller sleeps until `iface.poll_delay(now, sockets)` or a packet
+//!     if session.is_flushed(socket) {
+//!         socket.close(); // over, and the peer acknowledged everything
+//!     }
+//!     session.progress().is_idle()
 //! }
 //! ```
 //!
 //! The adapter holds no protocol logic: framing, handshakes, transfers and commands live in
 //! the core and reach the socket only through the [`Machine`](wirekit_core::Machine) trait.
 //!
-//! * [`tcp`]: the pump.
+//! * [`session`]: [`Authenticate`], [`FileReceive`], [`FileSend`], [`CommandAgent`],
+//!   [`CommandController`], and [`Session`] (a handshake, then one of them).
+//! * [`tcp`]: [`TcpPump`], which drives any machine on a socket; the sessions use it.
 //! * [`udp`]: one message per datagram, size-checked with
 //!   [`check_datagram`](wirekit_core::datagram::check_datagram).
-//! * [`sink`]: [`BodySink`], where a received file body goes on a device (flash, a digest).
+//! * [`sink`] / [`source`]: [`BodySink`] and [`BodySource`], where a file body goes to and
+//!   comes from on a device (flash, a digest, a slice).
 //! * [`command`]: [`CommandHandler`], what answers remote commands on a device.
 #![no_std]
 #![deny(unsafe_code)]
@@ -54,12 +78,20 @@
 extern crate std;
 
 pub mod command;
+pub mod session;
 pub mod sink;
+pub mod source;
 pub mod tcp;
 pub mod udp;
 
 pub use command::{CommandHandler, CommandOutput, CommandTable, OutputFull, SliceOutput, Stream};
-pub use sink::{BodySink, ByteCounter, SinkFull};
+pub use session::{
+    proceeds_after, AgentError, AgentEvent, Authenticate, CommandAgent, CommandController,
+    ControllerError, ControllerEvent, Exchange, FileEvent, FileReceive, FileSend, ReceiveError,
+    SendError, Session, SessionError, SessionEvent,
+};
+pub use sink::{BodySink, ByteCounter, SinkFull, SliceSink};
+pub use source::{BodySource, SliceSource};
 pub use tcp::{Progress, PumpError, TcpPump};
 pub use udp::{
     ip_version, recv_datagram, recv_datagram_into, send_datagram, unfragmented_max_payload,

@@ -6,15 +6,24 @@
 //! arrived, [`BodySink::abort`] when the transfer failed, so a flash writer can mark the
 //! partition invalid instead of booting half an image.
 //!
-//! Wiring to the core's file-receive machine comes with that machine: the event callback of
-//! [`TcpPump::poll`](crate::TcpPump::poll) calls `write` for each body chunk event.
+//! [`FileReceive`](crate::FileReceive) drives a sink from the core's file receiver;
+//! [`CommandController`](crate::CommandController) writes command replies into one.
 
 use core::fmt;
+
+use wirekit_core::header::FileHeader;
 
 /// A consumer of a file body, chunk by chunk.
 pub trait BodySink {
     /// Why the sink refused a chunk (flash full, write failure).
     type Error: core::error::Error + Copy + Eq;
+
+    /// The header arrived; the body (`header.filesize` bytes) follows. A flash writer
+    /// erases here or refuses a body that cannot fit. Default: accept.
+    fn start(&mut self, header: &FileHeader<'_>) -> Result<(), Self::Error> {
+        let _ = header;
+        Ok(())
+    }
 
     /// Store the next chunk of the body. Either all of `chunk` is taken or an error is
     /// returned: a sink that needs aligned writes buffers internally.
@@ -29,6 +38,9 @@ pub trait BodySink {
 
 impl<S: BodySink + ?Sized> BodySink for &mut S {
     type Error = S::Error;
+    fn start(&mut self, header: &FileHeader<'_>) -> Result<(), Self::Error> {
+        (**self).start(header)
+    }
     fn write(&mut self, chunk: &[u8]) -> Result<(), Self::Error> {
         (**self).write(chunk)
     }
@@ -111,6 +123,56 @@ impl BodySink for ByteCounter {
     }
 }
 
+/// A sink that collects the body in a caller-owned buffer (a command reply, a small file).
+#[derive(Debug)]
+pub struct SliceSink<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+    finished: bool,
+}
+
+impl<'b> SliceSink<'b> {
+    /// Collect into `buf`; a body longer than it is refused with [`SinkFull`].
+    pub fn new(buf: &'b mut [u8]) -> Self {
+        Self { buf, len: 0, finished: false }
+    }
+    /// What was written.
+    pub fn bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+    /// `finish` was called since the last [`SliceSink::clear`].
+    pub const fn is_finished(&self) -> bool {
+        self.finished
+    }
+    /// Forget the contents, keep the buffer.
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.finished = false;
+    }
+}
+
+impl BodySink for SliceSink<'_> {
+    type Error = SinkFull;
+    fn write(&mut self, chunk: &[u8]) -> Result<(), SinkFull> {
+        let end = self.len.saturating_add(chunk.len());
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) => {
+                dst.copy_from_slice(chunk);
+                self.len = end;
+                Ok(())
+            }
+            None => Err(SinkFull { needed: end as u64, capacity: self.buf.len() as u64 }),
+        }
+    }
+    fn finish(&mut self) -> Result<(), SinkFull> {
+        self.finished = true;
+        Ok(())
+    }
+    fn abort(&mut self) {
+        self.clear();
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -129,6 +191,20 @@ mod tests {
         feed(&mut counter, &[b"abc", b"", b"defg"]).unwrap();
         assert_eq!(counter.written(), 7);
         assert!(counter.is_finished());
+    }
+
+    #[test]
+    fn slice_sink_collects_and_refuses_what_does_not_fit() {
+        let mut buf = [0u8; 5];
+        let mut sink = SliceSink::new(&mut buf);
+        feed(&mut sink, &[b"ab", b"cd"]).unwrap();
+        assert_eq!(sink.bytes(), b"abcd");
+        assert!(sink.is_finished());
+        assert_eq!(sink.write(b"ef"), Err(SinkFull { needed: 6, capacity: 5 }));
+        assert_eq!(sink.bytes(), b"abcd", "a refused chunk leaves nothing behind");
+        sink.abort();
+        assert_eq!(sink.bytes(), b"");
+        assert!(!sink.is_finished());
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //! Bytes the machine does not take stay in the socket, so once a machine is done (a
 //! handshake, say) the next machine finds the bytes that followed it.
 
+use core::convert::Infallible;
 use core::fmt;
+use core::ops::ControlFlow;
 
 use smoltcp::socket::tcp::{self, RecvError, State};
 use wirekit_core::{Handled, Machine};
@@ -35,6 +37,10 @@ pub struct TcpPump<M> {
     connected: bool,
     /// `handle_eof` has been called.
     eof: bool,
+    /// The last input step produced an event, so the machine may have another one due
+    /// without new bytes (a transfer's `Complete` after its last body chunk, a frame's
+    /// `End`): the next step calls it even when the receive buffer is empty.
+    follow_up: bool,
 }
 
 /// What one [`TcpPump::poll`] did. All zero/false means nothing happened.
@@ -51,9 +57,22 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Nothing happened yet.
+    pub const fn new() -> Self {
+        Self { sent: 0, consumed: 0, events: 0, eof: false }
+    }
+
     /// True if the call moved no byte, produced no event and saw no close.
     pub const fn is_idle(&self) -> bool {
         self.sent == 0 && self.consumed == 0 && self.events == 0 && !self.eof
+    }
+
+    /// Add what another step did (a session polls its pump more than once per call).
+    pub fn absorb(&mut self, other: Progress) {
+        self.sent = self.sent.saturating_add(other.sent);
+        self.consumed = self.consumed.saturating_add(other.consumed);
+        self.events = self.events.saturating_add(other.events);
+        self.eof |= other.eof;
     }
 }
 
@@ -102,17 +121,18 @@ impl<E: core::error::Error + 'static> core::error::Error for PumpError<E> {
 }
 
 /// The outcome of handing one contiguous slice of the receive buffer to the machine.
-enum Fed {
+enum Fed<B> {
     /// The buffer was empty.
     Nothing,
-    /// The machine took `consumed` bytes and maybe produced an event.
-    Took { consumed: usize, event: bool },
+    /// The machine took `consumed` bytes and maybe produced an event; `stop` when the
+    /// callback broke on it.
+    Took { consumed: usize, event: bool, stop: Option<B> },
 }
 
 impl<M: Machine> TcpPump<M> {
     /// A pump for `machine`. The socket may still be connecting; polls wait for it.
     pub const fn new(machine: M) -> Self {
-        Self { machine, connected: false, eof: false }
+        Self { machine, connected: false, eof: false, follow_up: false }
     }
 
     /// The machine, e.g. to read its state.
@@ -162,6 +182,26 @@ impl<M: Machine> TcpPump<M> {
     where
         F: for<'i> FnMut(&mut M, M::Event<'i>),
     {
+        let (progress, _) = self.poll_until(socket, |machine, event| {
+            on_event(machine, event);
+            ControlFlow::<Infallible>::Continue(())
+        })?;
+        Ok(progress)
+    }
+
+    /// [`TcpPump::poll`], but `on_event` may stop the pump with `ControlFlow::Break(b)`:
+    /// the machine's output is flushed once more and `b` returned; nothing after the
+    /// breaking event is fed, so unread bytes stay in the socket for the next call. The
+    /// session layers use it to stop at an event the application must see (a header, a
+    /// verdict) or at a sink error, before another byte is taken.
+    pub fn poll_until<F, B>(
+        &mut self,
+        socket: &mut tcp::Socket<'_>,
+        mut on_event: F,
+    ) -> Result<(Progress, Option<B>), PumpError<M::Error>>
+    where
+        F: for<'i> FnMut(&mut M, M::Event<'i>) -> ControlFlow<B>,
+    {
         let mut progress = Progress::default();
         if is_synchronized(socket.state()) {
             self.connected = true;
@@ -172,9 +212,13 @@ impl<M: Machine> TcpPump<M> {
         while !self.machine.is_done() {
             match self.feed(socket, &mut on_event) {
                 Ok(Ok(Fed::Nothing)) => break,
-                Ok(Ok(Fed::Took { consumed, event })) => {
+                Ok(Ok(Fed::Took { consumed, event, stop })) => {
                     progress.consumed = progress.consumed.saturating_add(consumed);
                     progress.events = progress.events.saturating_add(usize::from(event));
+                    if let Some(b) = stop {
+                        self.flush(socket, &mut progress);
+                        return Ok((progress, Some(b)));
+                    }
                     if consumed == 0 {
                         // No byte taken and no event: the machine waits (e.g. for its output
                         // to drain). With an event: bounded, see MAX_EMPTY_EVENTS.
@@ -192,15 +236,18 @@ impl<M: Machine> TcpPump<M> {
                     if !self.eof {
                         self.eof = true;
                         progress.eof = true;
-                        match self.machine.handle_eof() {
+                        let flow = match self.machine.handle_eof() {
                             Ok(Some(event)) => {
-                                on_event(&mut self.machine, event);
                                 progress.events = progress.events.saturating_add(1);
+                                on_event(&mut self.machine, event)
                             }
-                            Ok(None) => {}
+                            Ok(None) => ControlFlow::Continue(()),
                             Err(err) => return Err(PumpError::Machine(err)),
-                        }
+                        };
                         self.flush(socket, &mut progress);
+                        if let ControlFlow::Break(b) = flow {
+                            return Ok((progress, Some(b)));
+                        }
                     }
                     break;
                 }
@@ -210,21 +257,28 @@ impl<M: Machine> TcpPump<M> {
         }
 
         self.check_connection(socket)?;
-        Ok(progress)
+        Ok((progress, None))
+    }
+
+    /// Check the connection after the caller sent bytes of its own (a file body, a command
+    /// reply) next to the machine: a reset socket is an error unless the machine is done.
+    pub fn check(&self, socket: &tcp::Socket<'_>) -> Result<(), PumpError<M::Error>> {
+        self.check_connection(socket)
     }
 
     /// Hand the largest contiguous slice of the receive buffer to the machine.
-    fn feed<F>(
+    fn feed<F, B>(
         &mut self,
         socket: &mut tcp::Socket<'_>,
         on_event: &mut F,
-    ) -> Result<Result<Fed, M::Error>, RecvError>
+    ) -> Result<Result<Fed<B>, M::Error>, RecvError>
     where
-        F: for<'i> FnMut(&mut M, M::Event<'i>),
+        F: for<'i> FnMut(&mut M, M::Event<'i>) -> ControlFlow<B>,
     {
         let machine = &mut self.machine;
+        let follow_up = &mut self.follow_up;
         socket.recv(|buf| {
-            if buf.is_empty() {
+            if buf.is_empty() && !*follow_up {
                 return (0, Ok(Fed::Nothing));
             }
             match machine.handle_input(buf) {
@@ -233,10 +287,12 @@ impl<M: Machine> TcpPump<M> {
                     // bug cannot make smoltcp dequeue bytes that were never read.
                     let consumed = consumed.min(buf.len());
                     let had_event = event.is_some();
-                    if let Some(event) = event {
-                        on_event(machine, event);
-                    }
-                    (consumed, Ok(Fed::Took { consumed, event: had_event }))
+                    *follow_up = had_event;
+                    let stop = match event.map(|event| on_event(machine, event)) {
+                        Some(ControlFlow::Break(b)) => Some(b),
+                        _ => None,
+                    };
+                    (consumed, Ok(Fed::Took { consumed, event: had_event, stop }))
                 }
                 Err(err) => (0, Err(err)),
             }

@@ -76,6 +76,10 @@ impl Machine for Sink {
     type Error = Unexpected;
     fn handle_input<'i>(&mut self, input: &'i [u8]) -> Result<Handled<ByteEvent<'i>>, Unexpected> {
         let n = input.len().min(self.limit - self.taken);
+        if n == 0 {
+            // Nothing to report: the pump offers empty input after every event.
+            return Ok(Handled::consumed(0));
+        }
         self.taken += n;
         Ok(Handled::event(n, ByteEvent::Chunk(&input[..n])))
     }
@@ -226,6 +230,11 @@ impl Machine for Choppy {
     type Event<'i> = ByteEvent<'i>;
     type Error = Unexpected;
     fn handle_input<'i>(&mut self, input: &'i [u8]) -> Result<Handled<ByteEvent<'i>>, Unexpected> {
+        if input.is_empty() {
+            // Empty chunks only while bytes wait: the pump offers empty input after every
+            // event, and a machine with endless events for nothing would spin the loop.
+            return Ok(Handled::consumed(0));
+        }
         let roll = self.next();
         if roll % 5 == 0 {
             return Ok(Handled::event(0, ByteEvent::Chunk(&[])));

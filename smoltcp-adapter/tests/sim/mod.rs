@@ -392,3 +392,23 @@ fn describe(sockets: &SocketSet<'_>) -> String {
     }
     text
 }
+
+/// A on 10.0.0.1 connects to B on 10.0.0.2:`port`, socket buffers of `buf` bytes each way.
+/// Returns (A's handle, B's handle).
+pub fn connect_tcp(
+    sim: &mut Sim,
+    port: u16,
+    buf: usize,
+) -> (smoltcp::iface::SocketHandle, smoltcp::iface::SocketHandle) {
+    use smoltcp::socket::tcp;
+    let new_socket = || {
+        tcp::Socket::new(tcp::SocketBuffer::new(vec![0; buf]), tcp::SocketBuffer::new(vec![0; buf]))
+    };
+    let mut server = new_socket();
+    server.listen(port).unwrap();
+    let b = sim.b.sockets.add(server);
+    let mut client = new_socket();
+    client.connect(sim.a.iface.context(), (B_ADDR, port), 49_152).unwrap();
+    let a = sim.a.sockets.add(client);
+    (a, b)
+}

@@ -1,85 +1,53 @@
-//! Builds the riscv32 firmware image, boots it in QEMU with user-mode networking,
-//! and checks its TCP echo (port 7000) and UDP echo (port 7001) from the host.
+//! End to end: builds the riscv32 firmware image, boots it in QEMU with user-mode
+//! networking (host ports forwarded to the device's services), and talks to it from the PC:
+//! seed and mp handshakes (right and wrong key), a 256 KiB file whose MD5 the device
+//! reports back, commands from the device's table, and a UDP exchange.
+//!
+//! The PC side is the `wirekit` binary (built with `cargo build -p wirekit-std --release`
+//! into `target/fw-wirekit`) where it can do the step, and the core's machines on a
+//! blocking `Conn` (`wirekit_fw_qemu_test::peer`) for byte-exact checks and for the
+//! steps the binary cannot do yet (see `BINARY_STEPS`).
 //!
 //! Skipped (with the reason printed) when `qemu-system-riscv32` is not installed;
 //! CI installs it with `firmware/qemu-riscv/install-qemu.sh`.
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream, UdpSocket};
+use std::io::Read;
+use std::net::Shutdown;
 use std::path::Path;
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use wirekit_fw_qemu_test::{build_image, elf32_sizes, find_qemu, free_port, Forwards, Qemu};
+use md5::{Digest, Md5};
+use wirekit_core::auth::Outcome;
+use wirekit_fw_qemu_test::peer::{self, StdConn};
+use wirekit_fw_qemu_test::{
+    build_image, build_wirekit, elf32_sizes, find_qemu, run_bounded, Forwards, Qemu, Ran, KEY,
+};
 
-/// Budget for everything after the image is built.
-const BUDGET: Duration = Duration::from_secs(60);
-/// Bytes for the TCP correctness check.
-const SMALL: usize = 4 * 1024;
-/// Bytes for the throughput run.
-const BULK: usize = 1024 * 1024;
+/// Budget for everything after the image and the binary are built.
+const BUDGET: Duration = Duration::from_secs(90);
+/// Per-operation socket timeout.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time limit of one `wirekit` run.
+const RUN_LIMIT: Duration = Duration::from_secs(20);
+/// The file: 256 KiB, the device's limit.
+const FILE_LEN: usize = 256 * 1024;
+const WRONG_KEY: &str = "not-the-key";
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed).collect()
 }
 
-/// Connects until the guest answers: slirp accepts a forwarded connection even
-/// when nothing listens in the guest, and then closes it; only an echoed byte
-/// proves the service is up.
-fn connect_when_ready(qemu: &mut Qemu, port: u16, deadline: Instant) -> TcpStream {
-    let mut attempts = 0u32;
-    loop {
-        attempts += 1;
-        if let Some(status) = qemu.exited() {
-            panic!(
-                "QEMU exited ({status}) before the guest answered\nstderr:\n{}\nserial:\n{}",
-                qemu.stderr(),
-                qemu.serial()
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no echo from the guest after {attempts} attempts\nserial:\n{}",
-            qemu.serial()
-        );
-        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-            let mut byte = [0u8; 1];
-            if stream.write_all(b"?").is_ok() && matches!(stream.read(&mut byte), Ok(1)) {
-                assert_eq!(&byte, b"?", "first echoed byte");
-                println!("guest answered after {attempts} connection attempt(s)");
-                return stream;
-            }
-        }
-        thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Sends `data` from a writer thread while reading the echo; returns the echo.
-fn echo_roundtrip(stream: TcpStream, data: Vec<u8>, deadline: Instant) -> Vec<u8> {
-    let remaining = deadline.saturating_duration_since(Instant::now());
-    stream.set_read_timeout(Some(remaining.max(Duration::from_secs(1)))).unwrap();
-    stream.set_nodelay(true).unwrap();
-    let mut writer = stream.try_clone().unwrap();
-    let len = data.len();
-    let sender = thread::spawn(move || {
-        writer.write_all(&data).unwrap();
-        writer.shutdown(Shutdown::Write).unwrap();
-    });
-    let mut reader = stream;
-    let mut echoed = Vec::with_capacity(len);
-    reader
-        .read_to_end(&mut echoed)
-        .unwrap_or_else(|e| panic!("reading the echo after {} bytes: {e}", echoed.len()));
-    sender.join().unwrap();
-    echoed
+fn md5_hex(data: &[u8]) -> String {
+    Md5::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Boots QEMU on ports the OS just reported free; another process may grab one
 /// before QEMU binds it (QEMU then exits at once), so try a few times.
 fn boot_on_free_ports(qemu: &Path, image: &Path, log_dir: &Path) -> (Forwards, Qemu) {
     for attempt in 1..=3 {
-        let fwd = Forwards { tcp: free_port("tcp").unwrap(), udp: free_port("udp").unwrap() };
+        let fwd = Forwards::free().unwrap();
         let mut guest = Qemu::boot(qemu, image, fwd, log_dir).unwrap();
         thread::sleep(Duration::from_millis(300));
         match guest.exited() {
@@ -92,8 +60,77 @@ fn boot_on_free_ports(qemu: &Path, image: &Path, log_dir: &Path) -> (Forwards, Q
     panic!("QEMU did not stay up in 3 attempts");
 }
 
+/// Connects to the seed auth port until the device sends its challenge: slirp accepts a
+/// forwarded connection even when nothing listens in the guest, and then closes it; only
+/// a challenge proves the services are up. Answers it with the right key.
+fn wait_until_ready(qemu: &mut Qemu, port: u16, deadline: Instant) {
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        if let Some(status) = qemu.exited() {
+            panic!(
+                "QEMU exited ({status}) before the guest answered\nstderr:\n{}\nserial:\n{}",
+                qemu.stderr(),
+                qemu.serial()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no challenge from the guest after {attempts} attempts\nserial:\n{}",
+            qemu.serial()
+        );
+        let answered = peer::connect(port, Duration::from_secs(2))
+            .and_then(|mut conn| peer::seed_prove(&mut conn, KEY.as_bytes()));
+        if answered == Ok(Outcome::Answered) {
+            println!("guest answered after {attempts} connection attempt(s)");
+            return;
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A seed-authenticated connection (the device verifies, sends no verdict).
+fn seed_conn(port: u16, key: &str) -> StdConn {
+    let mut conn = peer::connect(port, IO_TIMEOUT).unwrap();
+    assert_eq!(peer::seed_prove(&mut conn, key.as_bytes()).unwrap(), Outcome::Answered);
+    conn
+}
+
+/// Reads until the device closes (EOF or reset), so a timing includes its last ACK.
+fn until_closed(mut conn: StdConn) {
+    let stream = conn.get_mut().inner_mut();
+    let _ = stream.shutdown(Shutdown::Write);
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "the device sent {} unexpected bytes", rest.len());
+}
+
+/// Commands over a fresh seed-authenticated connection.
+fn commands(port: u16, list: &[&str]) -> Vec<String> {
+    let mut conn = seed_conn(port, KEY);
+    let replies = peer::run_commands(&mut conn, list).unwrap();
+    replies.into_iter().map(|r| String::from_utf8(r).unwrap()).collect()
+}
+
+/// `stats` → (auth ok, auth rejected, files, commands).
+fn stats(port: u16) -> [u32; 4] {
+    let reply = commands(port, &["stats"]).remove(0);
+    let numbers: Vec<u32> = reply
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    numbers.try_into().unwrap_or_else(|n| panic!("stats reply {reply:?} parsed as {n:?}"))
+}
+
+fn wirekit(bin: &Path, args: &[&str]) -> Ran {
+    let ran = run_bounded(Command::new(bin).args(args), RUN_LIMIT).unwrap();
+    println!("$ wirekit {}\n  -> {}", args.join(" "), ran.to_string().replace('\n', "\n     "));
+    ran
+}
+
 #[test]
-fn qemu_boots_and_echoes() {
+fn qemu_firmware_serves_the_pc() {
     // The image is built and measured even without QEMU: that part needs only
     // the riscv32imac-unknown-none-elf target.
     let build_start = Instant::now();
@@ -110,6 +147,9 @@ fn qemu_boots_and_echoes() {
             return;
         }
     };
+    let build_start = Instant::now();
+    let wk = build_wirekit().unwrap();
+    println!("wirekit {} built in {:.1}s", wk.display(), build_start.elapsed().as_secs_f64());
 
     let start = Instant::now();
     let deadline = start + BUDGET;
@@ -121,57 +161,83 @@ fn qemu_boots_and_echoes() {
         qemu_bin.display(),
         qemu.serial_log.display()
     );
+    wait_until_ready(&mut qemu, fwd.auth, deadline);
+    println!("services up {:.2}s after boot", start.elapsed().as_secs_f64());
+    let at = |port: u16| format!("127.0.0.1:{port}");
 
-    // 1. First real reply, then a few KiB on the same connection.
-    let stream = connect_when_ready(&mut qemu, fwd.tcp, deadline);
-    println!("first echo {:.2}s after boot", start.elapsed().as_secs_f64());
-    let small = pattern(SMALL, 0x5a);
-    let echoed = echo_roundtrip(stream, small.clone(), deadline);
-    assert_eq!(echoed.len(), small.len(), "TCP echo length");
-    assert!(echoed == small, "TCP echo content differs");
+    // 1. Seed handshake on 8066 (the readiness probe above was one with the right key).
+    //    The device sends no verdict, so a wrong key shows only in its own count.
+    let [ok_before, rejected_before, ..] = stats(fwd.command);
+    let mut conn = seed_conn(fwd.auth, WRONG_KEY);
+    until_closed_or_reset(&mut conn);
+    let [ok, rejected, ..] = stats(fwd.command);
+    assert_eq!(rejected, rejected_before + 1, "seed, wrong key: the device counts a rejection");
+    assert_eq!(ok, ok_before + 1, "seed, right key: the `stats` session itself");
 
-    // 2. Back-to-back short connections (several listening sockets in the guest).
-    for i in 0..3u8 {
-        let stream = TcpStream::connect(("127.0.0.1", fwd.tcp)).unwrap();
-        let msg = pattern(100 + usize::from(i), i);
-        let echoed = echo_roundtrip(stream, msg.clone(), deadline);
-        assert!(echoed == msg, "short connection {i}: echo differs");
-    }
+    // 2. mp handshake on 8067: both sides learn the verdict.
+    let random = |seed: u8| -> [u8; 40] { pattern(40, seed).try_into().unwrap() };
+    let outcome = peer::mp_client(fwd.mp, KEY.as_bytes(), random(1), IO_TIMEOUT).unwrap();
+    assert_eq!(outcome, Outcome::Authenticated, "mp, right key");
+    let outcome = peer::mp_client(fwd.mp, WRONG_KEY.as_bytes(), random(2), IO_TIMEOUT).unwrap();
+    assert_eq!(outcome, Outcome::Refused, "mp, wrong key: #FAILURE#");
 
-    // 3. Throughput.
-    let bulk = pattern(BULK, 0xa5);
-    let stream = TcpStream::connect(("127.0.0.1", fwd.tcp)).unwrap();
+    // 3. A 256 KiB file into the device's MD5 sink, then its `md5` command.
+    let data = pattern(FILE_LEN, 0x5a);
+    let mut conn = seed_conn(fwd.file, KEY);
     let t = Instant::now();
-    let echoed = echo_roundtrip(stream, bulk.clone(), deadline);
+    let sent = peer::send_file(&mut conn, "qemu-test.bin", &data).unwrap();
+    until_closed(conn);
     let secs = t.elapsed().as_secs_f64();
-    assert_eq!(echoed.len(), bulk.len(), "bulk TCP echo length");
-    assert!(echoed == bulk, "bulk TCP echo content differs");
+    assert_eq!(sent, FILE_LEN as u64);
     println!(
-        "TCP echo throughput: {} KiB each way in {:.2}s = {:.0} KiB/s",
-        BULK / 1024,
+        "file transfer: {} KiB in {:.3}s = {:.0} KiB/s (PC -> QEMU slirp -> smoltcp -> MD5)",
+        FILE_LEN / 1024,
         secs,
-        BULK as f64 / 1024.0 / secs
+        FILE_LEN as f64 / 1024.0 / secs
     );
+    let expected = format!("{} {FILE_LEN}\n", md5_hex(&data));
+    assert_eq!(commands(fwd.command, &["md5"])[0], expected, "device MD5 vs PC MD5");
 
-    // 4. UDP echo (datagrams may be lost: retry a few times).
-    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    udp.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-    let datagram = pattern(512, 0x33);
-    let mut reply = [0u8; 2048];
-    let mut got = None;
-    for _ in 0..5 {
-        udp.send_to(&datagram, ("127.0.0.1", fwd.udp)).unwrap();
-        if let Ok((n, _)) = udp.recv_from(&mut reply) {
-            got = Some(n);
-            break;
-        }
-    }
-    let n = got.unwrap_or_else(|| panic!("no UDP echo\nserial:\n{}", qemu.serial()));
-    assert_eq!(&reply[..n], &datagram[..], "UDP echo differs");
+    // 4. A wrong key gets no file taken and no command run.
+    let other = pattern(1000, 0x11);
+    let mut conn = seed_conn(fwd.file, WRONG_KEY);
+    let refused = peer::send_file(&mut conn, "intruder.bin", &other);
+    println!("file after a wrong key: {refused:?} (the device resets once it sees data)");
+    until_closed_or_reset(&mut conn);
+    let mut conn = seed_conn(fwd.command, WRONG_KEY);
+    let denied = peer::run_commands(&mut conn, &["md5"]);
+    assert!(denied.is_err(), "a command after a wrong key was answered: {denied:?}");
+    assert_eq!(commands(fwd.command, &["md5"])[0], expected, "the refused file left no trace");
+
+    // 5. Commands from the table.
+    let replies = commands(fwd.command, &["ver", "uptime", "no-such-command"]);
+    assert!(replies[0].starts_with("wirekit-fw-qemu "), "ver: {:?}", replies[0]);
+    let up = replies[1].strip_prefix("up ").and_then(|r| r.strip_suffix(" s\n"));
+    let up: f64 =
+        up.and_then(|u| u.parse().ok()).unwrap_or_else(|| panic!("uptime: {:?}", replies[1]));
+    assert!(up > 0.0 && up < start.elapsed().as_secs_f64() + 1.0, "uptime {up}");
+    assert_eq!(replies[2], "unknown command\n");
+
+    // 6. UDP: the binary's client (hello -> bye), and the raw exchange.
+    let ran =
+        wirekit(&wk, &["udp", "client", "--connect", &at(fwd.udp), "--timeout", "5", "hello"]);
+    assert!(ran.success() && ran.stdout.contains("bye"), "wirekit udp client: {ran}");
+    assert_eq!(peer::udp_exchange(fwd.udp, b"hello", 5, Duration::from_secs(1)).unwrap(), b"bye");
+
+    let [ok, rejected, files, _] = stats(fwd.command);
+    println!("device stats: auth ok {ok}, auth rejected {rejected}, files {files}");
+    assert_eq!(files, 1, "only the authenticated file was taken");
 
     let serial = qemu.serial();
     assert!(serial.contains("ready"), "serial log lacks 'ready':\n{serial}");
     assert!(!serial.contains("PANIC"), "guest panicked:\n{serial}");
     println!("QEMU part took {:.1}s", start.elapsed().as_secs_f64());
     println!("--- guest serial log ---\n{serial}");
+    drop(qemu);
+}
+
+/// Reads until the device closes or resets the connection.
+fn until_closed_or_reset(conn: &mut StdConn) {
+    let mut rest = Vec::new();
+    let _ = conn.get_mut().inner_mut().read_to_end(&mut rest);
 }

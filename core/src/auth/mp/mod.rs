@@ -27,6 +27,40 @@
 
 use rand_core::CryptoRng;
 
+/// [`Machine`](crate::Machine) for a half run alone (`core` plus its own `rx` buffer): the
+/// same forwarding for [`MpVerifier`] and [`MpProver`], written once.
+macro_rules! machine_for_half {
+    ($machine:ident) => {
+        impl crate::Machine for $machine<'_> {
+            type Event<'i> = crate::auth::AuthEvent;
+            type Error = crate::auth::AuthError;
+
+            fn handle_input(
+                &mut self,
+                input: &[u8],
+            ) -> Result<crate::Handled<crate::auth::AuthEvent>, Self::Error> {
+                self.core.handle_input(input, &mut self.rx)
+            }
+
+            fn handle_eof(&mut self) -> Result<Option<crate::auth::AuthEvent>, Self::Error> {
+                self.core.handle_eof()
+            }
+
+            fn output_buf(&self) -> &[u8] {
+                self.core.output()
+            }
+
+            fn consume_output(&mut self, n: usize) {
+                self.core.consume_output(n);
+            }
+
+            fn is_done(&self) -> bool {
+                self.core.outcome().is_some()
+            }
+        }
+    };
+}
+
 mod answer;
 mod deliver;
 pub(crate) mod digest;

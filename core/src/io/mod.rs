@@ -245,6 +245,10 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
 
     /// Run a handshake to its end and return its outcome. Bytes the peer sent after the
     /// handshake stay buffered for whatever runs next on this connection.
+    ///
+    /// `Ok` means the exchange ran to an end, not that it succeeded: a rejected peer is
+    /// `Ok(Outcome::PeerRejected(..))`. Check [`Outcome::peer_authenticated`] before trusting
+    /// the connection.
     pub fn authenticate<H: Handshake>(
         &mut self,
         handshake: &mut H,

@@ -194,8 +194,8 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
     ///
     /// A machine that waits for the caller before it takes more input (an
     /// [`Agent`](crate::command::Agent) after a command, until its reply is recorded) needs
-    /// `on_event` to break: the caller acts (sends the reply through [`Conn::get_mut`]) and
-    /// drives again. Continuing instead ends in a blocking read, [`DriveError::BufferFull`]
+    /// `on_event` to break: the caller acts (sends the reply: [`Conn::flush_output`] for the
+    /// agent's prefix, then [`Conn::write_all`]) and drives again. Continuing instead ends in a blocking read, [`DriveError::BufferFull`]
     /// or [`DriveError::Stalled`].
     pub fn drive<M: Machine, B>(
         &mut self,
@@ -259,7 +259,10 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
         handshake.outcome().ok_or(DriveError::UnexpectedEof)
     }
 
-    fn flush_output<M: Machine>(
+    /// Send everything in `machine`'s [`Machine::output_buf`] and flush the transport. For
+    /// output queued outside [`Conn::drive`] that must go out before bytes the caller writes
+    /// itself: an [`Agent`](crate::command::Agent)'s reply prefix before stdout and stderr.
+    pub fn flush_output<M: Machine>(
         &mut self,
         machine: &mut M,
     ) -> Result<(), DriveError<T::Error, M::Error>> {

@@ -227,6 +227,29 @@ fn drive_keeps_eof_back_while_the_machine_still_has_bytes_to_take() {
     assert!(closed && agent.is_done());
 }
 
+#[test]
+fn agent_replies_framed_over_conn_prefix_first() {
+    use crate::command::{Agent, AgentEvent, Mode};
+    let mut conn: Conn<_, 16> = Conn::new(Script::new(b"dir", 16));
+    let mut agent: Agent = Agent::new(Mode::seed_framed());
+    let res = conn.drive(&mut agent, |_, ev| match ev {
+        AgentEvent::Command(cmd) => ControlFlow::Break(cmd.to_vec()),
+        _ => ControlFlow::Continue(()),
+    });
+    assert_eq!(res, Ok(Some(b"dir".to_vec())));
+    let (stdout, stderr) = (b"out\n", b"err");
+    agent.begin_reply_for(stdout, stderr).unwrap();
+    conn.flush_output(&mut agent).unwrap();
+    for part in [&stdout[..], &stderr[..]] {
+        conn.write_all(part).unwrap();
+        agent.record_reply_bytes(part.len()).unwrap();
+    }
+    assert!(!agent.is_replying());
+    assert_eq!(conn.get_ref().written, b"\x07\0\0\0out\nerr");
+    let res = conn.drive(&mut agent, |_, _| ControlFlow::<()>::Continue(()));
+    assert_eq!(res, Ok(None), "the controller closed after its command");
+}
+
 mod file {
     use super::*;
     use crate::header::FileHeader;

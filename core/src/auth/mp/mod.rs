@@ -121,7 +121,9 @@ pub struct MpPolicy {
 impl MpPolicy {
     /// What CPython accepts: MD5 included, so Python 3.11 peers work.
     pub const COMPATIBLE: Self = Self { allow_md5: true };
-    /// SHA-2/SHA-3 only.
+    /// SHA-2/SHA-3 only. Pair it with a SHA challenge ([`ChallengeMode::SHA256`]): CPython
+    /// answers a [`ChallengeMode::Legacy`] or `{md5}` challenge with MD5, so a strict
+    /// verifier sending one rejects every CPython peer.
     pub const STRICT: Self = Self { allow_md5: false };
 }
 

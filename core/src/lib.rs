@@ -44,6 +44,9 @@ pub mod transfer;
 #[cfg(any(test, feature = "pair"))]
 pub mod pair;
 
+#[cfg(test)]
+mod hostile_tests;
+
 /// What one call to [`Machine::handle_input`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Handled<E> {

@@ -406,3 +406,19 @@ mod handshake {
         );
     }
 }
+
+#[test]
+fn drive_ends_cleanly_when_the_peer_closes_between_frames() {
+    let stream = seed_stream(&[b"one", b"two"]);
+    let mut conn: Conn<_, 16> = Conn::new(Script::new(&stream, 3));
+    let mut decoder = FrameDecoder::new(FrameConfig::seed());
+    let mut ends = 0;
+    let res = conn.drive(&mut decoder, |_, ev| {
+        if ev == FrameEvent::End {
+            ends += 1;
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    assert_eq!(res, Ok(None));
+    assert_eq!(ends, 2);
+}

@@ -25,7 +25,10 @@
 //!
 //! Poll order for a driver (see [`io`] for a blocking one): flush `output_buf` first, then feed
 //! input until it is all consumed or `is_done`, repeating; call `handle_eof` on a clean close
-//! once no received byte is left unconsumed.
+//! once no received byte is left unconsumed. After every event call `handle_input` again,
+//! even with no input left: some events (a frame's `End`, a transfer's `Complete`) come from
+//! such a call with 0 bytes consumed. A call that returns neither bytes consumed nor an
+//! event means "nothing more until new input, a caller action, or EOF".
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -17,11 +17,18 @@
 //!   (zero-copy body chunks) but never the machine, so the caller can keep polling.
 //! * [`Machine::output_buf`] / [`Machine::consume_output`] hand out bytes to send; the caller
 //!   sends any prefix of them and reports how many went out.
-//! * [`Machine::handle_eof`] tells the machine the peer closed its sending side.
+//! * [`Machine::handle_eof`] tells the machine the peer closed its sending side: call it once,
+//!   after the machine has taken every byte that arrived before the close. A machine may
+//!   take nothing while it waits for a caller action (an agent owing a reply); telling it
+//!   about the close then would make it drop the bytes still waiting.
 //! * [`Machine::is_done`] says the exchange is finished (successfully or not).
 //!
 //! Poll order for a driver (see [`io`] for a blocking one): flush `output_buf` first, then feed
-//! input until it is all consumed or `is_done`, repeating; call `handle_eof` on a clean close.
+//! input until it is all consumed or `is_done`, repeating; call `handle_eof` on a clean close
+//! once no received byte is left unconsumed. After every event call `handle_input` again,
+//! even with no input left: some events (a frame's `End`, a transfer's `Complete`) come from
+//! such a call with 0 bytes consumed. A call that returns neither bytes consumed nor an
+//! event means "nothing more until new input, a caller action, or EOF".
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -39,6 +46,9 @@ pub mod transfer;
 
 #[cfg(any(test, feature = "pair"))]
 pub mod pair;
+
+#[cfg(test)]
+mod hostile_tests;
 
 /// What one call to [`Machine::handle_input`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +84,10 @@ pub trait Machine {
         input: &'i [u8],
     ) -> Result<Handled<Self::Event<'i>>, Self::Error>;
 
-    /// The peer closed its sending side. Returns a final event, or an error when the close
-    /// came too early (a short file, a handshake cut off).
+    /// The peer closed its sending side. Call it once, and only after every byte received
+    /// before the close was taken by [`Machine::handle_input`]: the machine may conclude
+    /// that nothing more is coming. Returns a final event, or an error when the close came
+    /// too early (a short file, a handshake cut off).
     fn handle_eof(&mut self) -> Result<Option<Self::Event<'static>>, Self::Error>;
 
     /// Bytes waiting to be sent to the peer.

@@ -265,6 +265,11 @@ fn deliver_eof<M: Machine>(
     if feed(m, pipe, outgoing, error, on_event) {
         return true;
     }
+    if pipe.consumed < pipe.arrived {
+        // It waits with bytes sent before the close still untaken (an agent owing a reply):
+        // `handle_eof` would tell it nothing more is coming, and they would be dropped.
+        return false;
+    }
     pipe.eof_delivered = true;
     match m.handle_eof() {
         Ok(Some(event)) => on_event(&mut Endpoint { machine: m, outgoing }, event),
@@ -339,6 +344,37 @@ mod tests {
         assert_eq!(frames(&mut whole), (expected.clone(), None));
         assert_eq!(frames(&mut bytewise), (expected.clone(), None));
         assert_eq!(frames(&mut Sizes::new(vec![3, 7, 1])), (expected, None));
+    }
+
+    #[test]
+    fn pair_holds_eof_back_from_a_machine_that_has_not_taken_every_byte() {
+        use crate::command::{Agent, AgentEvent, Mode};
+        // Two commands arrive apart, then the controller is done. The agent's handler defers
+        // its replies, so "ls" waits untaken: the agent must not hear of the close yet.
+        let mut talker = Talker { out: b"dirls".to_vec() };
+        let mut agent: Agent = Agent::new(Mode::Raw);
+        let mut events = Vec::new();
+        let t = run(
+            &mut talker,
+            &mut agent,
+            &mut Sizes::new(vec![3, 2]),
+            &mut whole,
+            Options::default(),
+            |_, ()| {},
+            |_, ev| {
+                events.push(match ev {
+                    AgentEvent::Command(cmd) => cmd.to_vec(),
+                    AgentEvent::Quit => b"<quit>".to_vec(),
+                    AgentEvent::Closed => b"<closed>".to_vec(),
+                })
+            },
+        );
+        assert_eq!(events, [b"dir".to_vec()]);
+        assert_eq!(t.b_unconsumed, b"ls");
+        assert!(!agent.is_done());
+        // Once it replies it takes "ls"; the close comes after that.
+        agent.reply_done().unwrap();
+        assert_eq!(agent.handle_input(b"ls"), Ok(Handled::event(2, AgentEvent::Command(b"ls"))));
     }
 
     #[test]

@@ -204,6 +204,32 @@ impl Outcome {
     }
 }
 
+/// What a finished machine answers to more input: its error again, or nothing taken (the
+/// bytes belong to whatever follows the handshake).
+pub(crate) fn input_when_done(outcome: Outcome) -> Result<crate::Handled<AuthEvent>, AuthError> {
+    match outcome {
+        Outcome::Failed(err) => Err(err),
+        _ => Ok(crate::Handled::consumed(0)),
+    }
+}
+
+/// `handle_eof` for a machine that keeps its outcome in `outcome`: once finished, its error
+/// again or nothing; still running, the close is the error `cut_off` describes, and final.
+pub(crate) fn eof_into(
+    outcome: &mut Option<Outcome>,
+    cut_off: impl FnOnce() -> AuthError,
+) -> Result<Option<AuthEvent>, AuthError> {
+    match *outcome {
+        Some(Outcome::Failed(err)) => Err(err),
+        Some(_) => Ok(None),
+        None => {
+            let err = cut_off();
+            *outcome = Some(Outcome::Failed(err));
+            Err(err)
+        }
+    }
+}
+
 /// A handshake machine: a [`Machine`](crate::Machine) that ends with an [`Outcome`]. Lets
 /// drivers (the blocking [`crate::io::Conn::authenticate`], the adapters) run any of them.
 pub trait Handshake: crate::Machine {

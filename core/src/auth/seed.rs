@@ -14,7 +14,7 @@ use rand_core::CryptoRng;
 
 use super::mac::{self, MacAlgorithm};
 use super::outbuf::OutBuf;
-use super::{AuthError, AuthEvent, Awaiting, Outcome, RejectReason};
+use super::{eof_into, input_when_done, AuthError, AuthEvent, Awaiting, Outcome, RejectReason};
 use crate::{Handled, Machine};
 
 /// Length of the seed challenge (`os.urandom(32)`).
@@ -44,14 +44,6 @@ impl<const N: usize> Fixed<N> {
         }
         self.have += take;
         (take, self.have == N)
-    }
-}
-
-/// Replay the stored error, or report that nothing more is taken once done.
-fn after_done(outcome: Outcome) -> Result<Handled<AuthEvent>, AuthError> {
-    match outcome {
-        Outcome::Failed(err) => Err(err),
-        _ => Ok(Handled::consumed(0)),
     }
 }
 
@@ -97,7 +89,7 @@ impl Machine for SeedVerifier<'_> {
 
     fn handle_input(&mut self, input: &[u8]) -> Result<Handled<AuthEvent>, AuthError> {
         if let Some(outcome) = self.outcome {
-            return after_done(outcome);
+            return input_when_done(outcome);
         }
         let (consumed, full) = self.answer.fill(input);
         if !full {
@@ -115,20 +107,13 @@ impl Machine for SeedVerifier<'_> {
     }
 
     fn handle_eof(&mut self) -> Result<Option<AuthEvent>, AuthError> {
-        match self.outcome {
-            Some(Outcome::Failed(err)) => Err(err),
-            Some(_) => Ok(None),
-            None => {
-                // The seed peer that answers short and then closes lands here.
-                let err = AuthError::UnexpectedEof {
-                    awaiting: Awaiting::Answer,
-                    received: self.answer.have,
-                    expected: SEED_ANSWER_LEN,
-                };
-                self.outcome = Some(Outcome::Failed(err));
-                Err(err)
-            }
-        }
+        // The seed peer that answers short and then closes lands here.
+        let received = self.answer.have;
+        eof_into(&mut self.outcome, || AuthError::UnexpectedEof {
+            awaiting: Awaiting::Answer,
+            received,
+            expected: SEED_ANSWER_LEN,
+        })
     }
 
     fn output_buf(&self) -> &[u8] {
@@ -172,7 +157,7 @@ impl Machine for SeedProver<'_> {
 
     fn handle_input(&mut self, input: &[u8]) -> Result<Handled<AuthEvent>, AuthError> {
         if let Some(outcome) = self.outcome {
-            return after_done(outcome);
+            return input_when_done(outcome);
         }
         let (consumed, full) = self.challenge.fill(input);
         if !full {
@@ -185,19 +170,12 @@ impl Machine for SeedProver<'_> {
     }
 
     fn handle_eof(&mut self) -> Result<Option<AuthEvent>, AuthError> {
-        match self.outcome {
-            Some(Outcome::Failed(err)) => Err(err),
-            Some(_) => Ok(None),
-            None => {
-                let err = AuthError::UnexpectedEof {
-                    awaiting: Awaiting::Challenge,
-                    received: self.challenge.have,
-                    expected: SEED_CHALLENGE_LEN,
-                };
-                self.outcome = Some(Outcome::Failed(err));
-                Err(err)
-            }
-        }
+        let received = self.challenge.have;
+        eof_into(&mut self.outcome, || AuthError::UnexpectedEof {
+            awaiting: Awaiting::Challenge,
+            received,
+            expected: SEED_CHALLENGE_LEN,
+        })
     }
 
     fn output_buf(&self) -> &[u8] {

@@ -207,6 +207,10 @@ impl<const N: usize> Machine for Agent<N> {
         Ok(Handled::event(command.len(), AgentEvent::Command(command)))
     }
 
+    /// The controller closed. As [`Machine::handle_eof`] requires, call it only once every
+    /// byte received before the close was taken: the agent takes no command after the close
+    /// (a reply under way may still be finished), so a command still waiting in the
+    /// caller's buffer would never be run.
     fn handle_eof(&mut self) -> Result<Option<AgentEvent<'static>>, CommandError> {
         if let Phase::Failed(err) = self.phase {
             return Err(err);

@@ -94,6 +94,8 @@ enum RxState {
     Payload { len: u64, remaining: u64 },
     /// A protocol error happened; it is reported again on every call.
     Failed(FrameError),
+    /// The stream ended cleanly at a frame boundary; further input is ignored.
+    Closed,
 }
 
 /// Streaming frame decoder. Feed it any split of the byte stream; it yields
@@ -121,7 +123,7 @@ impl FrameDecoder {
 
     /// True between frames (no partial prefix or payload pending).
     pub const fn at_boundary(&self) -> bool {
-        matches!(self.state, RxState::Prefix { have: 0, .. })
+        matches!(self.state, RxState::Prefix { have: 0, .. } | RxState::Closed)
     }
 
     /// Payload bytes still expected for the current frame, if one is open.
@@ -137,6 +139,7 @@ impl FrameDecoder {
     pub fn decode<'i>(&mut self, input: &'i [u8]) -> Result<Handled<FrameEvent<'i>>, FrameError> {
         match &mut self.state {
             RxState::Failed(err) => Err(*err),
+            RxState::Closed => Ok(Handled::consumed(0)),
             RxState::Payload { remaining: 0, .. } => {
                 self.state = Self::fresh_prefix(&self.config);
                 Ok(Handled::event(0, FrameEvent::End))
@@ -208,18 +211,23 @@ impl FrameDecoder {
     }
 
     /// The stream ended. `Ok(Some(End))` if a completed frame's `End` was still due,
-    /// `Ok(None)` at a boundary, an error inside a prefix or payload.
+    /// `Ok(None)` at a boundary, an error inside a prefix or payload. After a clean end the
+    /// decoder is done ([`Machine::is_done`]) and ignores further input.
     pub fn finish(&mut self) -> Result<Option<FrameEvent<'static>>, FrameError> {
         match self.state {
             RxState::Failed(err) => Err(err),
-            RxState::Prefix { have: 0, .. } => Ok(None),
+            RxState::Closed => Ok(None),
+            RxState::Prefix { have: 0, .. } => {
+                self.state = RxState::Closed;
+                Ok(None)
+            }
             RxState::Prefix { have, need, .. } => {
                 let err = FrameError::TruncatedPrefix { have, need };
                 self.state = RxState::Failed(err);
                 Err(err)
             }
             RxState::Payload { remaining: 0, .. } => {
-                self.state = Self::fresh_prefix(&self.config);
+                self.state = RxState::Closed;
                 Ok(Some(FrameEvent::End))
             }
             RxState::Payload { len, remaining } => {
@@ -263,6 +271,6 @@ impl Machine for FrameDecoder {
     }
     fn consume_output(&mut self, _n: usize) {}
     fn is_done(&self) -> bool {
-        matches!(self.state, RxState::Failed(_))
+        matches!(self.state, RxState::Failed(_) | RxState::Closed)
     }
 }

@@ -31,13 +31,7 @@ impl Buffer for Split<'_, '_> {
         self.json.get(at).copied()
     }
     fn write(&mut self, at: usize, bytes: &[u8]) -> bool {
-        match self.storage.get_mut(at..at + bytes.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(bytes);
-                true
-            }
-            None => false,
-        }
+        copy_at(self.storage, at, bytes)
     }
     fn capacity(&self) -> usize {
         self.storage.len()
@@ -59,16 +53,21 @@ impl Buffer for InPlace<'_> {
         self.buf.get(at).copied()
     }
     fn write(&mut self, at: usize, bytes: &[u8]) -> bool {
-        match self.buf.get_mut(at..at + bytes.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(bytes);
-                true
-            }
-            None => false,
-        }
+        copy_at(self.buf, at, bytes)
     }
     fn capacity(&self) -> usize {
         self.buf.len()
+    }
+}
+
+/// Copy `bytes` into `dst` at `at`; false (nothing written) if they do not fit.
+fn copy_at(dst: &mut [u8], at: usize, bytes: &[u8]) -> bool {
+    match at.checked_add(bytes.len()).and_then(|end| dst.get_mut(at..end)) {
+        Some(dst) => {
+            dst.copy_from_slice(bytes);
+            true
+        }
+        None => false,
     }
 }
 

@@ -36,6 +36,13 @@ pub enum DriveError<IoE, ME> {
     UnexpectedEof,
     /// The receive buffer is full and the machine consumed nothing from it.
     BufferFull,
+    /// The peer closed, and the machine takes none of the `buffered` bytes it sent before
+    /// closing: it waits for a caller action (e.g. an [`Agent`](crate::command::Agent) whose
+    /// reply is due). `handle_eof` was not called, so nothing is lost: act, then drive again.
+    Stalled {
+        /// Bytes received before the close that the machine has not taken.
+        buffered: usize,
+    },
 }
 
 impl<IoE: fmt::Display, ME: fmt::Display> fmt::Display for DriveError<IoE, ME> {
@@ -46,6 +53,10 @@ impl<IoE: fmt::Display, ME: fmt::Display> fmt::Display for DriveError<IoE, ME> {
             Self::Protocol(e) => write!(f, "{e}"),
             Self::UnexpectedEof => f.write_str("peer closed the connection too early"),
             Self::BufferFull => f.write_str("receive buffer full without progress"),
+            Self::Stalled { buffered } => write!(
+                f,
+                "peer closed; the machine takes none of the {buffered} bytes sent before that"
+            ),
         }
     }
 }
@@ -88,7 +99,7 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
 
     /// Drop `n` buffered bytes (after using them from [`Conn::buffered`]).
     pub fn consume_buffered(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
+        self.start = self.start.saturating_add(n).min(self.end);
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -100,12 +111,14 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
         self.eof && self.start == self.end
     }
 
-    /// Give back the transport and any buffered bytes' count.
+    /// Give back the transport. Bytes still in [`Conn::buffered`] are dropped with the
+    /// buffer: take them first if they matter.
     pub fn into_inner(self) -> T {
         self.io
     }
 
-    /// Read more bytes into the buffer. Returns 0 at EOF.
+    /// Read more bytes into the buffer. Returns 0 at EOF (then [`Conn::at_eof`] once drained)
+    /// and also when the buffer is full, so tell the two apart before treating 0 as a close.
     pub fn fill(&mut self) -> Result<usize, T::Error> {
         if self.eof {
             return Ok(0);
@@ -119,7 +132,9 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
         if space.is_empty() {
             return Ok(0);
         }
-        let n = self.io.read(space)?;
+        // A transport that reports more than it was given must not push `end` past the buffer
+        // (that would make every later read look full and the pump spin).
+        let n = self.io.read(space)?.min(space.len());
         if n == 0 {
             self.eof = true;
         }
@@ -173,8 +188,15 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
     ///
     /// Order per step: flush the machine's output; stop if it is done; feed it buffered
     /// input (each event goes to `on_event`, which may use the machine's mutators); read more
-    /// when it wants more; on EOF call `handle_eof`. Returns `Ok(Some(b))` when `on_event`
-    /// broke with `b` (call again to resume), `Ok(None)` when the machine is done.
+    /// when it wants more; on EOF, once the machine took every buffered byte, call
+    /// `handle_eof`. Returns `Ok(Some(b))` when `on_event` broke with `b` (call again to
+    /// resume), `Ok(None)` when the machine is done.
+    ///
+    /// A machine that waits for the caller before it takes more input (an
+    /// [`Agent`](crate::command::Agent) after a command, until its reply is recorded) needs
+    /// `on_event` to break: the caller acts (sends the reply: [`Conn::flush_output`] for the
+    /// agent's prefix, then [`Conn::write_all`]) and drives again. Continuing instead ends in a blocking read, [`DriveError::BufferFull`]
+    /// or [`DriveError::Stalled`].
     pub fn drive<M: Machine, B>(
         &mut self,
         machine: &mut M,
@@ -199,6 +221,11 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
                 continue;
             }
             if self.eof {
+                if self.start != self.end {
+                    // `handle_eof` promises the machine that nothing more is coming; bytes
+                    // it has not taken yet are still coming, so it must not be told yet.
+                    return Err(DriveError::Stalled { buffered: self.end - self.start });
+                }
                 let flow = match machine.handle_eof().map_err(DriveError::Protocol)? {
                     Some(event) => on_event(machine, event),
                     None => ControlFlow::Continue(()),
@@ -218,6 +245,10 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
 
     /// Run a handshake to its end and return its outcome. Bytes the peer sent after the
     /// handshake stay buffered for whatever runs next on this connection.
+    ///
+    /// `Ok` means the exchange ran to an end, not that it succeeded: a rejected peer is
+    /// `Ok(Outcome::PeerRejected(..))`. Check [`Outcome::peer_authenticated`] before trusting
+    /// the connection.
     pub fn authenticate<H: Handshake>(
         &mut self,
         handshake: &mut H,
@@ -228,7 +259,10 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
         handshake.outcome().ok_or(DriveError::UnexpectedEof)
     }
 
-    fn flush_output<M: Machine>(
+    /// Send everything in `machine`'s [`Machine::output_buf`] and flush the transport. For
+    /// output queued outside [`Conn::drive`] that must go out before bytes the caller writes
+    /// itself: an [`Agent`](crate::command::Agent)'s reply prefix before stdout and stderr.
+    pub fn flush_output<M: Machine>(
         &mut self,
         machine: &mut M,
     ) -> Result<(), DriveError<T::Error, M::Error>> {

@@ -148,6 +148,108 @@ fn drive_reports_eof_mid_frame_as_protocol_error() {
     );
 }
 
+#[test]
+fn consume_buffered_past_the_end_empties_without_overflow() {
+    let mut conn: Conn<_, 16> = Conn::new(Script::new(b"abcdef", 16));
+    conn.fill().unwrap();
+    conn.consume_buffered(2);
+    conn.consume_buffered(usize::MAX);
+    assert_eq!(conn.buffered(), b"");
+}
+
+/// A transport that claims to have read more bytes than it was given.
+struct Overclaim(Script);
+
+impl ErrorType for Overclaim {
+    type Error = Infallible;
+}
+
+impl Read for Overclaim {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
+        let n = self.0.read(buf)?;
+        Ok(if n == 0 { 0 } else { n + 100 })
+    }
+}
+
+impl Write for Overclaim {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+#[test]
+fn fill_never_counts_more_than_the_free_space() {
+    let mut conn: Conn<_, 8> = Conn::new(Overclaim(Script::new(b"abc", 3)));
+    assert_eq!(conn.fill(), Ok(8));
+    assert_eq!(conn.buffered().len(), 8);
+    // The pump sees a full buffer and says so, instead of spinning on a corrupt `end`.
+    let mut decoder = FrameDecoder::new(FrameConfig::seed().with_max_frame_len(1));
+    let res = conn.drive(&mut decoder, |_, _| ControlFlow::<()>::Continue(()));
+    assert!(matches!(res, Err(DriveError::Protocol(_))), "{res:?}");
+}
+
+#[test]
+fn drive_keeps_eof_back_while_the_machine_still_has_bytes_to_take() {
+    use crate::command::{Agent, AgentEvent, Mode};
+    // "dir" and "ls" arrive in two reads, then the controller closes. The callback defers
+    // its replies (continues), so the agent takes nothing while "ls" waits in the buffer.
+    let mut conn: Conn<_, 16> = Conn::new(Script::new(b"dirls", 3));
+    let mut agent: Agent = Agent::new(Mode::Raw);
+    let mut commands: Vec<Vec<u8>> = Vec::new();
+    let res = conn.drive(&mut agent, |_, ev| {
+        if let AgentEvent::Command(cmd) = ev {
+            commands.push(cmd.to_vec());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    assert_eq!(res, Err(DriveError::Stalled { buffered: 2 }));
+    // Not told about the close yet, so the command sent before it is still handed out.
+    agent.reply_done().unwrap();
+    let res = conn.drive(&mut agent, |_, ev| match ev {
+        AgentEvent::Command(cmd) => {
+            commands.push(cmd.to_vec());
+            ControlFlow::Break(())
+        }
+        _ => ControlFlow::Continue(()),
+    });
+    assert_eq!(res, Ok(Some(())));
+    assert_eq!(commands, [b"dir".to_vec(), b"ls".to_vec()]);
+    agent.reply_done().unwrap();
+    let mut closed = false;
+    let res = conn.drive(&mut agent, |_, ev| {
+        closed |= ev == AgentEvent::Closed;
+        ControlFlow::<()>::Continue(())
+    });
+    assert_eq!(res, Ok(None));
+    assert!(closed && agent.is_done());
+}
+
+#[test]
+fn agent_replies_framed_over_conn_prefix_first() {
+    use crate::command::{Agent, AgentEvent, Mode};
+    let mut conn: Conn<_, 16> = Conn::new(Script::new(b"dir", 16));
+    let mut agent: Agent = Agent::new(Mode::seed_framed());
+    let res = conn.drive(&mut agent, |_, ev| match ev {
+        AgentEvent::Command(cmd) => ControlFlow::Break(cmd.to_vec()),
+        _ => ControlFlow::Continue(()),
+    });
+    assert_eq!(res, Ok(Some(b"dir".to_vec())));
+    let (stdout, stderr) = (b"out\n", b"err");
+    agent.begin_reply_for(stdout, stderr).unwrap();
+    conn.flush_output(&mut agent).unwrap();
+    for part in [&stdout[..], &stderr[..]] {
+        conn.write_all(part).unwrap();
+        agent.record_reply_bytes(part.len()).unwrap();
+    }
+    assert!(!agent.is_replying());
+    assert_eq!(conn.get_ref().written, b"\x07\0\0\0out\nerr");
+    let res = conn.drive(&mut agent, |_, _| ControlFlow::<()>::Continue(()));
+    assert_eq!(res, Ok(None), "the controller closed after its command");
+}
+
 mod file {
     use super::*;
     use crate::header::FileHeader;
@@ -229,6 +331,38 @@ mod file {
     }
 
     #[test]
+    fn send_file_refuses_an_empty_scratch_buffer_before_writing() {
+        let header = FileHeader { filename: "a", filepath: "", filesize: 3 };
+        let mut sender = FileSender::new(FrameConfig::seed(), &header).unwrap();
+        let mut conn: Conn<_, 64> = Conn::new(Script::new(b"", 1));
+        let mut source: &[u8] = b"abc";
+        assert_eq!(
+            conn.send_file(&mut sender, &mut source, &mut []),
+            Err(FileIoError::EmptyScratch)
+        );
+        assert!(conn.get_ref().written.is_empty());
+        // An empty file needs no scratch.
+        let empty = FileHeader { filename: "a", filepath: "", filesize: 0 };
+        let mut sender = FileSender::new(FrameConfig::seed(), &empty).unwrap();
+        assert_eq!(conn.send_file(&mut sender, &mut source, &mut []), Ok(0));
+    }
+
+    #[test]
+    fn send_file_writes_nothing_for_a_failed_sender() {
+        let header = FileHeader { filename: "a", filepath: "", filesize: 3 };
+        let mut sender = FileSender::new(FrameConfig::seed(), &header).unwrap();
+        let err = sender.record_body(1).unwrap_err();
+        let mut conn: Conn<_, 64> = Conn::new(Script::new(b"", 1));
+        let mut source: &[u8] = b"abc";
+        assert_eq!(
+            conn.send_file(&mut sender, &mut source, &mut [0u8; 8]),
+            Err(FileIoError::Drive(DriveError::Protocol(err)))
+        );
+        assert!(conn.get_ref().written.is_empty(), "no body byte after a failure");
+        assert_eq!(source, b"abc");
+    }
+
+    #[test]
     fn sink_error_stops_the_receive() {
         let stream = sent_stream(&[1u8; 100]);
         let mut conn: Conn<_, 256> = Conn::new(Script::new(&stream, 10));
@@ -271,4 +405,20 @@ mod handshake {
             Ok(Outcome::PeerRejected(RejectReason::WrongMac))
         );
     }
+}
+
+#[test]
+fn drive_ends_cleanly_when_the_peer_closes_between_frames() {
+    let stream = seed_stream(&[b"one", b"two"]);
+    let mut conn: Conn<_, 16> = Conn::new(Script::new(&stream, 3));
+    let mut decoder = FrameDecoder::new(FrameConfig::seed());
+    let mut ends = 0;
+    let res = conn.drive(&mut decoder, |_, ev| {
+        if ev == FrameEvent::End {
+            ends += 1;
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    assert_eq!(res, Ok(None));
+    assert_eq!(ends, 2);
 }

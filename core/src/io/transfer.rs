@@ -24,6 +24,9 @@ pub enum FileIoError<IoE, SrcE> {
         /// The announced size.
         expected: u64,
     },
+    /// The scratch buffer for the body is empty, so no body byte could be read; nothing was
+    /// sent.
+    EmptyScratch,
 }
 
 impl<IoE: fmt::Display, SrcE: fmt::Display> fmt::Display for FileIoError<IoE, SrcE> {
@@ -34,6 +37,7 @@ impl<IoE: fmt::Display, SrcE: fmt::Display> fmt::Display for FileIoError<IoE, Sr
             Self::SourceShort { sent, expected } => {
                 write!(f, "file ended after {sent} of {expected} announced bytes")
             }
+            Self::EmptyScratch => f.write_str("empty scratch buffer for the file body"),
         }
     }
 }
@@ -54,7 +58,8 @@ pub enum Incoming<'a> {
 
 impl<T: Read + Write, const N: usize> Conn<T, N> {
     /// Send the header, then exactly `sender.filesize()` bytes read from `body` through the
-    /// scratch buffer `buf`. Returns the body bytes sent.
+    /// scratch buffer `buf`. Returns the body bytes sent. A sender that already failed, or
+    /// an empty `buf` with body bytes due, is refused before anything is written.
     pub fn send_file<R: Read>(
         &mut self,
         sender: &mut FileSender,
@@ -62,6 +67,13 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
         buf: &mut [u8],
     ) -> Result<u64, FileIoError<T::Error, R::Error>> {
         let drive = |e| FileIoError::Drive(e);
+        if let Some(err) = sender.error() {
+            return Err(drive(DriveError::Protocol(err)));
+        }
+        if buf.is_empty() && sender.body_remaining() > 0 {
+            // `read` into an empty window returns 0, which would read as a short source.
+            return Err(FileIoError::EmptyScratch);
+        }
         while !sender.output_buf().is_empty() {
             let out = sender.output_buf();
             let n = out.len();

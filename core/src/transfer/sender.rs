@@ -130,6 +130,8 @@ impl Machine for FileSender {
     type Error = TransferError;
 
     /// Empty input is fine; any byte from the receiver is an error and is not consumed.
+    /// After a complete transfer the error is reported but not kept: the file went out whole
+    /// (as [`TransferError::ExtraData`] on the receiver).
     fn handle_input(&mut self, input: &[u8]) -> Result<Handled<Infallible>, TransferError> {
         if let Some(err) = self.failed {
             return Err(err);
@@ -137,7 +139,11 @@ impl Machine for FileSender {
         if input.is_empty() {
             return Ok(Handled::consumed(0));
         }
-        Err(self.fail(TransferError::UnexpectedInput { len: input.len() }))
+        let err = TransferError::UnexpectedInput { len: input.len() };
+        if self.is_done() {
+            return Err(err);
+        }
+        Err(self.fail(err))
     }
 
     /// A seed receiver closes only after the whole body, so a close before that means it gave

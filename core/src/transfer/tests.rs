@@ -370,6 +370,19 @@ fn sender_rules() {
 }
 
 #[test]
+fn sender_input_after_a_complete_transfer_does_not_undo_it() {
+    let header = FileHeader { filename: "f", filepath: "", filesize: 2 };
+    let mut s = FileSender::new(FrameConfig::seed(), &header).unwrap();
+    let n = s.output_buf().len();
+    s.consume_output(n);
+    s.record_body(2).unwrap();
+    assert!(s.is_done() && s.error().is_none());
+    assert_eq!(s.handle_input(b"x"), Err(TransferError::UnexpectedInput { len: 1 }));
+    assert_eq!(s.error(), None, "the file went out whole");
+    assert_eq!(s.handle_eof(), Ok(None));
+}
+
+#[test]
 fn sender_header_limits() {
     let long = "x".repeat(MAX_HEADER_LEN);
     let header = FileHeader { filename: &long, filepath: "", filesize: 1 };

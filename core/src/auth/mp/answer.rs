@@ -7,9 +7,9 @@ use super::{
 };
 use crate::auth::mac::{self, MacAlgorithm, MAX_MAC_LEN, MAX_NAME_LEN};
 use crate::auth::outbuf::OutBuf;
-use crate::auth::{AuthError, AuthEvent, Awaiting, Outcome};
+use crate::auth::{eof_into, input_when_done, AuthError, AuthEvent, Awaiting, Outcome};
 use crate::frame::{FrameReader, MAX_PREFIX_LEN};
-use crate::{Handled, Machine};
+use crate::Handled;
 
 /// The answer frame: `{sha3_384}` + a 48-byte MAC.
 const OUT_LEN: usize = MAX_PREFIX_LEN + 2 + MAX_NAME_LEN + MAX_MAC_LEN;
@@ -80,10 +80,8 @@ impl<'k> AnswerCore<'k> {
         input: &[u8],
         rx: &mut RxBuf,
     ) -> Result<Handled<AuthEvent>, AuthError> {
-        match self.outcome {
-            Some(Outcome::Failed(err)) => return Err(err),
-            Some(_) => return Ok(Handled::consumed(0)),
-            None => {}
+        if let Some(outcome) = self.outcome {
+            return input_when_done(outcome);
         }
         let result = read_frame(&mut self.reader, input, rx).and_then(|step| {
             let Some(frame) = step.event else {
@@ -109,16 +107,9 @@ impl<'k> AnswerCore<'k> {
     }
 
     pub(crate) fn handle_eof(&mut self) -> Result<Option<AuthEvent>, AuthError> {
-        match self.outcome {
-            Some(Outcome::Failed(err)) => Err(err),
-            Some(_) => Ok(None),
-            None => {
-                let awaiting = if self.answered { Awaiting::Verdict } else { Awaiting::Challenge };
-                let err = eof_error(&mut self.reader, awaiting);
-                self.outcome = Some(Outcome::Failed(err));
-                Err(err)
-            }
-        }
+        let awaiting = if self.answered { Awaiting::Verdict } else { Awaiting::Challenge };
+        let reader = &mut self.reader;
+        eof_into(&mut self.outcome, || eof_error(reader, awaiting))
     }
 }
 
@@ -147,27 +138,4 @@ impl<'k> MpProver<'k> {
     }
 }
 
-impl Machine for MpProver<'_> {
-    type Event<'i> = AuthEvent;
-    type Error = AuthError;
-
-    fn handle_input(&mut self, input: &[u8]) -> Result<Handled<AuthEvent>, AuthError> {
-        self.core.handle_input(input, &mut self.rx)
-    }
-
-    fn handle_eof(&mut self) -> Result<Option<AuthEvent>, AuthError> {
-        self.core.handle_eof()
-    }
-
-    fn output_buf(&self) -> &[u8] {
-        self.core.output()
-    }
-
-    fn consume_output(&mut self, n: usize) {
-        self.core.consume_output(n);
-    }
-
-    fn is_done(&self) -> bool {
-        self.core.outcome().is_some()
-    }
-}
+machine_for_half!(MpProver);

@@ -9,9 +9,11 @@ use super::{
 };
 use crate::auth::mac::{self, MacAlgorithm};
 use crate::auth::outbuf::OutBuf;
-use crate::auth::{AuthError, AuthEvent, Awaiting, Outcome, RejectReason};
+use crate::auth::{
+    eof_into, input_when_done, AuthError, AuthEvent, Awaiting, Outcome, RejectReason,
+};
 use crate::frame::{FrameReader, MAX_PREFIX_LEN};
-use crate::{Handled, Machine};
+use crate::Handled;
 
 /// Challenge frame plus verdict frame.
 const OUT_LEN: usize = MAX_PREFIX_LEN + CHALLENGE.len() + MAX_MESSAGE_LEN + 4 + WELCOME.len();
@@ -119,10 +121,8 @@ impl<'k> DeliverCore<'k> {
         input: &[u8],
         rx: &mut RxBuf,
     ) -> Result<Handled<AuthEvent>, AuthError> {
-        match self.outcome {
-            Some(Outcome::Failed(err)) => return Err(err),
-            Some(_) => return Ok(Handled::consumed(0)),
-            None => {}
+        if let Some(outcome) = self.outcome {
+            return input_when_done(outcome);
         }
         let step = read_frame(&mut self.reader, input, rx).inspect_err(|&err| {
             self.outcome = Some(Outcome::Failed(err));
@@ -146,15 +146,8 @@ impl<'k> DeliverCore<'k> {
     }
 
     pub(crate) fn handle_eof(&mut self) -> Result<Option<AuthEvent>, AuthError> {
-        match self.outcome {
-            Some(Outcome::Failed(err)) => Err(err),
-            Some(_) => Ok(None),
-            None => {
-                let err = eof_error(&mut self.reader, Awaiting::Answer);
-                self.outcome = Some(Outcome::Failed(err));
-                Err(err)
-            }
-        }
+        let reader = &mut self.reader;
+        eof_into(&mut self.outcome, || eof_error(reader, Awaiting::Answer))
     }
 }
 
@@ -205,27 +198,4 @@ impl<'k> MpVerifier<'k> {
     }
 }
 
-impl Machine for MpVerifier<'_> {
-    type Event<'i> = AuthEvent;
-    type Error = AuthError;
-
-    fn handle_input(&mut self, input: &[u8]) -> Result<Handled<AuthEvent>, AuthError> {
-        self.core.handle_input(input, &mut self.rx)
-    }
-
-    fn handle_eof(&mut self) -> Result<Option<AuthEvent>, AuthError> {
-        self.core.handle_eof()
-    }
-
-    fn output_buf(&self) -> &[u8] {
-        self.core.output()
-    }
-
-    fn consume_output(&mut self, n: usize) {
-        self.core.consume_output(n);
-    }
-
-    fn is_done(&self) -> bool {
-        self.core.outcome().is_some()
-    }
-}
+machine_for_half!(MpVerifier);

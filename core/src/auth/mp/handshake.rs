@@ -7,7 +7,7 @@ use super::deliver::DeliverCore;
 use super::{
     draw_random, ChallengeMode, MpPolicy, Order, RxBuf, MODERN_RANDOM_LEN, PRE_AUTH_MAX_FRAME,
 };
-use crate::auth::{AuthError, AuthEvent, Outcome};
+use crate::auth::{input_when_done, AuthError, AuthEvent, Outcome};
 use crate::{Handled, Machine};
 
 /// The mutual handshake: [`Order::ListenerSide`] is `Listener.accept` (deliver, then
@@ -96,10 +96,7 @@ impl Machine for MpHandshake<'_> {
 
     fn handle_input(&mut self, input: &[u8]) -> Result<Handled<AuthEvent>, AuthError> {
         if let Some(outcome) = self.outcome() {
-            return match outcome {
-                Outcome::Failed(err) => Err(err),
-                _ => Ok(Handled::consumed(0)),
-            };
+            return input_when_done(outcome);
         }
         let first_done = self.outcomes().0.is_some();
         match (self.order, first_done) {

@@ -27,6 +27,40 @@
 
 use rand_core::CryptoRng;
 
+/// [`Machine`](crate::Machine) for a half run alone (`core` plus its own `rx` buffer): the
+/// same forwarding for [`MpVerifier`] and [`MpProver`], written once.
+macro_rules! machine_for_half {
+    ($machine:ident) => {
+        impl crate::Machine for $machine<'_> {
+            type Event<'i> = crate::auth::AuthEvent;
+            type Error = crate::auth::AuthError;
+
+            fn handle_input(
+                &mut self,
+                input: &[u8],
+            ) -> Result<crate::Handled<crate::auth::AuthEvent>, Self::Error> {
+                self.core.handle_input(input, &mut self.rx)
+            }
+
+            fn handle_eof(&mut self) -> Result<Option<crate::auth::AuthEvent>, Self::Error> {
+                self.core.handle_eof()
+            }
+
+            fn output_buf(&self) -> &[u8] {
+                self.core.output()
+            }
+
+            fn consume_output(&mut self, n: usize) {
+                self.core.consume_output(n);
+            }
+
+            fn is_done(&self) -> bool {
+                self.core.outcome().is_some()
+            }
+        }
+    };
+}
+
 mod answer;
 mod deliver;
 pub(crate) mod digest;
@@ -87,7 +121,9 @@ pub struct MpPolicy {
 impl MpPolicy {
     /// What CPython accepts: MD5 included, so Python 3.11 peers work.
     pub const COMPATIBLE: Self = Self { allow_md5: true };
-    /// SHA-2/SHA-3 only.
+    /// SHA-2/SHA-3 only. Pair it with a SHA challenge ([`ChallengeMode::SHA256`]): CPython
+    /// answers a [`ChallengeMode::Legacy`] or `{md5}` challenge with MD5, so a strict
+    /// verifier sending one rejects every CPython peer.
     pub const STRICT: Self = Self { allow_md5: false };
 }
 

@@ -5,4 +5,5 @@
 mod driver;
 mod edge;
 mod pairs;
+mod py312;
 mod vectors;

@@ -50,9 +50,14 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 pub fn cases() -> Vec<Case> {
+    parse(VECTORS)
+}
+
+/// The cases of a transcript file in the generators' format.
+pub fn parse(text: &str) -> Vec<Case> {
     let mut out = Vec::new();
     let mut case = Case::default();
-    for line in VECTORS.lines().filter(|l| !l.starts_with('#')) {
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
         let mut words = line.splitn(3, ' ');
         match (words.next(), words.next(), words.next()) {
             (Some("case"), Some(name), None) => {

@@ -340,10 +340,17 @@ fn machine_impl_matches_decode_and_finish() {
         dec.handle_input(b"x"),
         Ok(Handled::event(1, FrameEvent::Data { chunk: b"x", remaining: 0 }))
     );
+    assert!(!dec.is_done(), "a frame stream is not done before its end");
     assert_eq!(dec.handle_eof(), Ok(Some(FrameEvent::End)));
     assert!(dec.output_buf().is_empty());
     dec.consume_output(0);
-    assert!(!dec.is_done());
+    assert!(dec.is_done(), "a clean end is the end of a frame stream");
+    assert_eq!(dec.handle_input(b"late"), Ok(Handled::consumed(0)), "input after EOF is ignored");
+}
+
+#[test]
+fn machine_errors_are_done_too() {
+    let mut dec = FrameDecoder::new(FrameConfig::seed());
     assert_eq!(
         dec.handle_input(&[0, 0, 0, 0x80]),
         Err(FrameError::Negative { value: i64::from(i32::MIN) })

@@ -180,6 +180,7 @@ fn qemu_firmware_serves_the_pc() {
     assert_eq!(outcome, Outcome::Authenticated, "mp, right key");
     let outcome = peer::mp_client(fwd.mp, WRONG_KEY.as_bytes(), random(2), IO_TIMEOUT).unwrap();
     assert_eq!(outcome, Outcome::Refused, "mp, wrong key: #FAILURE#");
+    python_mp_client(fwd.mp);
 
     // 3. A 256 KiB file into the device's MD5 sink, then its `md5` command.
     let data = pattern(FILE_LEN, 0x5a);
@@ -234,6 +235,36 @@ fn qemu_firmware_serves_the_pc() {
     println!("QEMU part took {:.1}s", start.elapsed().as_secs_f64());
     println!("--- guest serial log ---\n{serial}");
     drop(qemu);
+}
+
+/// CPython's own `multiprocessing.connection.Client` (Python 3.11 answers and sends the
+/// legacy challenge) against the device's mp port: right key accepted both ways, wrong key
+/// refused with `AuthenticationError`. Skipped when `python3` is missing.
+fn python_mp_client(port: u16) {
+    const SCRIPT: &str = "
+import sys
+from multiprocessing.connection import Client
+from multiprocessing import AuthenticationError
+port, key = int(sys.argv[1]), sys.argv[2].encode()
+try:
+    Client(('127.0.0.1', port), authkey=key).close()
+    print('WELCOME', sys.version.split()[0])
+except AuthenticationError as e:
+    print('REFUSED', e)
+";
+    for (key, want) in [(KEY, "WELCOME"), (WRONG_KEY, "REFUSED")] {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-c", SCRIPT, &port.to_string(), key]);
+        let ran = match run_bounded(&mut cmd, RUN_LIMIT) {
+            Ok(ran) => ran,
+            Err(e) => {
+                println!("python3 mp client SKIPPED: {e}");
+                return;
+            }
+        };
+        println!("python3 Client(authkey={key:?}) -> {}", ran.stdout.trim());
+        assert!(ran.success() && ran.stdout.starts_with(want), "python3 mp client: {ran}");
+    }
 }
 
 /// Reads until the device closes or resets the connection.

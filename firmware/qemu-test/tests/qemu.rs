@@ -11,8 +11,6 @@
 //! Skipped (with the reason printed) when `qemu-system-riscv32` is not installed;
 //! CI installs it with `firmware/qemu-riscv/install-qemu.sh`.
 
-use std::io::Read;
-use std::net::Shutdown;
 use std::path::Path;
 use std::process::Command;
 use std::thread;
@@ -20,9 +18,10 @@ use std::time::{Duration, Instant};
 
 use md5::{Digest, Md5};
 use wirekit_core::auth::Outcome;
-use wirekit_fw_qemu_test::peer::{self, StdConn};
+use wirekit_fw_qemu_test::pc::{BinarySteps, Pc, Verdict};
+use wirekit_fw_qemu_test::peer;
 use wirekit_fw_qemu_test::{
-    build_image, build_wirekit, elf32_sizes, find_qemu, run_bounded, Forwards, Qemu, Ran, KEY,
+    build_image, build_wirekit, elf32_sizes, find_qemu, run_bounded, Forwards, Qemu, KEY,
 };
 
 /// Budget for everything after the image and the binary are built.
@@ -34,6 +33,10 @@ const RUN_LIMIT: Duration = Duration::from_secs(20);
 /// The file: 256 KiB, the device's limit.
 const FILE_LEN: usize = 256 * 1024;
 const WRONG_KEY: &str = "not-the-key";
+/// Steps the `wirekit` binary drives; the others use the core's machines over `Conn`.
+/// `auth client`, `file send --connect` and `exec controller --connect` with `--key` are
+/// not on main yet.
+const BINARY: BinarySteps = BinarySteps { auth: false, file: false, exec: false, udp: true };
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed).collect()
@@ -89,46 +92,6 @@ fn wait_until_ready(qemu: &mut Qemu, port: u16, deadline: Instant) {
     }
 }
 
-/// A seed-authenticated connection (the device verifies, sends no verdict).
-fn seed_conn(port: u16, key: &str) -> StdConn {
-    let mut conn = peer::connect(port, IO_TIMEOUT).unwrap();
-    assert_eq!(peer::seed_prove(&mut conn, key.as_bytes()).unwrap(), Outcome::Answered);
-    conn
-}
-
-/// Reads until the device closes (EOF or reset), so a timing includes its last ACK.
-fn until_closed(mut conn: StdConn) {
-    let stream = conn.get_mut().inner_mut();
-    let _ = stream.shutdown(Shutdown::Write);
-    let mut rest = Vec::new();
-    let _ = stream.read_to_end(&mut rest);
-    assert!(rest.is_empty(), "the device sent {} unexpected bytes", rest.len());
-}
-
-/// Commands over a fresh seed-authenticated connection.
-fn commands(port: u16, list: &[&str]) -> Vec<String> {
-    let mut conn = seed_conn(port, KEY);
-    let replies = peer::run_commands(&mut conn, list).unwrap();
-    replies.into_iter().map(|r| String::from_utf8(r).unwrap()).collect()
-}
-
-/// `stats` → (auth ok, auth rejected, files, commands).
-fn stats(port: u16) -> [u32; 4] {
-    let reply = commands(port, &["stats"]).remove(0);
-    let numbers: Vec<u32> = reply
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap())
-        .collect();
-    numbers.try_into().unwrap_or_else(|n| panic!("stats reply {reply:?} parsed as {n:?}"))
-}
-
-fn wirekit(bin: &Path, args: &[&str]) -> Ran {
-    let ran = run_bounded(Command::new(bin).args(args), RUN_LIMIT).unwrap();
-    println!("$ wirekit {}\n  -> {}", args.join(" "), ran.to_string().replace('\n', "\n     "));
-    ran
-}
-
 #[test]
 fn qemu_firmware_serves_the_pc() {
     // The image is built and measured even without QEMU: that part needs only
@@ -163,55 +126,68 @@ fn qemu_firmware_serves_the_pc() {
     );
     wait_until_ready(&mut qemu, fwd.auth, deadline);
     println!("services up {:.2}s after boot", start.elapsed().as_secs_f64());
-    let at = |port: u16| format!("127.0.0.1:{port}");
+    let pc = Pc { fwd, wirekit: wk, binary: BINARY, io_timeout: IO_TIMEOUT, run_limit: RUN_LIMIT };
+    let stats = || -> [u32; 4] {
+        let reply = pc.commands(KEY, &["stats"]).unwrap().remove(0);
+        let numbers: Vec<u32> = reply
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap())
+            .collect();
+        numbers.try_into().unwrap_or_else(|n| panic!("stats reply {reply:?} parsed as {n:?}"))
+    };
 
-    // 1. Seed handshake on 8066 (the readiness probe above was one with the right key).
-    //    The device sends no verdict, so a wrong key shows only in its own count.
-    let [ok_before, rejected_before, ..] = stats(fwd.command);
-    let mut conn = seed_conn(fwd.auth, WRONG_KEY);
-    until_closed_or_reset(&mut conn);
-    let [ok, rejected, ..] = stats(fwd.command);
-    assert_eq!(rejected, rejected_before + 1, "seed, wrong key: the device counts a rejection");
-    assert_eq!(ok, ok_before + 1, "seed, right key: the `stats` session itself");
+    // 1. Seed handshake on 8066. The device sends no verdict, so whether it accepted shows
+    //    only in its own count (`stats`, itself one more accepted handshake).
+    let [ok0, rejected0, ..] = stats();
+    assert_eq!(pc.seed_auth(KEY), Verdict::Done, "seed, right key");
+    assert_eq!(pc.seed_auth(WRONG_KEY), Verdict::Done, "seed, wrong key: answered, no verdict");
+    let [ok, rejected, ..] = stats();
+    assert_eq!(ok, ok0 + 2, "seed, right key: accepted (and the `stats` session)");
+    assert_eq!(rejected, rejected0 + 1, "seed, wrong key: rejected by the device");
 
     // 2. mp handshake on 8067: both sides learn the verdict.
     let random = |seed: u8| -> [u8; 40] { pattern(40, seed).try_into().unwrap() };
-    let outcome = peer::mp_client(fwd.mp, KEY.as_bytes(), random(1), IO_TIMEOUT).unwrap();
-    assert_eq!(outcome, Outcome::Authenticated, "mp, right key");
-    let outcome = peer::mp_client(fwd.mp, WRONG_KEY.as_bytes(), random(2), IO_TIMEOUT).unwrap();
-    assert_eq!(outcome, Outcome::Refused, "mp, wrong key: #FAILURE#");
+    assert_eq!(pc.mp_auth(KEY, random(1)), Verdict::Done, "mp, right key");
+    let refused = pc.mp_auth(WRONG_KEY, random(2));
+    assert!(matches!(refused, Verdict::Refused(_)), "mp, wrong key: {refused:?}");
     python_mp_client(fwd.mp);
 
     // 3. A 256 KiB file into the device's MD5 sink, then its `md5` command.
     let data = pattern(FILE_LEN, 0x5a);
-    let mut conn = seed_conn(fwd.file, KEY);
+    let file = log_dir.join("qemu-test.bin");
+    std::fs::write(&file, &data).unwrap();
     let t = Instant::now();
-    let sent = peer::send_file(&mut conn, "qemu-test.bin", &data).unwrap();
-    until_closed(conn);
+    let (verdict, summary) = pc.send_file(&file, KEY);
     let secs = t.elapsed().as_secs_f64();
-    assert_eq!(sent, FILE_LEN as u64);
+    assert_eq!(verdict, Verdict::Done, "file, right key");
     println!(
-        "file transfer: {} KiB in {:.3}s = {:.0} KiB/s (PC -> QEMU slirp -> smoltcp -> MD5)",
+        "file transfer: {} KiB in {secs:.3}s = {:.0} KiB/s (PC -> QEMU slirp -> smoltcp -> MD5, \
+         until the device closed){}",
         FILE_LEN / 1024,
-        secs,
-        FILE_LEN as f64 / 1024.0 / secs
+        FILE_LEN as f64 / 1024.0 / secs,
+        if summary.is_empty() { String::new() } else { format!("; wirekit: {summary}") }
     );
     let expected = format!("{} {FILE_LEN}\n", md5_hex(&data));
-    assert_eq!(commands(fwd.command, &["md5"])[0], expected, "device MD5 vs PC MD5");
+    let md5 = pc.commands(KEY, &["md5"]).unwrap();
+    assert_eq!(md5[0], expected, "device MD5 vs PC MD5");
 
-    // 4. A wrong key gets no file taken and no command run.
-    let other = pattern(1000, 0x11);
-    let mut conn = seed_conn(fwd.file, WRONG_KEY);
-    let refused = peer::send_file(&mut conn, "intruder.bin", &other);
-    println!("file after a wrong key: {refused:?} (the device resets once it sees data)");
-    until_closed_or_reset(&mut conn);
-    let mut conn = seed_conn(fwd.command, WRONG_KEY);
-    let denied = peer::run_commands(&mut conn, &["md5"]);
+    // 4. After a wrong key, no file is taken and no command runs.
+    let intruder = log_dir.join("intruder.bin");
+    std::fs::write(&intruder, pattern(FILE_LEN, 0x11)).unwrap();
+    let [_, rejected0, files0, _] = stats();
+    let (refused, _) = pc.send_file(&intruder, WRONG_KEY);
+    // The seed has no verdict; the device resets the connection, which the PC sees as a
+    // failed send. What counts is that the device took nothing:
+    assert!(matches!(refused, Verdict::Refused(_)), "file after a wrong key: {refused:?}");
+    let denied = pc.commands(WRONG_KEY, &["md5"]);
     assert!(denied.is_err(), "a command after a wrong key was answered: {denied:?}");
-    assert_eq!(commands(fwd.command, &["md5"])[0], expected, "the refused file left no trace");
+    assert_eq!(pc.commands(KEY, &["md5"]).unwrap()[0], expected, "the refused file left no trace");
+    let [_, rejected, files, _] = stats();
+    assert_eq!((rejected, files), (rejected0 + 2, files0), "two rejections, no file taken");
 
     // 5. Commands from the table.
-    let replies = commands(fwd.command, &["ver", "uptime", "no-such-command"]);
+    let replies = pc.commands(KEY, &["ver", "uptime", "no-such-command"]).unwrap();
     assert!(replies[0].starts_with("wirekit-fw-qemu "), "ver: {:?}", replies[0]);
     let up = replies[1].strip_prefix("up ").and_then(|r| r.strip_suffix(" s\n"));
     let up: f64 =
@@ -219,19 +195,17 @@ fn qemu_firmware_serves_the_pc() {
     assert!(up > 0.0 && up < start.elapsed().as_secs_f64() + 1.0, "uptime {up}");
     assert_eq!(replies[2], "unknown command\n");
 
-    // 6. UDP: the binary's client (hello -> bye), and the raw exchange.
-    let ran =
-        wirekit(&wk, &["udp", "client", "--connect", &at(fwd.udp), "--timeout", "5", "hello"]);
-    assert!(ran.success() && ran.stdout.contains("bye"), "wirekit udp client: {ran}");
-    assert_eq!(peer::udp_exchange(fwd.udp, b"hello", 5, Duration::from_secs(1)).unwrap(), b"bye");
+    // 6. UDP hello -> bye.
+    assert_eq!(pc.udp_hello().unwrap(), "bye");
 
-    let [ok, rejected, files, _] = stats(fwd.command);
-    println!("device stats: auth ok {ok}, auth rejected {rejected}, files {files}");
+    let [ok, rejected, files, commands] = stats();
+    println!("device stats: auth ok {ok}, rejected {rejected}, files {files}, commands {commands}");
     assert_eq!(files, 1, "only the authenticated file was taken");
 
     let serial = qemu.serial();
     assert!(serial.contains("ready"), "serial log lacks 'ready':\n{serial}");
     assert!(!serial.contains("PANIC"), "guest panicked:\n{serial}");
+    assert!(Instant::now() < deadline, "over the time budget");
     println!("QEMU part took {:.1}s", start.elapsed().as_secs_f64());
     println!("--- guest serial log ---\n{serial}");
     drop(qemu);
@@ -265,10 +239,4 @@ except AuthenticationError as e:
         println!("python3 Client(authkey={key:?}) -> {}", ran.stdout.trim());
         assert!(ran.success() && ran.stdout.starts_with(want), "python3 mp client: {ran}");
     }
-}
-
-/// Reads until the device closes or resets the connection.
-fn until_closed_or_reset(conn: &mut StdConn) {
-    let mut rest = Vec::new();
-    let _ = conn.get_mut().inner_mut().read_to_end(&mut rest);
 }

@@ -9,7 +9,8 @@
 //! | UDP 8096 | any datagram is answered with `bye` (the seed's UDP server) |
 //!
 //! Every TCP port has [`SOCKETS_PER_PORT`] listening sockets, so a new connection finds one
-//! while the previous connection's socket is still closing (smoltcp keeps TIME-WAIT 10 s).
+//! while the previous connections' sockets are still closing; a socket in TIME-WAIT listens
+//! again at once (smoltcp would keep it 10 s).
 //! A session starts when its connection is established (its challenge is drawn then),
 //! and the socket listens again once it is closed. A peer that fails the handshake gets
 //! nothing: the session stops, and bytes it sends anyway reset the connection.
@@ -456,10 +457,37 @@ fn upload_event(
     }
 }
 
+/// How a session ends when the peer failed the handshake.
+trait OnRefusal {
+    /// True when the peer failed and we owe it nothing: reset at once. The seed sends no
+    /// verdict, and its prover sends its file or command right behind a wrong answer, so a
+    /// reset (what an OS does on close with unread data) tells it at once; a FIN could look
+    /// like a completed upload. An mp `#FAILURE#` must arrive first: close gracefully.
+    fn reset_now(&self) -> bool;
+}
+
+impl OnRefusal for SeedAuth {
+    fn reset_now(&self) -> bool {
+        self.outcome().is_some_and(|o| !proceeds_after(&o))
+    }
+}
+
+impl OnRefusal for MpAuth {
+    fn reset_now(&self) -> bool {
+        false
+    }
+}
+
+impl<X: Exchange> OnRefusal for Session<SeedVerifier<'static>, X> {
+    fn reset_now(&self) -> bool {
+        self.outcome().is_some_and(|o| !proceeds_after(&o))
+    }
+}
+
 /// One socket's turn (`ctx` is what the callbacks share): listen again when closed, start a session when a connection is up,
 /// poll it until it has nothing to say, close (or reset) when it is over. Returns true
 /// when something moved.
-fn serve<X: Exchange, C>(
+fn serve<X: Exchange + OnRefusal, C>(
     slot: &mut Slot<X>,
     socket: &mut tcp::Socket<'_>,
     port: u16,
@@ -472,7 +500,11 @@ where
     X::Error: Display,
 {
     let state = socket.state();
-    if state == tcp::State::Closed {
+    // TIME-WAIT counts as closed: smoltcp would hold the socket 10 s after every session
+    // the device closed first, and a few quick connections would find no listener. Our
+    // last ACK is out; a late duplicate of the old connection is a risk a LAN-only
+    // device takes (many embedded stacks do the same).
+    if !socket.is_open() {
         if let Some(session) = slot.session.take() {
             end(ctx, session);
         }
@@ -524,6 +556,10 @@ where
                 return true;
             }
         }
+    }
+    if session.reset_now() {
+        socket.abort();
+        return true;
     }
     if session.is_flushed(socket) {
         if socket.recv_queue() > 0 {

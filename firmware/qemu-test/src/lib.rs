@@ -85,8 +85,17 @@ pub fn build_image() -> Result<PathBuf, String> {
     Ok(target_dir.join(TARGET).join("firmware").join(PACKAGE))
 }
 
-/// Builds the PC binary `wirekit` (package `wirekit-std`, release) and returns its path.
+/// Builds the PC binary `wirekit` (package `wirekit-std`, release) and returns its path;
+/// `$WIREKIT_BIN` names a prebuilt one instead.
 pub fn build_wirekit() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("WIREKIT_BIN") {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("WIREKIT_BIN={} does not exist", path.display()))
+        };
+    }
     let target_dir =
         cargo_build("fw-wirekit", &["-p", "wirekit-std", "--release", "--bin", "wirekit"], &[])?;
     Ok(target_dir.join("release").join(format!("wirekit{}", std::env::consts::EXE_SUFFIX)))

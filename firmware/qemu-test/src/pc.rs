@@ -24,6 +24,16 @@ pub struct BinarySteps {
     pub udp: bool,
 }
 
+impl BinarySteps {
+    /// `steps`, unless `$WIREKIT_FW_TEST_BINARY` lists the steps instead (comma-separated
+    /// `auth`, `file`, `exec`, `udp`; empty = none), e.g. to try a newer binary.
+    pub fn from_env_or(steps: Self) -> Self {
+        let Ok(list) = std::env::var("WIREKIT_FW_TEST_BINARY") else { return steps };
+        let has = |name: &str| list.split(',').any(|s| s.trim() == name);
+        Self { auth: has("auth"), file: has("file"), exec: has("exec"), udp: has("udp") }
+    }
+}
+
 /// How a step went, in the device's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

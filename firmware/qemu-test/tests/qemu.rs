@@ -126,7 +126,9 @@ fn qemu_firmware_serves_the_pc() {
     );
     wait_until_ready(&mut qemu, fwd.auth, deadline);
     println!("services up {:.2}s after boot", start.elapsed().as_secs_f64());
-    let pc = Pc { fwd, wirekit: wk, binary: BINARY, io_timeout: IO_TIMEOUT, run_limit: RUN_LIMIT };
+    let binary = BinarySteps::from_env_or(BINARY);
+    println!("PC side: {binary:?} by `wirekit`, the rest by the core's machines over `Conn`");
+    let pc = Pc { fwd, wirekit: wk, binary, io_timeout: IO_TIMEOUT, run_limit: RUN_LIMIT };
     let stats = || -> [u32; 4] {
         let reply = pc.commands(KEY, &["stats"]).unwrap().remove(0);
         let numbers: Vec<u32> = reply

@@ -369,10 +369,7 @@ fn file_transfer(out: &mut Vec<String>) -> Result<bool, String> {
 type JudgeThread = thread::JoinHandle<Result<(Vec<String>, bool), String>>;
 
 /// Run a handshake server on one connection; returns what it printed and its result.
-fn auth_server(
-    key: &'static [u8],
-    plan: Plan,
-) -> Result<(String, JudgeThread), String> {
+fn auth_server(key: &'static [u8], plan: Plan) -> Result<(String, JudgeThread), String> {
     let (listener, addr) = listener()?;
     let handle = thread::spawn(move || {
         let (stream, _) = listener.accept().map_err(|e| e.to_string())?;

@@ -124,6 +124,20 @@ impl Child {
         Self::wrap(child, name)
     }
 
+    /// Start `cmd` with `input` written to its stdin (then closed).
+    pub fn spawn_with_stdin(mut cmd: Command, name: &str, input: &[u8]) -> Self {
+        use std::io::Write;
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        if let Some(mut stdin) = child.stdin.take() {
+            let input = input.to_vec();
+            thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            });
+        }
+        Self::wrap(child, name)
+    }
+
     fn wrap(mut child: std::process::Child, name: &str) -> Self {
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
@@ -226,6 +240,20 @@ impl Drop for Child {
 /// Run `cmd` to completion within [`CHILD_LIMIT`].
 pub fn run(cmd: Command, name: &str) -> Output {
     Child::spawn(cmd, name).wait_output(CHILD_LIMIT)
+}
+
+/// `wirekit ARGS… --listen 127.0.0.1:0 --once --timeout 10`, started, with its address.
+pub fn wirekit_server(a: &[&str], name: &str) -> (Child, SocketAddr) {
+    let mut all: Vec<&str> = a.to_vec();
+    all.extend(["--listen", "127.0.0.1:0"]);
+    if !a.contains(&"--serve-many") {
+        all.push("--once");
+    }
+    all.retain(|x| *x != "--serve-many");
+    if !a.contains(&"--timeout") {
+        all.extend(["--timeout", "10"]);
+    }
+    Child::server(args(wirekit(), all), name)
 }
 
 /// Build a command from a program and arguments.

@@ -134,7 +134,9 @@ fn control_on<const N: usize>(
         if closed && reply.is_empty() {
             return Err(Error::PeerClosed {
                 peer: peer.to_owned(),
-                detail: format!("before replying to {command:?}"),
+                detail: format!(
+                    "before replying to {command:?} (an agent that rejects our key closes without a word; check --key)"
+                ),
             });
         }
         step(command, reply);

@@ -94,11 +94,29 @@ pub fn send(session: Session, path: &Path, profile: Profile, quiet: bool) -> Res
         }
     }
     recorded.map_err(|e| Error::Protocol { peer: peer.to_owned(), detail: e.to_string() })?;
-    // Done sending; the receiver closes once it has everything (or earlier when it refused).
+    // Done sending. The receiver closes once it has everything: a clean close (FIN) means it
+    // read the whole body; a reset means it closed with our bytes unread, i.e. it refused or
+    // failed (the seed protocol has no acknowledgement, this is the best sign there is).
     let _ = socket.shutdown(std::net::Shutdown::Write);
     let mut sink = [0u8; 256];
     let mut reader = socket;
-    let _ = reader.read(&mut sink);
+    match reader.read(&mut sink) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+            ) =>
+        {
+            return Err(Error::PeerClosed {
+                peer: peer.to_owned(),
+                detail: format!(
+                    "without reading all of {filename:?} (did it refuse the file? see its output)"
+                ),
+            })
+        }
+        // Closed, silent past --timeout, or extra bytes: the file went out whole.
+        _ => {}
+    }
     Ok(progress.finish())
 }
 

@@ -299,3 +299,22 @@ fn a_cut_body_from_python_leaves_the_older_file() {
     assert_eq!(std::fs::read(dst.path().join(NAME)).unwrap(), b"older");
     assert_eq!(files(dst.path()), [NAME]);
 }
+
+#[test]
+fn sender_hears_about_a_refused_file() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    // A name that is fine here but that the receiver refuses (hidden file).
+    let path = src.path().join(".profile");
+    std::fs::write(&path, body(300_000)).unwrap();
+    let (p, d) = (path.to_str().unwrap(), dst.path().to_str().unwrap());
+    let (sender, addr) = wirekit_server(&["file", "send", p], "wirekit file send");
+    let a = addr.to_string();
+    let recv = run(args(wirekit(), ["file", "recv", "--connect", &a, "--dir", d]), "recv");
+    assert_eq!(recv.code(), 4, "{recv}");
+    assert!(recv.stderr.contains("hidden file"), "{recv}");
+    let sent = sender.wait_output(CHILD_LIMIT);
+    assert_eq!(sent.code(), 1, "{sent}");
+    assert!(sent.stderr.contains("did it refuse the file?"), "{sent}");
+    assert!(files(dst.path()).is_empty());
+}

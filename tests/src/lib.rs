@@ -145,9 +145,14 @@ impl Child {
         if let Some(mut out) = child.stdout.take() {
             let sink = Arc::clone(&stdout);
             readers.push(thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = out.read_to_end(&mut buf);
-                sink.lock().unwrap_or_else(|e| e.into_inner()).extend(buf);
+                // Chunk by chunk, so a test can watch a server's output while it runs.
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = out.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&buf[..n]);
+                }
             }));
         }
         let (tx, rx) = mpsc::channel();
@@ -189,6 +194,24 @@ impl Child {
                 let out = self.collect(None);
                 panic!("{} never printed `listening on ADDR`:\n{out}", self.name)
             }
+        }
+    }
+
+    /// Wait until `done(stdout, stderr)` holds for the output so far (a running server's
+    /// lines), at most `limit`. Returns whether it did.
+    pub fn wait_until(&self, limit: Duration, done: impl Fn(&str, &str) -> bool) -> bool {
+        let start = Instant::now();
+        loop {
+            let text = |buf: &Arc<Mutex<Vec<u8>>>| {
+                String::from_utf8_lossy(&buf.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+            };
+            if done(&text(&self.stdout), &text(&self.stderr)) {
+                return true;
+            }
+            if start.elapsed() > limit {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
         }
     }
 

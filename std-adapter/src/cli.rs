@@ -261,7 +261,10 @@ pub enum ExecRole {
 
 /// `wirekit exec controller`.
 #[derive(Debug, Args)]
-#[command(after_help = "Send `q` to end the session (as the seed does).")]
+#[command(after_help = "Send `q` to end the session (as the seed does). With --raw (demo1) \
+a reply has no length: each command's output is one read of at most 500 bytes, like the \
+seed's recv(500), so a longer reply spills into the next command's output, and a command that \
+prints nothing leaves the controller waiting until --timeout.")]
 pub struct ExecControllerArgs {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_TCP_ADDR)]

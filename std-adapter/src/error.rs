@@ -93,6 +93,14 @@ pub enum Error {
     /// A command could not be run by the exec agent's shell.
     #[error(transparent)]
     Run(#[from] crate::runner::RunError),
+    /// The exec controller cannot send a command (empty, or longer than the agent reads).
+    #[error("cannot send command {command:?}: {reason}")]
+    CommandRefused {
+        /// The command.
+        command: String,
+        /// Why.
+        reason: wirekit_core::command::CommandError,
+    },
     /// A message is too long for the framing.
     #[error("cannot send: {0}")]
     FrameEncode(#[from] EncodeError),
@@ -180,9 +188,11 @@ impl Error {
             | Self::LocalIo { .. }
             | Self::Random(_)
             | Self::Run(_) => Exit::Local,
-            Self::Datagram(_) | Self::FrameEncode(_) | Self::Name { .. } | Self::Encoding(_) => {
-                Exit::Refused
-            }
+            Self::Datagram(_)
+            | Self::FrameEncode(_)
+            | Self::Name { .. }
+            | Self::Encoding(_)
+            | Self::CommandRefused { .. } => Exit::Refused,
             Self::File(e) => match e {
                 AtomicFileError::Name { .. }
                 | AtomicFileError::NotARegularFile { .. }

@@ -146,8 +146,8 @@ fn control_on<const N: usize>(
     }
 }
 
-fn command_refused(err: CommandError, command: &str) -> Error {
-    Error::Protocol { peer: "the controller".into(), detail: format!("{command:?}: {err}") }
+fn command_refused(reason: CommandError, command: &str) -> Error {
+    Error::CommandRefused { command: command.to_owned(), reason }
 }
 
 /// What the agent did for one command.

@@ -95,3 +95,13 @@ fn controller_reports_an_agent_that_closes_before_replying() {
     agent.join().unwrap();
     assert!(err.to_string().contains("closed"), "{err}");
 }
+
+#[test]
+fn a_command_longer_than_the_agent_reads_is_refused_before_sending() {
+    let (controller, _agent) = sessions();
+    let wire = ExecWire { raw: false, encoding: TextEncoding::Utf8, profile: Profile::Seed };
+    let mut commands = vec!["x".repeat(2000)].into_iter();
+    let err = control(controller, wire, || Ok(commands.next()), |_| {}).unwrap_err();
+    assert_eq!(err.exit(), crate::exit::Exit::Refused, "{err}");
+    assert!(err.to_string().contains("2000 bytes exceeds the maximum of 1024"), "{err}");
+}

@@ -199,7 +199,7 @@ impl Child {
 
     /// Wait until `done(stdout, stderr)` holds for the output so far (a running server's
     /// lines), at most `limit`. Returns whether it did.
-    pub fn wait_until(&self, limit: Duration, done: impl Fn(&str, &str) -> bool) -> bool {
+    pub fn wait_until(&self, limit: Duration, mut done: impl FnMut(&str, &str) -> bool) -> bool {
         let start = Instant::now();
         loop {
             let text = |buf: &Arc<Mutex<Vec<u8>>>| {

@@ -123,3 +123,34 @@ fn python_controller_to_wirekit_agent_framed_and_raw() {
         }
     }
 }
+
+/// On a terminal the controller prompts `>>> ` like the seed (run under `script`, a pty).
+#[cfg(target_os = "linux")]
+#[test]
+fn controller_prompts_on_a_terminal() {
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let bin = wirekit_tests::wirekit_bin();
+    let inner =
+        format!("{} exec controller --listen 127.0.0.1:0 --once --timeout 10", bin.display());
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qfec", &inner, "/dev/null"]);
+    let controller = Child::spawn_with_stdin(cmd, "script wirekit", b"echo one\nq\n");
+    // Through the pty, `listening on` arrives on stdout.
+    let mut addr = None;
+    controller.wait_until(std::time::Duration::from_secs(20), |out, _| {
+        addr = out
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("listening on "))
+            .and_then(|a| a.parse::<std::net::SocketAddr>().ok());
+        addr.is_some()
+    });
+    let addr = addr.expect("the controller never printed `listening on ADDR`");
+    let agent = agent(addr, &["--insecure"]);
+    assert_eq!(agent.code(), 0, "{agent}");
+    let out = controller.wait_output(CHILD_LIMIT);
+    assert_eq!(out.code(), 0, "{out}");
+    assert!(out.stdout.contains(">>> one"), "{out}");
+}

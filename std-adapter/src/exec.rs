@@ -72,15 +72,13 @@ pub fn control(
     mut next_command: impl FnMut() -> Result<Option<String>>,
     mut on_reply: impl FnMut(&Exchange),
 ) -> Result<Vec<Exchange>> {
-    let Session { conn, peer, timeout_secs } = session;
-    let stream_leftover = conn.buffered().to_vec();
-    let stream = conn.into_inner().0;
+    let Session { mut conn, peer, timeout_secs } = session;
     let peer = peer.as_str();
-    if !stream_leftover.is_empty() {
+    if !conn.buffered().is_empty() {
         // A correct agent sends nothing before the first command.
         return Err(Error::Protocol {
             peer: peer.to_owned(),
-            detail: format!("{} unexpected bytes before the first command", stream_leftover.len()),
+            detail: format!("{} unexpected bytes before the first command", conn.buffered().len()),
         });
     }
     let mut exchanges = Vec::new();
@@ -90,10 +88,10 @@ pub fn control(
         exchanges.push(exchange);
     };
     if wire.raw {
-        let mut conn: Conn<StdIo<TcpStream>, RAW_READ> = Conn::new(StdIo(stream));
-        control_on(&mut conn, wire, peer, timeout_secs, &mut next_command, &mut step)?;
+        // The seed's recv(500): a pump whose buffer holds 500 bytes (nothing is buffered yet).
+        let mut raw: Conn<StdIo<TcpStream>, RAW_READ> = Conn::new(conn.into_inner());
+        control_on(&mut raw, wire, peer, timeout_secs, &mut next_command, &mut step)?;
     } else {
-        let mut conn = crate::link::link(stream);
         control_on(&mut conn, wire, peer, timeout_secs, &mut next_command, &mut step)?;
     }
     Ok(exchanges)

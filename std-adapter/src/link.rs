@@ -124,6 +124,12 @@ pub fn drive_error<E: Display>(
             peer: peer.to_owned(),
             detail: format!("{what}: a message does not fit the {LINK_BUF}-byte buffer"),
         },
+        // The adapters act on every event before driving again, so this means the peer
+        // closed with bytes the exchange cannot use.
+        DriveError::Stalled { buffered } => Error::Protocol {
+            peer: peer.to_owned(),
+            detail: format!("{what}: peer closed, leaving {buffered} bytes that were never used"),
+        },
     }
 }
 

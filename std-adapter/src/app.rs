@@ -1,13 +1,23 @@
-//! Run a parsed command line. Each subcommand validates its options (keys, insecure agents)
-//! before doing anything; those whose core machines are not wired yet stop with
-//! [`Error::NotImplemented`] (exit code 6).
+//! Run a parsed command line. Each subcommand validates its options (keys, insecure agents,
+//! directories) before touching the network.
 
-use crate::cli::{AuthRole, Cli, Command, ExecRole, FileRole, SessionArgs, TcpRole, UdpRole};
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::atomic_file::SizeLimit;
+use crate::cli::{
+    AuthRole, Cli, Command, ExecRole, FileEndpointArgs, FileRole, SessionArgs, TcpRole, UdpRole,
+    DEFAULT_FILE_ADDR,
+};
+use crate::console::{self, CommandSource};
 use crate::error::{Error, Result};
+use crate::exec::{self, ExecWire};
 use crate::keys::{load_key_from_process, Key};
 use crate::net::{self, ServeOptions};
-use crate::session::{self, Side};
-use crate::{keygen, tcp, udp};
+use crate::runner::RunLimits;
+use crate::session::{self, Plan, Session, Side};
+use crate::{auth, file, keygen, tcp, udp};
 
 /// Run `cli` to completion.
 pub fn run(cli: Cli) -> Result<()> {
@@ -39,46 +49,54 @@ fn serve_options(serve: &crate::cli::ServeArgs, quiet: bool) -> ServeOptions {
     }
 }
 
+fn plan(session: &SessionArgs, side: Side) -> Plan {
+    Plan::new(session.profile, side).with_mp_digest(session.mp_digest)
+}
+
+/// Bind, print `listening on ADDR`, and serve connections with `handler` (which gets the
+/// prepared, authenticated session).
+fn listen_and_serve(
+    addr: &str,
+    session: &SessionArgs,
+    serve: &crate::cli::ServeArgs,
+    key: Option<Key>,
+    plan: Plan,
+    handler: impl Fn(Session) -> Result<()> + Send + Sync + 'static,
+) -> Result<()> {
+    let listener = net::bind_tcp(addr)?;
+    let local =
+        listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_owned(), source })?;
+    net::announce_listening(addr, local, session.quiet);
+    let timeout = session.timeout;
+    net::serve(&listener, serve_options(serve, session.quiet), move |stream, _| {
+        handler(session::open(stream, key.as_ref(), plan, timeout)?)
+    })
+}
+
+fn connect(addr: &str, session: &SessionArgs, key: Option<&Key>, plan: Plan) -> Result<Session> {
+    let stream: TcpStream = net::connect_tcp(addr, net::timeout_of(session.timeout))?;
+    session::open(stream, key, plan, session.timeout)
+}
+
 fn run_tcp(role: TcpRole) -> Result<()> {
     match role {
         TcpRole::Server(args) => {
             let key = session_key(&args.session)?;
-            if key.is_some() {
-                // Refuse up front rather than on every connection while the handshake is missing.
-                return Err(Error::NotImplemented("the handshake before tcp traffic (--key)"));
-            }
-            let listener = net::bind_tcp(&args.listen)?;
-            let local = listener
-                .local_addr()
-                .map_err(|source| Error::Bind { addr: args.listen.clone(), source })?;
-            net::announce_listening(&args.listen, local, args.session.quiet);
             let config = tcp::TcpServerConfig {
                 replies: args.replies,
                 profile: args.session.profile,
-                timeout_secs: args.session.timeout,
                 echo: true,
             };
-            net::serve(&listener, serve_options(&args.serve, args.session.quiet), move |s, _| {
-                let session = session::open(
-                    s,
-                    key.as_ref(),
-                    config.profile,
-                    Side::Accepting,
-                    config.timeout_secs,
-                )?;
-                tcp::serve_connection(session, &config).map(|_| ())
+            let plan = plan(&args.session, Side::Accepting);
+            listen_and_serve(&args.listen, &args.session, &args.serve, key, plan, move |s| {
+                tcp::serve_connection(s, &config).map(|_| ())
             })
         }
         TcpRole::Client(args) => {
             let key = session_key(&args.session)?;
-            if key.is_some() {
-                return Err(Error::NotImplemented("the handshake before tcp traffic (--key)"));
-            }
             let opts = &args.session;
-            let stream = net::connect_tcp(&args.connect, net::timeout_of(opts.timeout))?;
-            let session =
-                session::open(stream, key.as_ref(), opts.profile, Side::Connecting, opts.timeout)?;
-            tcp::run_client(session, &args.messages, opts.profile, opts.timeout, true).map(|_| ())
+            let session = connect(&args.connect, opts, key.as_ref(), plan(opts, Side::Connecting))?;
+            tcp::run_client(session, &args.messages, opts.profile, true).map(|_| ())
         }
     }
 }
@@ -99,56 +117,175 @@ fn run_udp(role: UdpRole) -> Result<()> {
     }
 }
 
+/// Print a command's output as the seed does (`print(ret.decode())`), without doubling a
+/// final newline.
+fn print_output(output: &str) {
+    console::print_line(output.strip_suffix('\n').unwrap_or(output));
+}
+
 fn run_exec(role: ExecRole) -> Result<()> {
     match role {
         ExecRole::Controller(args) => {
-            session_key(&args.session)?;
-            Err(Error::NotImplemented("wirekit exec controller"))
+            let key = session_key(&args.session)?;
+            let wire = ExecWire {
+                raw: args.wire.raw,
+                encoding: args.wire.encoding,
+                profile: args.session.profile,
+            };
+            // The agent verifies the controller (seed): it is the side that runs commands.
+            let plan = plan(&args.session, Side::Accepting).verifier_connects();
+            let commands = Arc::new(args.commands);
+            listen_and_serve(&args.listen, &args.session, &args.serve, key, plan, move |s| {
+                let mut source = CommandSource::from_args_or_stdin(commands.to_vec());
+                let next = || {
+                    let command = source.next_command().map_err(|e| Error::LocalIo {
+                        what: "cannot read commands from",
+                        path: "stdin".into(),
+                        source: e,
+                    })?;
+                    Ok(command.filter(|c| c.trim() != "q"))
+                };
+                exec::control(s, wire, next, |x| print_output(&x.output)).map(|_| ())
+            })
         }
         ExecRole::Agent(args) => {
-            if session_key(&args.session)?.is_none() && !args.insecure {
+            let key = session_key(&args.session)?;
+            if key.is_none() && !args.insecure {
                 return Err(Error::InsecureAgent);
             }
-            Err(Error::NotImplemented("wirekit exec agent"))
+            let wire = ExecWire {
+                raw: args.wire.raw,
+                encoding: args.wire.encoding,
+                profile: args.session.profile,
+            };
+            let plan = plan(&args.session, Side::Connecting).verifier_connects();
+            let session = connect(&args.connect, &args.session, key.as_ref(), plan)?;
+            let limits = RunLimits {
+                timeout: std::time::Duration::from_secs(args.command_timeout.max(1)),
+                max_output: args.max_output,
+            };
+            let quiet = args.session.quiet;
+            exec::serve_agent(session, wire, limits, |ran| {
+                if !quiet {
+                    let killed = if ran.timed_out { " (killed at the timeout)" } else { "" };
+                    eprintln!("ran {:?}: {} bytes of output{killed}", ran.command, ran.reply_len);
+                }
+            })
+            .map(|_| ())
         }
+    }
+}
+
+/// `--listen`/`--connect` of a file role; `listens_by_default` for `send`.
+fn endpoint(args: &FileEndpointArgs, listens_by_default: bool) -> (bool, String) {
+    match (&args.listen, &args.connect) {
+        (Some(addr), _) => (true, addr.clone()),
+        (None, Some(addr)) => (false, addr.clone()),
+        (None, None) => (listens_by_default, DEFAULT_FILE_ADDR.to_owned()),
     }
 }
 
 fn run_file(role: FileRole) -> Result<()> {
     match role {
         FileRole::Send(args) => {
-            session_key(&args.session)?;
+            let key = session_key(&args.session)?;
             std::fs::metadata(&args.path).map_err(|source| Error::LocalIo {
                 what: "cannot read",
                 path: args.path.clone(),
                 source,
             })?;
-            Err(Error::NotImplemented("wirekit file send"))
+            let (listens, addr) = endpoint(&args.endpoint, true);
+            let (profile, quiet) = (args.session.profile, args.session.quiet);
+            let path = args.path.clone();
+            let send = move |s: Session| file::send(s, &path, profile, quiet).map(|_| ());
+            if listens {
+                let plan = plan(&args.session, Side::Accepting);
+                listen_and_serve(&addr, &args.session, &args.serve, key, plan, send)
+            } else {
+                send(connect(
+                    &addr,
+                    &args.session,
+                    key.as_ref(),
+                    plan(&args.session, Side::Connecting),
+                )?)
+            }
         }
         FileRole::Recv(args) => {
-            session_key(&args.session)?;
-            if !args.dir.is_dir() {
-                return Err(Error::LocalIo {
-                    what: "cannot write into",
-                    path: args.dir.clone(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::NotFound,
-                        "not an existing directory (create it or fix --dir)",
-                    ),
-                });
+            let key = session_key(&args.session)?;
+            check_dir(&args.dir)?;
+            let (listens, addr) = endpoint(&args.endpoint, false);
+            let opts = file::RecvOptions {
+                dir: args.dir.clone(),
+                limit: args.max_size.map_or(SizeLimit::FreeSpace, SizeLimit::Bytes),
+                profile: args.session.profile,
+                quiet: args.session.quiet,
+            };
+            let quiet = args.session.quiet;
+            let recv = move |s: Session| {
+                let got = file::receive(s, &opts)?;
+                if !quiet {
+                    eprintln!("saved {}", got.path.display());
+                }
+                Ok(())
+            };
+            if listens {
+                let plan = plan(&args.session, Side::Accepting);
+                listen_and_serve(&addr, &args.session, &args.serve, key, plan, recv)
+            } else {
+                recv(connect(
+                    &addr,
+                    &args.session,
+                    key.as_ref(),
+                    plan(&args.session, Side::Connecting),
+                )?)
             }
-            Err(Error::NotImplemented("wirekit file recv"))
         }
     }
 }
 
-fn run_auth(role: AuthRole) -> Result<()> {
-    let (session, what) = match &role {
-        AuthRole::Server(args) => (&args.session, "wirekit auth server"),
-        AuthRole::Client(args) => (&args.session, "wirekit auth client"),
-    };
-    if session_key(session)?.is_none() {
-        return Err(Error::KeyRequired(what));
+fn check_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
     }
-    Err(Error::NotImplemented(what))
+    Err(Error::LocalIo {
+        what: "cannot write into",
+        path: dir.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "not an existing directory (create it or fix --dir)",
+        ),
+    })
+}
+
+fn run_auth(role: AuthRole) -> Result<()> {
+    match role {
+        AuthRole::Server(args) => {
+            let key =
+                session_key(&args.session)?.ok_or(Error::KeyRequired("wirekit auth server"))?;
+            let plan = plan(&args.session, Side::Accepting);
+            // The handshake is the whole exchange here, so the session opens without one.
+            let listener = net::bind_tcp(&args.listen)?;
+            let local = listener
+                .local_addr()
+                .map_err(|source| Error::Bind { addr: args.listen.clone(), source })?;
+            net::announce_listening(&args.listen, local, args.session.quiet);
+            let timeout = args.session.timeout;
+            net::serve(&listener, serve_options(&args.serve, args.session.quiet), move |s, _| {
+                let session = Session::start(s, timeout)?;
+                auth::judge(session, key.bytes(), plan, console::print_line)
+            })
+        }
+        AuthRole::Client(args) => {
+            let key =
+                session_key(&args.session)?.ok_or(Error::KeyRequired("wirekit auth client"))?;
+            let opts = &args.session;
+            let stream = net::connect_tcp(&args.connect, net::timeout_of(opts.timeout))?;
+            let session = Session::start(stream, opts.timeout)?;
+            let line = auth::prove(session, key.bytes(), plan(opts, Side::Connecting))?;
+            if !opts.quiet {
+                console::print_line(line);
+            }
+            Ok(())
+        }
+    }
 }

@@ -97,6 +97,16 @@ pub enum Profile {
     Mp,
 }
 
+/// The challenge a `--profile mp` side sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum MpDigest {
+    /// Python ≤ 3.11: 20 random bytes, answered with a bare HMAC-MD5.
+    #[default]
+    Legacy,
+    /// Python ≥ 3.12: `{sha256}` + 40 random bytes, answered with `{sha256}` + HMAC-SHA256.
+    Sha256,
+}
+
 /// The shared key; any of these turns on the handshake.
 #[derive(Debug, Clone, Default, Args)]
 pub struct KeyArgs {
@@ -118,6 +128,10 @@ pub struct SessionArgs {
     /// The shared key (environment: WIREKIT_KEY).
     #[command(flatten)]
     pub key: KeyArgs,
+    /// With --profile mp: the challenge we send. `legacy` talks to Python 3.11 and older,
+    /// `sha256` is Python 3.12's default; both kinds of answer are accepted either way.
+    #[arg(long, value_enum, default_value_t = MpDigest::Legacy)]
+    pub mp_digest: MpDigest,
     /// Give up when the peer sends nothing for SECS seconds (0 = wait forever).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
@@ -247,7 +261,10 @@ pub enum ExecRole {
 
 /// `wirekit exec controller`.
 #[derive(Debug, Args)]
-#[command(after_help = "Send `q` to end the session (as the seed does).")]
+#[command(after_help = "Send `q` to end the session (as the seed does). With --raw (demo1) \
+a reply has no length: each command's output is one read of at most 500 bytes, like the \
+seed's recv(500), so a longer reply spills into the next command's output, and a command that \
+prints nothing leaves the controller waiting until --timeout.")]
 pub struct ExecControllerArgs {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_TCP_ADDR)]
@@ -487,7 +504,7 @@ mod tests {
     #[test]
     fn top_level_help_lists_exit_codes() {
         let help = Cli::command().render_long_help().to_string();
-        assert!(help.contains("Exit codes:") && help.contains("6  subcommand not implemented"));
+        assert!(help.contains("Exit codes:") && help.contains("5  authentication failed"));
         for sub in ["tcp", "udp", "exec", "file", "auth", "keygen", "demo"] {
             assert!(help.contains(sub), "{sub}");
         }

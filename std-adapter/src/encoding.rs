@@ -66,6 +66,18 @@ impl TextEncoding {
             .ok_or(EncodingError::Malformed { encoding: self.name() })
     }
 
+    /// Bytes a local program printed (UTF-8 on this machine) as this encoding, for the wire;
+    /// what the encoding cannot hold becomes a numeric character reference, never an error.
+    pub fn from_local<'a>(self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+        match self {
+            Self::Utf8 => Cow::Borrowed(bytes),
+            Self::Gbk => {
+                let text = String::from_utf8_lossy(bytes);
+                Cow::Owned(self.codec().encode(&text).0.into_owned())
+            }
+        }
+    }
+
     /// Decode `bytes` for display, replacing invalid sequences with U+FFFD.
     pub fn decode_lossy(self, bytes: &[u8]) -> Cow<'_, str> {
         self.codec().decode_without_bom_handling(bytes).0
@@ -98,6 +110,15 @@ mod tests {
             Err(EncodingError::Unmappable { encoding: "gbk" })
         );
         assert_eq!(&*TextEncoding::Utf8.encode("echo 📦").unwrap(), "echo 📦".as_bytes());
+    }
+
+    #[test]
+    fn local_output_becomes_gbk_for_the_wire() {
+        assert_eq!(
+            &*TextEncoding::Gbk.from_local("吃了吗\n".as_bytes()),
+            b"\xb3\xd4\xc1\xcb\xc2\xf0\n"
+        );
+        assert_eq!(&*TextEncoding::Utf8.from_local(b"\xff"), b"\xff");
     }
 
     #[test]

@@ -74,6 +74,33 @@ pub enum Error {
         /// The decoder's error.
         source: FrameError,
     },
+    /// The peer broke the protocol (a bad header, a bad reply frame, a cut-off handshake).
+    #[error("{peer}: {detail}")]
+    Protocol {
+        /// The peer.
+        peer: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The handshake ended without trust: wrong key on one side.
+    #[error("authentication with {peer} failed: {detail}")]
+    AuthFailed {
+        /// The peer.
+        peer: String,
+        /// What happened and what to check.
+        detail: String,
+    },
+    /// A command could not be run by the exec agent's shell.
+    #[error(transparent)]
+    Run(#[from] crate::runner::RunError),
+    /// The exec controller cannot send a command (empty, or longer than the agent reads).
+    #[error("cannot send command {command:?}: {reason}")]
+    CommandRefused {
+        /// The command.
+        command: String,
+        /// Why.
+        reason: wirekit_core::command::CommandError,
+    },
     /// A message is too long for the framing.
     #[error("cannot send: {0}")]
     FrameEncode(#[from] EncodeError),
@@ -127,9 +154,6 @@ pub enum Error {
         /// Demos run.
         total: usize,
     },
-    /// The feature exists on the command line but is not built yet.
-    #[error("{0} is not implemented yet in this version of wirekit")]
-    NotImplemented(&'static str),
 }
 
 fn bind_hint(err: &io::Error) -> &'static str {
@@ -154,16 +178,21 @@ impl Error {
             | Self::Timeout { .. }
             | Self::PeerClosed { .. }
             | Self::Frame { .. }
+            | Self::Protocol { .. }
             | Self::DemoFailed { .. } => Exit::Failure,
+            Self::AuthFailed { .. } => Exit::AuthFailed,
             Self::Resolve { .. } | Self::KeyRequired(_) | Self::InsecureAgent => Exit::Usage,
             Self::Bind { .. }
             | Self::Key(_)
             | Self::KeyFileExists(_)
             | Self::LocalIo { .. }
-            | Self::Random(_) => Exit::Local,
-            Self::Datagram(_) | Self::FrameEncode(_) | Self::Name { .. } | Self::Encoding(_) => {
-                Exit::Refused
-            }
+            | Self::Random(_)
+            | Self::Run(_) => Exit::Local,
+            Self::Datagram(_)
+            | Self::FrameEncode(_)
+            | Self::Name { .. }
+            | Self::Encoding(_)
+            | Self::CommandRefused { .. } => Exit::Refused,
             Self::File(e) => match e {
                 AtomicFileError::Name { .. }
                 | AtomicFileError::NotARegularFile { .. }
@@ -172,7 +201,6 @@ impl Error {
                 AtomicFileError::Incomplete { .. } => Exit::Failure,
                 AtomicFileError::Io { .. } => Exit::Local,
             },
-            Self::NotImplemented(_) => Exit::NotImplemented,
         }
     }
 
@@ -224,7 +252,7 @@ mod tests {
     #[test]
     fn messages_are_one_line() {
         let errs = [
-            Error::NotImplemented("wirekit exec"),
+            Error::AuthFailed { peer: "p".into(), detail: "wrong key".into() },
             Error::InsecureAgent,
             Error::KeyRequired("wirekit auth"),
             Error::Datagram(DatagramTooLarge { len: 70_000, max: 65_507 }),

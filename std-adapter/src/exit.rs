@@ -20,8 +20,6 @@ pub enum Exit {
     Refused = 4,
     /// Authentication failed: wrong key, or the peer was not legitimate.
     AuthFailed = 5,
-    /// The subcommand is not built yet in this version.
-    NotImplemented = 6,
 }
 
 impl Exit {
@@ -45,8 +43,7 @@ Exit codes:
   2  bad command line (also: a required key or --insecure is missing)
   3  local problem (port in use, key file unreadable, directory missing, disk error)
   4  refused by a safety check (unsafe file name, too large, datagram over 65,507 bytes)
-  5  authentication failed (wrong key, illegitimate peer)
-  6  subcommand not implemented yet in this version";
+  5  authentication failed (wrong key, illegitimate peer)";
 
 #[cfg(test)]
 mod tests {
@@ -54,15 +51,9 @@ mod tests {
 
     #[test]
     fn help_lists_every_code_once() {
-        for exit in [
-            Exit::Ok,
-            Exit::Failure,
-            Exit::Usage,
-            Exit::Local,
-            Exit::Refused,
-            Exit::AuthFailed,
-            Exit::NotImplemented,
-        ] {
+        for exit in
+            [Exit::Ok, Exit::Failure, Exit::Usage, Exit::Local, Exit::Refused, Exit::AuthFailed]
+        {
             let line = format!("\n  {}  ", exit.code());
             assert_eq!(EXIT_CODES_HELP.matches(&line).count(), 1, "{exit:?}");
         }

@@ -1,54 +1,183 @@
-//! Where the handshake slots in: every TCP role opens its connection through [`open`], which
-//! today passes the stream through when no key is given, and will run the core's handshake
-//! machine (seed demo4 or mp) through [`crate::drive::Driver`] when one is. Bytes the peer sent
-//! right behind the handshake come back as [`Session::leftover`], so the demo's own traffic
-//! starts exactly where the handshake ended.
+//! Every TCP role opens its connection through [`open`]: timeouts, then — when a key is given —
+//! the handshake on the core's pump ([`crate::link`]), before any of the demo's own traffic.
+//! Bytes the peer sent right behind the handshake stay in the [`Link`]'s buffer, so the demo's
+//! traffic starts exactly where the handshake ended.
+//!
+//! Who proves what:
+//! * `--profile seed` (demo4): one side sends 32 random bytes, the other answers
+//!   HMAC-MD5(key, challenge); no verdict is sent back. The verifier is the accepting side,
+//!   except for `exec`, where the agent verifies the controller even though it connects
+//!   ([`Plan::verifier_connects`]): the side that runs commands is the one that must trust.
+//! * `--profile mp` (CPython `multiprocessing.connection`): mutual. The accepting side runs
+//!   `Listener.accept`'s order (challenge first, answer only to a peer that proved itself),
+//!   the connecting side `Client`'s. `--mp-digest legacy` (default) sends Python 3.11's
+//!   20-byte challenge, `sha256` Python 3.12's `{sha256}` one; answers of both kinds are
+//!   accepted either way.
 
+use std::io;
 use std::net::TcpStream;
 
-use crate::cli::Profile;
+use wirekit_core::auth::{
+    AuthError, ChallengeMode, MpHandshake, MpPolicy, Order, Outcome, SeedProver, SeedVerifier,
+};
+use wirekit_core::io::DriveError;
+
+use crate::cli::{MpDigest, Profile};
 use crate::error::{Error, Result};
 use crate::keys::Key;
+use crate::link::{drive_error, link, Link};
 use crate::net;
 
-/// Which end of the connection we are; decides who challenges first.
+/// Which end of the connection we are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
-    /// We accepted the connection (the seed's verifier, mp's `Listener`).
+    /// We accepted the connection (the seed's server, mp's `Listener`).
     Accepting,
-    /// We connected (the seed's prover, mp's `Client`).
+    /// We connected (the seed's client, mp's `Client`).
     Connecting,
+}
+
+/// How the handshake runs on one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Seed or mp.
+    pub profile: Profile,
+    /// Our end.
+    pub side: Side,
+    /// Under the seed profile, the end that challenges (the other answers).
+    pub seed_verifier: Side,
+    /// Under mp, the challenge we send.
+    pub mp_digest: MpDigest,
+}
+
+impl Plan {
+    /// The usual plan: under seed the accepting side verifies; mp challenges are legacy.
+    pub const fn new(profile: Profile, side: Side) -> Self {
+        Self { profile, side, seed_verifier: Side::Accepting, mp_digest: MpDigest::Legacy }
+    }
+
+    /// Under seed, the connecting side verifies (the exec agent).
+    #[must_use]
+    pub const fn verifier_connects(mut self) -> Self {
+        self.seed_verifier = Side::Connecting;
+        self
+    }
+
+    /// The mp challenge kind.
+    #[must_use]
+    pub const fn with_mp_digest(mut self, digest: MpDigest) -> Self {
+        self.mp_digest = digest;
+        self
+    }
+
+    /// True when we send the seed challenge.
+    pub fn seed_verifies(&self) -> bool {
+        self.side == self.seed_verifier
+    }
 }
 
 /// A connection ready for the demo's traffic.
 #[derive(Debug)]
 pub struct Session {
-    /// The stream.
-    pub stream: TcpStream,
-    /// Bytes already read past the handshake, to be handled before reading more.
-    pub leftover: Vec<u8>,
+    /// The connection; bytes read past the handshake are in its buffer.
+    pub conn: Link,
     /// The peer's address, for messages.
     pub peer: String,
+    /// The idle read timeout, for messages.
+    pub timeout_secs: u64,
 }
 
-/// Prepare `stream` (idle timeout, no Nagle) and run the handshake if `key` is set.
+impl Session {
+    /// Prepare `stream` (idle timeout, no Nagle); no handshake.
+    pub fn start(stream: TcpStream, timeout_secs: u64) -> Result<Self> {
+        let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "the peer".into());
+        net::prepare_stream(&stream, timeout_secs)
+            .map_err(|e| Error::net("configuring", &peer, e, timeout_secs))?;
+        Ok(Self { conn: link(stream), peer, timeout_secs })
+    }
+
+    /// The socket.
+    pub fn stream(&self) -> &TcpStream {
+        &self.conn.get_ref().0
+    }
+
+    /// Run the handshake of `plan` with `key` and return how it ended (a wrong key is an
+    /// `Ok` outcome here; see [`require_trust`]).
+    pub fn handshake(&mut self, key: &[u8], plan: Plan) -> Result<Outcome> {
+        let (peer, secs) = (self.peer.clone(), self.timeout_secs);
+        self.try_handshake(key, plan)?.map_err(|e| drive_error(e, "handshake", &peer, secs))
+    }
+
+    /// As [`Session::handshake`], with the pump's error as it is.
+    pub fn try_handshake(
+        &mut self,
+        key: &[u8],
+        plan: Plan,
+    ) -> Result<std::result::Result<Outcome, DriveError<io::Error, AuthError>>> {
+        Ok(match plan.profile {
+            Profile::Seed if plan.seed_verifies() => {
+                let mut verifier = SeedVerifier::new(key, random()?);
+                self.conn.authenticate(&mut verifier)
+            }
+            Profile::Seed => self.conn.authenticate(&mut SeedProver::new(key)),
+            Profile::Mp => {
+                let order = match plan.side {
+                    Side::Accepting => Order::ListenerSide,
+                    Side::Connecting => Order::ClientSide,
+                };
+                let mode = match plan.mp_digest {
+                    MpDigest::Legacy => ChallengeMode::Legacy,
+                    MpDigest::Sha256 => ChallengeMode::SHA256,
+                };
+                let mut hs = MpHandshake::new(key, order, mode, MpPolicy::default(), random()?);
+                self.conn.authenticate(&mut hs)
+            }
+        })
+    }
+}
+
+/// Prepare `stream` and run the handshake if `key` is set; a handshake that does not end in
+/// trust is an error (exit code 5).
 pub fn open(
     stream: TcpStream,
     key: Option<&Key>,
-    profile: Profile,
-    side: Side,
+    plan: Plan,
     timeout_secs: u64,
 ) -> Result<Session> {
-    let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "the peer".into());
-    net::prepare_stream(&stream, timeout_secs)
-        .map_err(|e| Error::net("configuring", &peer, e, timeout_secs))?;
-    match key {
-        None => Ok(Session { stream, leftover: Vec::new(), peer }),
-        // Wired when wirekit_core::auth lands: drive the machine chosen by `profile` and
-        // `side`, map a rejection to Error (exit 5), keep `Driver::into_parts()`'s leftover.
-        Some(_) => {
-            let _ = (profile, side);
-            Err(Error::NotImplemented("the handshake (--key, --key-file, WIREKIT_KEY)"))
-        }
+    let mut session = Session::start(stream, timeout_secs)?;
+    if let Some(key) = key {
+        let outcome = session.handshake(key.bytes(), plan)?;
+        require_trust(outcome, &session.peer)?;
     }
+    Ok(session)
 }
+
+/// `Ok` when the handshake lets the exchange go on: the peer proved the key, or (seed
+/// prover) we answered and the verifier sends no verdict.
+pub fn require_trust(outcome: Outcome, peer: &str) -> Result<()> {
+    let detail = match outcome {
+        Outcome::Authenticated | Outcome::Answered | Outcome::Accepted => return Ok(()),
+        Outcome::PeerRejected(reason) => format!(
+            "its answer to our challenge was wrong ({reason}): it does not have our key; \
+             check that both sides use the same --key"
+        ),
+        Outcome::Refused => "it refused our answer: our key is not its key; check --key".into(),
+        Outcome::Failed(e) => {
+            return Err(Error::Protocol {
+                peer: peer.to_owned(),
+                detail: format!("handshake: {e}"),
+            })
+        }
+    };
+    Err(Error::AuthFailed { peer: peer.to_owned(), detail })
+}
+
+/// Challenge bytes from the operating system's CSPRNG (the seed used `os.urandom`).
+fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests;

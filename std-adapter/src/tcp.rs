@@ -2,18 +2,13 @@
 //! `recv` returns is printed as it is, sticky packets and all); one
 //! `multiprocessing.connection` frame per message under `--profile mp`.
 
-use std::io::{Read, Write};
-
 use wirekit_core::frame::FrameConfig;
 
 use crate::cli::Profile;
 use crate::error::{Error, Result};
-use crate::framed::{Framed, FramedError};
+use crate::link::{frame_error, read_some, recv_frame_or_close};
 use crate::session::Session;
 
-/// The seed reads with `recv(1024)`; we take more per read, the demo's point (no framing)
-/// stays the same.
-const READ_BUF: usize = 64 * 1024;
 /// Largest frame accepted under `--profile mp`.
 const MAX_MESSAGE: u64 = 1 << 20;
 
@@ -24,8 +19,6 @@ pub struct TcpServerConfig {
     pub replies: Vec<String>,
     /// Raw or framed.
     pub profile: Profile,
-    /// Idle read timeout in seconds (0 = none).
-    pub timeout_secs: u64,
     /// Print each message received on stdout.
     pub echo: bool,
 }
@@ -40,47 +33,42 @@ pub struct Transcript {
 /// Serve one connection: print each message received on stdout and answer it with the next
 /// reply. Ends when the client closes.
 pub fn serve_connection(session: Session, config: &TcpServerConfig) -> Result<Transcript> {
-    let Session { stream, leftover, peer } = session;
+    let Session { mut conn, peer, timeout_secs: secs } = session;
     let peer = peer.as_str();
     let mut replies = ReplyCycle::new(&config.replies);
     let mut transcript = Transcript::default();
-    let secs = config.timeout_secs;
-    match config.profile {
-        Profile::Seed => {
-            let mut reader = leftover.as_slice().chain(&stream);
-            let mut buf = vec![0u8; READ_BUF];
-            loop {
-                let n = read_some(&mut reader, &mut buf)
+    let framing = FrameConfig::mp().with_max_frame_len(MAX_MESSAGE);
+    let mut frame_buf = Vec::new();
+    loop {
+        let message = match config.profile {
+            Profile::Seed => {
+                let data = read_some(&mut conn)
                     .map_err(|e| Error::net("receiving from", peer, e, secs))?;
-                let Some(data) = buf.get(..n).filter(|d| !d.is_empty()) else {
+                if data.is_empty() {
                     return Ok(transcript);
-                };
-                let text = String::from_utf8_lossy(data).into_owned();
-                if config.echo {
-                    crate::console::print_line(&text);
                 }
-                transcript.received.push(text);
-                (&stream)
-                    .write_all(replies.next_reply().as_bytes())
-                    .map_err(|e| Error::net("sending to", peer, e, secs))?;
+                data
             }
-        }
-        Profile::Mp => {
-            let config_mp = FrameConfig::mp().with_max_frame_len(MAX_MESSAGE);
-            let mut framed = Framed::with_leftover(stream, config_mp, &leftover);
-            loop {
-                let frame = framed.recv_frame().map_err(|e| framed_error(e, peer, secs))?;
-                let Some(frame) = frame else { return Ok(transcript) };
-                let text = String::from_utf8_lossy(frame).into_owned();
-                if config.echo {
-                    crate::console::print_line(&text);
+            Profile::Mp => {
+                frame_buf.resize(MAX_MESSAGE as usize, 0);
+                match recv_frame_or_close(&mut conn, &framing, &mut frame_buf) {
+                    Ok(Some(frame)) => frame.to_vec(),
+                    Ok(None) => return Ok(transcript),
+                    Err(e) => return Err(frame_error(e, "message", peer, secs)),
                 }
-                transcript.received.push(text);
-                framed
-                    .send_frame(replies.next_reply().as_bytes())
-                    .map_err(|e| framed_error(e, peer, secs))?;
             }
+        };
+        let text = String::from_utf8_lossy(&message).into_owned();
+        if config.echo {
+            crate::console::print_line(&text);
         }
+        transcript.received.push(text);
+        let reply = replies.next_reply().as_bytes();
+        let sent = match config.profile {
+            Profile::Seed => conn.write_all(reply).map_err(|e| e.to_string()),
+            Profile::Mp => conn.send_frame(&framing, reply).map_err(|e| e.to_string()),
+        };
+        sent.map_err(|detail| Error::Protocol { peer: peer.to_owned(), detail })?;
     }
 }
 
@@ -90,72 +78,51 @@ pub fn run_client(
     session: Session,
     messages: &[String],
     profile: Profile,
-    timeout_secs: u64,
     echo: bool,
 ) -> Result<Vec<String>> {
-    let Session { stream, leftover, peer } = session;
+    let Session { mut conn, peer, timeout_secs: secs } = session;
+    let peer = peer.as_str();
     let mut replies = Vec::with_capacity(messages.len());
     let closed = |i: usize| Error::PeerClosed {
-        peer: peer.clone(),
+        peer: peer.to_owned(),
         detail: format!("before replying to message {} of {}", i + 1, messages.len()),
     };
-    match profile {
-        Profile::Seed => {
-            let mut reader = leftover.as_slice().chain(&stream);
-            let mut buf = vec![0u8; READ_BUF];
-            for (i, message) in messages.iter().enumerate() {
-                (&stream)
-                    .write_all(message.as_bytes())
-                    .map_err(|e| Error::net("sending to", &peer, e, timeout_secs))?;
-                let n = read_some(&mut reader, &mut buf)
-                    .map_err(|e| Error::net("receiving from", &peer, e, timeout_secs))?;
-                let Some(data) = buf.get(..n).filter(|d| !d.is_empty()) else {
+    let framing = FrameConfig::mp().with_max_frame_len(MAX_MESSAGE);
+    let mut frame_buf = Vec::new();
+    for (i, message) in messages.iter().enumerate() {
+        let reply = match profile {
+            Profile::Seed => {
+                conn.write_all(message.as_bytes()).map_err(|e| Error::Protocol {
+                    peer: peer.to_owned(),
+                    detail: e.to_string(),
+                })?;
+                let data = read_some(&mut conn)
+                    .map_err(|e| Error::net("receiving from", peer, e, secs))?;
+                if data.is_empty() {
                     return Err(closed(i));
-                };
-                let text = String::from_utf8_lossy(data).into_owned();
-                if echo {
-                    crate::console::print_line(&text);
                 }
-                replies.push(text);
+                data
             }
-        }
-        Profile::Mp => {
-            let config_mp = FrameConfig::mp().with_max_frame_len(MAX_MESSAGE);
-            let mut framed = Framed::with_leftover(stream, config_mp, &leftover);
-            for (i, message) in messages.iter().enumerate() {
-                framed
-                    .send_frame(message.as_bytes())
-                    .map_err(|e| framed_error(e, &peer, timeout_secs))?;
-                let frame =
-                    framed.recv_frame().map_err(|e| framed_error(e, &peer, timeout_secs))?;
-                let Some(frame) = frame else { return Err(closed(i)) };
-                let text = String::from_utf8_lossy(frame).into_owned();
-                if echo {
-                    crate::console::print_line(&text);
+            Profile::Mp => {
+                conn.send_frame(&framing, message.as_bytes()).map_err(|e| Error::Protocol {
+                    peer: peer.to_owned(),
+                    detail: e.to_string(),
+                })?;
+                frame_buf.resize(MAX_MESSAGE as usize, 0);
+                match recv_frame_or_close(&mut conn, &framing, &mut frame_buf) {
+                    Ok(Some(frame)) => frame.to_vec(),
+                    Ok(None) => return Err(closed(i)),
+                    Err(e) => return Err(frame_error(e, "reply", peer, secs)),
                 }
-                replies.push(text);
             }
+        };
+        let text = String::from_utf8_lossy(&reply).into_owned();
+        if echo {
+            crate::console::print_line(&text);
         }
+        replies.push(text);
     }
     Ok(replies)
-}
-
-fn read_some(stream: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    loop {
-        match stream.read(buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
-}
-
-/// Map a framing failure to the binary's error.
-pub fn framed_error(err: FramedError, peer: impl ToString, timeout_secs: u64) -> Error {
-    match err {
-        FramedError::Io(e) => Error::net("talking to", peer, e, timeout_secs),
-        FramedError::Frame(source) => Error::Frame { peer: peer.to_string(), source },
-        FramedError::Encode(e) => Error::FrameEncode(e),
-    }
 }
 
 /// Replies in order, the last one repeated once they run out.
@@ -180,11 +147,11 @@ impl<'a> ReplyCycle<'a> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
-    use crate::session::{open, Side};
+    use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
 
-    fn plain(stream: TcpStream, side: Side, secs: u64) -> Session {
-        open(stream, None, Profile::Seed, side, secs).unwrap()
+    fn plain(stream: TcpStream, secs: u64) -> Session {
+        Session::start(stream, secs).unwrap()
     }
 
     fn strings(items: &[&str]) -> Vec<String> {
@@ -206,17 +173,13 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
-            let config = TcpServerConfig {
-                replies: strings(&["hi", "吃了"]),
-                profile,
-                timeout_secs: 5,
-                echo: false,
-            };
-            serve_connection(plain(stream, Side::Accepting, 5), &config).unwrap()
+            let config =
+                TcpServerConfig { replies: strings(&["hi", "吃了"]), profile, echo: false };
+            serve_connection(plain(stream, 5), &config).unwrap()
         });
-        let stream = plain(TcpStream::connect(addr).unwrap(), Side::Connecting, 5);
+        let stream = plain(TcpStream::connect(addr).unwrap(), 5);
         let replies =
-            run_client(stream, &strings(&["hello", "吃了吗?", "再见"]), profile, 5, false).unwrap();
+            run_client(stream, &strings(&["hello", "吃了吗?", "再见"]), profile, false).unwrap();
         assert_eq!(replies, ["hi", "吃了", "吃了"]);
         let transcript = server.join().unwrap();
         assert_eq!(transcript.received, ["hello", "吃了吗?", "再见"]);
@@ -241,37 +204,51 @@ mod tests {
             let mut b = [0u8; 5];
             s.read_exact(&mut b).unwrap();
         });
-        let stream = plain(TcpStream::connect(addr).unwrap(), Side::Connecting, 5);
-        let err = run_client(stream, &strings(&["hello"]), Profile::Seed, 5, false).unwrap_err();
+        let stream = plain(TcpStream::connect(addr).unwrap(), 5);
+        let err = run_client(stream, &strings(&["hello"]), Profile::Seed, false).unwrap_err();
         server.join().unwrap();
         assert!(err.to_string().contains("before replying to message 1 of 1"), "{err}");
     }
 
     #[test]
-    fn leftover_from_a_handshake_is_handled_first() {
+    fn bytes_behind_the_handshake_answer_are_the_first_message() {
+        use crate::session::{Plan, Side};
+        use wirekit_core::auth::{hmac, MacAlgorithm, Outcome};
         for profile in [Profile::Seed, Profile::Mp] {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
             let addr = listener.local_addr().unwrap();
             let client = std::thread::spawn(move || {
                 let mut s = TcpStream::connect(addr).unwrap();
                 s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
-                let mut reply = [0u8; 64];
-                let n = s.read(&mut reply).unwrap();
-                reply[..n].to_vec()
+                match profile {
+                    Profile::Seed => {
+                        // The answer and the first message in one write.
+                        let mut challenge = [0u8; 32];
+                        s.read_exact(&mut challenge).unwrap();
+                        let mut out =
+                            hmac(MacAlgorithm::Md5, b"egg", &[&challenge]).as_bytes().to_vec();
+                        out.extend_from_slice(b"hello");
+                        s.write_all(&out).unwrap();
+                    }
+                    Profile::Mp => {
+                        let mut session = Session::start(s.try_clone().unwrap(), 5).unwrap();
+                        let plan = Plan::new(Profile::Mp, Side::Connecting);
+                        assert_eq!(
+                            session.handshake(b"egg", plan).unwrap(),
+                            Outcome::Authenticated
+                        );
+                        s.write_all(b"\x00\x00\x00\x05hello").unwrap();
+                    }
+                }
+                let mut reply = vec![0u8; if profile == Profile::Mp { 6 } else { 2 }];
+                s.read_exact(&mut reply).unwrap();
+                reply
             });
             let (stream, _) = listener.accept().unwrap();
-            let mut session = plain(stream, Side::Accepting, 5);
-            // As if a handshake had read the first message along with its last bytes.
-            session.leftover = match profile {
-                Profile::Seed => b"hello".to_vec(),
-                Profile::Mp => b"\x00\x00\x00\x05hello".to_vec(),
-            };
-            let config = TcpServerConfig {
-                replies: strings(&["hi"]),
-                profile,
-                timeout_secs: 5,
-                echo: false,
-            };
+            let mut session = plain(stream, 5);
+            let plan = Plan::new(profile, Side::Accepting);
+            assert_eq!(session.handshake(b"egg", plan).unwrap(), Outcome::Authenticated);
+            let config = TcpServerConfig { replies: strings(&["hi"]), profile, echo: false };
             let reply = std::thread::spawn(move || client.join().unwrap());
             let transcript = serve_connection(session, &config);
             let reply = reply.join().unwrap();
@@ -293,8 +270,8 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_secs(3));
             drop(conn);
         });
-        let stream = plain(TcpStream::connect(addr).unwrap(), Side::Connecting, 1);
-        let err = run_client(stream, &strings(&["hello"]), Profile::Seed, 1, false).unwrap_err();
+        let stream = plain(TcpStream::connect(addr).unwrap(), 1);
+        let err = run_client(stream, &strings(&["hello"]), Profile::Seed, false).unwrap_err();
         assert!(matches!(err, Error::Timeout { secs: 1, .. }), "{err}");
     }
 }

@@ -124,6 +124,20 @@ impl Child {
         Self::wrap(child, name)
     }
 
+    /// Start `cmd` with `input` written to its stdin (then closed).
+    pub fn spawn_with_stdin(mut cmd: Command, name: &str, input: &[u8]) -> Self {
+        use std::io::Write;
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        if let Some(mut stdin) = child.stdin.take() {
+            let input = input.to_vec();
+            thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            });
+        }
+        Self::wrap(child, name)
+    }
+
     fn wrap(mut child: std::process::Child, name: &str) -> Self {
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
@@ -131,9 +145,14 @@ impl Child {
         if let Some(mut out) = child.stdout.take() {
             let sink = Arc::clone(&stdout);
             readers.push(thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = out.read_to_end(&mut buf);
-                sink.lock().unwrap_or_else(|e| e.into_inner()).extend(buf);
+                // Chunk by chunk, so a test can watch a server's output while it runs.
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = out.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&buf[..n]);
+                }
             }));
         }
         let (tx, rx) = mpsc::channel();
@@ -175,6 +194,24 @@ impl Child {
                 let out = self.collect(None);
                 panic!("{} never printed `listening on ADDR`:\n{out}", self.name)
             }
+        }
+    }
+
+    /// Wait until `done(stdout, stderr)` holds for the output so far (a running server's
+    /// lines), at most `limit`. Returns whether it did.
+    pub fn wait_until(&self, limit: Duration, mut done: impl FnMut(&str, &str) -> bool) -> bool {
+        let start = Instant::now();
+        loop {
+            let text = |buf: &Arc<Mutex<Vec<u8>>>| {
+                String::from_utf8_lossy(&buf.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+            };
+            if done(&text(&self.stdout), &text(&self.stderr)) {
+                return true;
+            }
+            if start.elapsed() > limit {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -226,6 +263,20 @@ impl Drop for Child {
 /// Run `cmd` to completion within [`CHILD_LIMIT`].
 pub fn run(cmd: Command, name: &str) -> Output {
     Child::spawn(cmd, name).wait_output(CHILD_LIMIT)
+}
+
+/// `wirekit ARGS… --listen 127.0.0.1:0 --once --timeout 10`, started, with its address.
+pub fn wirekit_server(a: &[&str], name: &str) -> (Child, SocketAddr) {
+    let mut all: Vec<&str> = a.to_vec();
+    all.extend(["--listen", "127.0.0.1:0"]);
+    if !a.contains(&"--serve-many") {
+        all.push("--once");
+    }
+    all.retain(|x| *x != "--serve-many");
+    if !a.contains(&"--timeout") {
+        all.extend(["--timeout", "10"]);
+    }
+    Child::server(args(wirekit(), all), name)
 }
 
 /// Build a command from a program and arguments.

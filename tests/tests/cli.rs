@@ -29,19 +29,17 @@ fn bad_usage_is_exit_2() {
 }
 
 #[test]
-fn not_implemented_subcommands_exit_6_with_one_line() {
+fn connection_refused_is_exit_1_with_one_line() {
     for a in [
-        &["exec", "controller"][..],
-        &["exec", "agent", "--insecure"],
-        &["auth", "server", "--key", "egg"],
-        &["auth", "client", "--key", "egg"],
-        &["file", "recv"],
-        &["demo", "--quiet"],
+        &["tcp", "client", "--connect", "127.0.0.1:1"][..],
+        &["exec", "agent", "--insecure", "--connect", "127.0.0.1:1"],
+        &["auth", "client", "--key", "egg", "--connect", "127.0.0.1:1"],
+        &["file", "recv", "--connect", "127.0.0.1:1"],
     ] {
         let out = run(args(wirekit(), a), "wirekit");
-        assert_eq!(out.code(), 6, "{a:?}: {out}");
+        assert_eq!(out.code(), 1, "{a:?}: {out}");
         assert_eq!(out.stderr.lines().count(), 1, "{a:?}: {out}");
-        assert!(out.stderr.contains("not implemented yet"), "{out}");
+        assert!(out.stderr.contains("cannot connect to 127.0.0.1:1"), "{out}");
     }
 }
 
@@ -50,9 +48,12 @@ fn agent_without_key_or_insecure_is_refused() {
     let out = run(args(wirekit(), ["exec", "agent"]), "wirekit");
     assert_eq!(out.code(), 2, "{out}");
     assert!(out.stderr.contains("--insecure"), "{out}");
-    let mut cmd = args(wirekit(), ["exec", "agent"]);
+    let mut cmd = args(wirekit(), ["exec", "agent", "--connect", "127.0.0.1:1"]);
     cmd.env("WIREKIT_KEY", "egg");
-    assert_eq!(run(cmd, "wirekit").code(), 6, "a key from the environment counts");
+    // A key from the environment counts: it gets as far as connecting.
+    let out = run(cmd, "wirekit");
+    assert_eq!(out.code(), 1, "{out}");
+    assert!(out.stderr.contains("cannot connect"), "{out}");
 }
 
 #[test]
@@ -100,10 +101,19 @@ fn keygen_writes_0600_and_refuses_to_overwrite() {
 }
 
 #[test]
-fn demo_runs_what_exists_and_lists_the_rest() {
+fn demo_runs_every_demo_and_exits_0() {
     let out = run(args(wirekit(), ["demo"]), "wirekit demo");
-    assert_eq!(out.code(), 6, "{out}");
+    assert_eq!(out.code(), 0, "{out}");
     assert!(out.stdout.contains(r#"server's first recv returned "hello"#), "{out}");
     assert!(out.stdout.contains(r#"server's recv_bytes returned "hello", "吃了吗?""#), "{out}");
-    assert!(out.stdout.contains("demo: 5 passed, 0 failed, 5 not implemented yet"), "{out}");
+    for name in ["exec demo1", "exec demo2", "file demo3", "auth demo4", "auth mp"] {
+        assert!(out.stdout.contains(name), "{name}: {out}");
+    }
+    assert!(out.stdout.contains("sticky packets: the first reply did not fit"), "{out}");
+    assert!(out.stdout.contains("合法的客户端 legit client"), "{out}");
+    assert!(out.stdout.contains("不合法的客户端 illegitimate client"), "{out}");
+    assert!(out.stdout.contains("demo: 13 passed, 0 failed"), "{out}");
+    let quiet = run(args(wirekit(), ["demo", "--quiet"]), "wirekit demo --quiet");
+    assert_eq!(quiet.code(), 0, "{quiet}");
+    assert_eq!(quiet.lines(), ["demo: 13 passed, 0 failed"]);
 }

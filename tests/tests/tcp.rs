@@ -1,5 +1,5 @@
 //! `wirekit tcp` in both roles, against itself and against the seed-style Python peers and
-//! CPython's multiprocessing.connection (`--profile mp`, no authkey yet).
+//! CPython's multiprocessing.connection (`--profile mp`; with authkey: see auth.rs).
 
 use wirekit_tests::{args, python, run, wirekit, Child};
 

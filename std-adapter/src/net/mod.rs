@@ -81,10 +81,11 @@ pub fn announce_listening(requested: &str, local: SocketAddr, quiet: bool) {
     }
 }
 
-/// Set the idle read timeout and turn off Nagle (the demos exchange small messages in
-/// lock step, which Nagle would delay).
+/// Set the idle timeout (reads, and writes to a peer that stopped reading) and turn off Nagle
+/// (the demos exchange small messages in lock step, which Nagle would delay).
 pub fn prepare_stream(stream: &TcpStream, timeout_secs: u64) -> io::Result<()> {
     stream.set_read_timeout(timeout_of(timeout_secs))?;
+    stream.set_write_timeout(timeout_of(timeout_secs))?;
     stream.set_nodelay(true)
 }
 

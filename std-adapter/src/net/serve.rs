@@ -49,7 +49,13 @@ where
         let spawned = thread::Builder::new().name(format!("conn {peer}")).spawn(move || {
             let _permit = permit;
             if let Err(err) = handler(stream, peer) {
-                eprintln!("wirekit: {peer}: {err}");
+                let text = err.to_string();
+                // Most errors name the peer already; say it once.
+                if text.contains(&peer.to_string()) {
+                    eprintln!("wirekit: {text}");
+                } else {
+                    eprintln!("wirekit: {peer}: {text}");
+                }
             }
         });
         if let Err(err) = spawned {

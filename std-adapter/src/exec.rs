@@ -1,0 +1,231 @@
+//! `wirekit exec`: remote commands (demo1 raw, demo2 framed) on the core's `Controller` and
+//! `Agent` machines.
+//!
+//! The controller listens and sends commands; the agent connects, runs each command through
+//! [`crate::runner`] (timeout, output cap) and replies with stdout then stderr — behind a
+//! `struct.pack('i', n)` prefix in demo2, unframed in demo1. A raw controller reads at most
+//! [`RAW_READ`] bytes per command, like the seed's `recv(500)`: a longer reply spills into the
+//! next command's output. That is demo1's lesson (sticky packets), kept on purpose.
+
+use std::net::TcpStream;
+use std::ops::ControlFlow;
+
+use wirekit_core::command::{
+    Agent, AgentEvent, CommandError, Controller, ControllerEvent, Mode, QUIT,
+};
+use wirekit_core::frame::FrameConfig;
+use wirekit_core::io::Conn;
+use wirekit_core::Machine;
+
+use crate::cli::Profile;
+use crate::encoding::TextEncoding;
+use crate::error::{Error, Result};
+use crate::link::{drive_error, StdIo};
+use crate::runner::{run_shell, RunLimits};
+use crate::session::Session;
+
+/// Bytes a raw controller reads per command, as the seed's `recv(500)`.
+pub const RAW_READ: usize = 500;
+
+/// How commands and replies travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecWire {
+    /// demo1 (unframed replies) instead of demo2.
+    pub raw: bool,
+    /// Command text (and, from our agent, output) on the wire.
+    pub encoding: TextEncoding,
+    /// Prefix format of demo2's replies (`'i'` under seed, `!i` under mp).
+    pub profile: Profile,
+}
+
+impl ExecWire {
+    /// The core's reply mode; framed replies are accepted up to `max_reply` bytes.
+    pub fn mode(&self, max_reply: u64) -> Mode {
+        if self.raw {
+            return Mode::Raw;
+        }
+        let config = match self.profile {
+            Profile::Seed => FrameConfig::seed(),
+            Profile::Mp => FrameConfig::mp(),
+        };
+        Mode::Framed(config.with_max_frame_len(max_reply.min(config.field_max())))
+    }
+}
+
+/// Largest framed reply a controller accepts.
+pub const MAX_REPLY: u64 = 64 << 20;
+
+/// What the controller saw for one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// The command as typed.
+    pub command: String,
+    /// The reply (raw: one read of at most [`RAW_READ`] bytes), decoded for display.
+    pub output: String,
+}
+
+/// Controller side of one connection: send each command from `next_command` (until it returns
+/// `None` or `q`), read its reply, hand it to `on_reply`; then send `q`. Returns the exchanges.
+pub fn control(
+    session: Session,
+    wire: ExecWire,
+    mut next_command: impl FnMut() -> Result<Option<String>>,
+    mut on_reply: impl FnMut(&Exchange),
+) -> Result<Vec<Exchange>> {
+    let Session { mut conn, peer, timeout_secs } = session;
+    let peer = peer.as_str();
+    if !conn.buffered().is_empty() {
+        // A correct agent sends nothing before the first command.
+        return Err(Error::Protocol {
+            peer: peer.to_owned(),
+            detail: format!("{} unexpected bytes before the first command", conn.buffered().len()),
+        });
+    }
+    let mut exchanges = Vec::new();
+    let mut step = |command: String, output: Vec<u8>| {
+        let exchange = Exchange { command, output: wire.encoding.decode_lossy(&output).into() };
+        on_reply(&exchange);
+        exchanges.push(exchange);
+    };
+    if wire.raw {
+        // The seed's recv(500): a pump whose buffer holds 500 bytes (nothing is buffered yet).
+        let mut raw: Conn<StdIo<TcpStream>, RAW_READ> = Conn::new(conn.into_inner());
+        control_on(&mut raw, wire, peer, timeout_secs, &mut next_command, &mut step)?;
+    } else {
+        control_on(&mut conn, wire, peer, timeout_secs, &mut next_command, &mut step)?;
+    }
+    Ok(exchanges)
+}
+
+fn control_on<const N: usize>(
+    conn: &mut Conn<StdIo<TcpStream>, N>,
+    wire: ExecWire,
+    peer: &str,
+    secs: u64,
+    next_command: &mut impl FnMut() -> Result<Option<String>>,
+    step: &mut impl FnMut(String, Vec<u8>),
+) -> Result<()> {
+    let mut controller: Controller = Controller::new(wire.mode(MAX_REPLY));
+    loop {
+        let command = next_command()?.unwrap_or_else(|| "q".to_owned());
+        let bytes = wire.encoding.encode(&command)?;
+        controller.send_command(&bytes).map_err(|e| command_refused(e, &command))?;
+        let mut reply = Vec::new();
+        conn.drive(&mut controller, |_, event| match event {
+            ControllerEvent::Output(bytes) => {
+                // Raw: one read is one command's output, as in the seed.
+                reply.extend_from_slice(bytes);
+                ControlFlow::Break(())
+            }
+            ControllerEvent::ReplyData { chunk, .. } => {
+                reply.extend_from_slice(chunk);
+                ControlFlow::Continue(())
+            }
+            ControllerEvent::ReplyStart { .. } => ControlFlow::Continue(()),
+            ControllerEvent::ReplyEnd | ControllerEvent::Closed => ControlFlow::Break(()),
+        })
+        .map_err(|e| drive_error(e, "reply", peer, secs))?;
+        if bytes.as_ref() == QUIT {
+            return Ok(());
+        }
+        let closed = controller.is_done();
+        if closed && reply.is_empty() {
+            return Err(Error::PeerClosed {
+                peer: peer.to_owned(),
+                detail: format!(
+                    "before replying to {command:?} (an agent that rejects our key closes without a word; check --key)"
+                ),
+            });
+        }
+        step(command, reply);
+        if closed {
+            return Ok(());
+        }
+    }
+}
+
+fn command_refused(reason: CommandError, command: &str) -> Error {
+    Error::CommandRefused { command: command.to_owned(), reason }
+}
+
+/// What the agent did for one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ran {
+    /// The command, decoded.
+    pub command: String,
+    /// Reply bytes sent (stdout + stderr, after notices).
+    pub reply_len: usize,
+    /// The command was killed at the timeout.
+    pub timed_out: bool,
+}
+
+/// Agent side of one connection: run every command the controller sends until `q` or its
+/// close, replying with the output. Waiting for the next command has no timeout (a person may
+/// be typing); replies are sent as soon as the command ends.
+pub fn serve_agent(
+    session: Session,
+    wire: ExecWire,
+    limits: RunLimits,
+    mut on_run: impl FnMut(&Ran),
+) -> Result<Vec<Ran>> {
+    let Session { mut conn, peer, timeout_secs } = session;
+    let peer = peer.as_str();
+    let fail = |e: std::io::Error| Error::net("talking to", peer, e, timeout_secs);
+    // The reply limit: both streams at their cap plus room for the notices.
+    let max_reply = (limits.max_output as u64).saturating_mul(2).saturating_add(4096);
+    let mut agent: Agent = Agent::new(wire.mode(max_reply));
+    conn.get_ref().0.set_read_timeout(None).map_err(fail)?;
+    let mut ran = Vec::new();
+    loop {
+        let next = conn
+            .drive(&mut agent, |_, event| match event {
+                AgentEvent::Command(bytes) => ControlFlow::Break(Some(bytes.to_vec())),
+                AgentEvent::Quit | AgentEvent::Closed => ControlFlow::Break(None),
+            })
+            .map_err(|e| drive_error(e, "command", peer, timeout_secs))?;
+        let Some(Some(bytes)) = next else { return Ok(ran) };
+        let command = wire.encoding.decode_lossy(&bytes).into_owned();
+        let (stdout, stderr, timed_out) = match run_shell(&command, limits) {
+            Ok(out) => (
+                wire.encoding.from_local(&out.stdout).into_owned(),
+                wire.encoding.from_local(&out.stderr).into_owned(),
+                out.timed_out,
+            ),
+            // The shell could not start: the controller still gets an answer.
+            Err(e) => {
+                (Vec::new(), wire.encoding.from_local(e.to_string().as_bytes()).into(), false)
+            }
+        };
+        let protocol = |e: CommandError| Error::Protocol {
+            peer: peer.to_owned(),
+            detail: format!("reply to {command:?}: {e}"),
+        };
+        if !wire.raw {
+            agent.begin_reply_for(&stdout, &stderr).map_err(protocol)?;
+            let prefix = agent.output_buf().to_vec();
+            conn.write_all(&prefix).map_err(|e| send_error(e, peer, timeout_secs))?;
+            agent.consume_output(prefix.len());
+        }
+        for part in [&stdout, &stderr] {
+            conn.write_all(part).map_err(|e| send_error(e, peer, timeout_secs))?;
+            agent.record_reply_bytes(part.len()).map_err(protocol)?;
+        }
+        if wire.raw {
+            agent.reply_done().map_err(protocol)?;
+        }
+        let done = Ran { command, reply_len: stdout.len() + stderr.len(), timed_out };
+        on_run(&done);
+        ran.push(done);
+    }
+}
+
+fn send_error(
+    err: wirekit_core::io::DriveError<std::io::Error, std::convert::Infallible>,
+    peer: &str,
+    secs: u64,
+) -> Error {
+    drive_error(err, "reply", peer, secs)
+}
+
+#[cfg(test)]
+mod tests;

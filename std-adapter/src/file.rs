@@ -1,0 +1,218 @@
+//! `wirekit file`: demo3 on the core's `FileSender` / `FileReceiver`.
+//!
+//! Send: the header (prefix + `json.dumps`-style JSON) goes out of the `FileSender`, the body
+//! straight from the file with `sendfile` ([`crate::body`]); every body byte is recorded with
+//! the sender. Receive: the header arrives through the pump; the name is checked and the size
+//! refused over the limit before anything is written ([`AtomicFile::create`]); then bytes the
+//! pump already holds go to the file first, and the rest is read straight from the socket in
+//! large chunks. Every chunk passes through the `FileReceiver`, which counts it and insists on
+//! exactly `filesize` bytes: a short stream leaves no file under the final name.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use wirekit_core::frame::FrameConfig;
+use wirekit_core::header::FileHeader;
+use wirekit_core::transfer::{FileReceiver, FileSender, ReceiveEvent, TransferError};
+use wirekit_core::Machine;
+
+use crate::atomic_file::{AtomicFile, SizeLimit, RECEIVE_BUF_LEN};
+use crate::body::{send_file_to_socket, SendBodyError};
+use crate::cli::Profile;
+use crate::error::{Error, Result};
+use crate::link::drive_error;
+use crate::progress::{Progress, Summary};
+use crate::session::Session;
+
+/// The header's framing: `struct.pack('i')` under seed, `!i` under mp.
+pub fn framing(profile: Profile) -> FrameConfig {
+    match profile {
+        Profile::Seed => FrameConfig::seed(),
+        Profile::Mp => FrameConfig::mp(),
+    }
+}
+
+/// Send `path` on `session`: header, then exactly its size in bytes. Waits for the receiver to
+/// close (the seed's receiver does once it has everything) so that success means delivered.
+pub fn send(session: Session, path: &Path, profile: Profile, quiet: bool) -> Result<Summary> {
+    let Session { mut conn, peer, timeout_secs: secs } = session;
+    let peer = peer.as_str();
+    let local = |what: &'static str, source: io::Error| Error::LocalIo {
+        what,
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(|e| local("cannot read", e))?;
+    let meta = file.metadata().map_err(|e| local("cannot read", e))?;
+    if !meta.is_file() {
+        return Err(local("cannot send", io::Error::other("not a regular file")));
+    }
+    let filesize = meta.len();
+    let filename = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| local("cannot send", io::Error::other("the file name is not UTF-8")))?;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = abs.parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+    let header = FileHeader { filename, filepath: &dir, filesize };
+    let mut sender = FileSender::new(framing(profile), &header)
+        .map_err(|e| local("cannot send", io::Error::other(e.to_string())))?;
+    let head = sender.output_buf().to_vec();
+    conn.write_all(&head).map_err(|e| drive_error(e, "file header", peer, secs))?;
+    sender.consume_output(head.len());
+
+    let mut progress = Progress::new(filename, filesize, quiet);
+    let mut recorded: std::result::Result<(), TransferError> = Ok(());
+    let socket = &conn.get_ref().0;
+    let sent = send_file_to_socket(&mut file, socket, filesize, |n| {
+        progress.advance(n);
+        if recorded.is_ok() {
+            recorded = sender.record_body(n);
+        }
+    });
+    match sent {
+        Ok(_) => {}
+        Err(SendBodyError::Write(e)) => {
+            return Err(match e.kind() {
+                io::ErrorKind::BrokenPipe
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted => Error::PeerClosed {
+                    peer: peer.to_owned(),
+                    detail: format!(
+                        "after {} of {filesize} bytes of {filename:?} (did it refuse the file? see its output)",
+                        progress.done()
+                    ),
+                },
+                _ => Error::net("sending to", peer, e, secs),
+            })
+        }
+        Err(SendBodyError::Read(e)) => return Err(local("cannot read", e)),
+        Err(e @ SendBodyError::FileShrank { .. }) => {
+            return Err(local("cannot send", io::Error::other(e.to_string())))
+        }
+    }
+    recorded.map_err(|e| Error::Protocol { peer: peer.to_owned(), detail: e.to_string() })?;
+    // Done sending. The receiver closes once it has everything: a clean close (FIN) means it
+    // read the whole body; a reset means it closed with our bytes unread, i.e. it refused or
+    // failed (the seed protocol has no acknowledgement, this is the best sign there is).
+    let _ = socket.shutdown(std::net::Shutdown::Write);
+    let mut sink = [0u8; 256];
+    let mut reader = socket;
+    match reader.read(&mut sink) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+            ) =>
+        {
+            return Err(Error::PeerClosed {
+                peer: peer.to_owned(),
+                detail: format!(
+                    "without reading all of {filename:?} (did it refuse the file? see its output)"
+                ),
+            })
+        }
+        // Closed, silent past --timeout, or extra bytes: the file went out whole.
+        _ => {}
+    }
+    Ok(progress.finish())
+}
+
+/// Where and how much to receive.
+#[derive(Debug, Clone)]
+pub struct RecvOptions {
+    /// The directory to write into.
+    pub dir: PathBuf,
+    /// The size limit.
+    pub limit: SizeLimit,
+    /// Header framing.
+    pub profile: Profile,
+    /// No progress bar or summary.
+    pub quiet: bool,
+}
+
+/// What was received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    /// The file's final path.
+    pub path: PathBuf,
+    /// The transfer summary.
+    pub summary: Summary,
+}
+
+/// Receive one file on `session` into `opts.dir`.
+pub fn receive(session: Session, opts: &RecvOptions) -> Result<Received> {
+    let Session { mut conn, peer, timeout_secs: secs } = session;
+    let peer = peer.as_str();
+    let mut receiver: FileReceiver = FileReceiver::new(framing(opts.profile));
+    conn.drive(&mut receiver, |_, event| match event {
+        ReceiveEvent::Header { .. } => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .map_err(|e| drive_error(e, "file header", peer, secs))?;
+    let (name, filesize) = match receiver.header() {
+        Some(h) => (h.filename.to_owned(), h.filesize),
+        None => {
+            return Err(Error::Protocol { peer: peer.to_owned(), detail: "no file header".into() })
+        }
+    };
+    // Name and size are checked before any byte is written.
+    let mut file = AtomicFile::create(&opts.dir, &name, filesize, opts.limit)?;
+    let mut progress = Progress::new(&name, filesize, opts.quiet);
+    let buf_len = usize::try_from(filesize).unwrap_or(usize::MAX).clamp(1, RECEIVE_BUF_LEN);
+    let mut buf = vec![0u8; buf_len];
+    let transfer = |e: TransferError| match e {
+        TransferError::Truncated { received, expected } => Error::PeerClosed {
+            peer: peer.to_owned(),
+            detail: format!(
+                "after {received} of {expected} bytes of {name:?}; the partial file was discarded"
+            ),
+        },
+        other => Error::Protocol { peer: peer.to_owned(), detail: other.to_string() },
+    };
+    while receiver.remaining().unwrap_or(0) > 0 {
+        // Bytes the pump read along with the header first, then straight from the socket.
+        let from_buffer = !conn.buffered().is_empty();
+        let n = if from_buffer {
+            conn.buffered().len()
+        } else {
+            let want = usize::try_from(receiver.remaining().unwrap_or(0)).unwrap_or(usize::MAX);
+            let slot = buf.get_mut(..want.min(buf_len)).unwrap_or(&mut []);
+            let n = embedded_io::Read::read(conn.get_mut(), slot)
+                .map_err(|e| Error::net("receiving from", peer, e, secs))?;
+            if n == 0 {
+                return Err(match receiver.handle_eof() {
+                    Err(e) => transfer(e),
+                    Ok(_) => Error::PeerClosed { peer: peer.to_owned(), detail: "early".into() },
+                });
+            }
+            n
+        };
+        let input = if from_buffer { conn.buffered() } else { buf.get(..n).unwrap_or(&[]) };
+        let step = receiver.handle_input(input).map_err(transfer)?;
+        if let Some(ReceiveEvent::Body { chunk, .. }) = step.event {
+            file.write_chunk(chunk)?;
+            progress.advance(chunk.len() as u64);
+        }
+        let consumed = step.consumed;
+        if from_buffer {
+            conn.consume_buffered(consumed);
+        }
+    }
+    match receiver.handle_input(&[]).map_err(transfer)?.event {
+        Some(ReceiveEvent::Complete) => {}
+        _ => {
+            return Err(Error::Protocol {
+                peer: peer.to_owned(),
+                detail: "the transfer did not complete".into(),
+            })
+        }
+    }
+    let path = file.commit()?;
+    Ok(Received { path, summary: progress.finish() })
+}
+
+#[cfg(test)]
+mod tests;

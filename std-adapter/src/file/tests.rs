@@ -1,0 +1,125 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use super::*;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+
+use crate::exit::Exit;
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn opts(dir: &Path, limit: SizeLimit) -> RecvOptions {
+    RecvOptions { dir: dir.to_path_buf(), limit, profile: Profile::Seed, quiet: true }
+}
+
+/// A hand-made sender: prefix + header JSON + `body`, all in one write, then close.
+fn forge(filename: &str, filesize: i64, body: &[u8]) -> Session {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let head =
+        format!(r#"{{"filepath": "F:\\up", "filename": "{filename}", "filesize": {filesize}}}"#);
+    let mut wire = (head.len() as i32).to_le_bytes().to_vec();
+    wire.extend_from_slice(head.as_bytes());
+    wire.extend_from_slice(body);
+    thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let _ = s.write_all(&wire);
+    });
+    Session::start(listener.accept().unwrap().0, 5).unwrap()
+}
+
+fn send_and_receive(name: &str, body: &[u8], profile: Profile) {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    let path = src.path().join(name);
+    std::fs::write(&path, body).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sender = thread::spawn(move || {
+        let s = Session::start(listener.accept().unwrap().0, 5).unwrap();
+        send(s, &path, profile, true).unwrap()
+    });
+    let session = Session::start(TcpStream::connect(addr).unwrap(), 5).unwrap();
+    let got = receive(session, &RecvOptions { profile, ..opts(dst.path(), SizeLimit::FreeSpace) })
+        .unwrap();
+    assert_eq!(sender.join().unwrap().bytes, body.len() as u64);
+    assert_eq!(got.summary.bytes, body.len() as u64);
+    assert_eq!(std::fs::read(dst.path().join(name)).unwrap(), body);
+    assert_eq!(names(dst.path()), [name]);
+}
+
+#[test]
+fn files_of_every_size_arrive_intact_in_both_profiles() {
+    let big: Vec<u8> = (0..(3 * RECEIVE_BUF_LEN as u32 + 17)).map(|i| (i % 253) as u8).collect();
+    for profile in [Profile::Seed, Profile::Mp] {
+        send_and_receive("报告 😀.bin", &big, profile);
+        send_and_receive("empty", b"", profile);
+        send_and_receive("one", b"x", profile);
+    }
+}
+
+#[test]
+fn body_bytes_that_arrive_with_the_header_are_counted_once() {
+    let dst = tempfile::tempdir().unwrap();
+    let got =
+        receive(forge("a.txt", 5, b"hello"), &opts(dst.path(), SizeLimit::FreeSpace)).unwrap();
+    assert_eq!(std::fs::read(got.path).unwrap(), b"hello");
+    // Extra bytes after the body are not part of the file.
+    let got =
+        receive(forge("b.txt", 3, b"abcdef"), &opts(dst.path(), SizeLimit::FreeSpace)).unwrap();
+    assert_eq!(std::fs::read(got.path).unwrap(), b"abc");
+}
+
+#[test]
+fn a_cut_body_leaves_no_file_and_an_older_one_intact() {
+    let dst = tempfile::tempdir().unwrap();
+    std::fs::write(dst.path().join("keep.txt"), b"old").unwrap();
+    let err = receive(forge("keep.txt", 10, b"new"), &opts(dst.path(), SizeLimit::FreeSpace))
+        .unwrap_err();
+    assert!(err.to_string().contains("after 3 of 10 bytes"), "{err}");
+    assert_eq!(err.exit(), Exit::Failure);
+    assert_eq!(std::fs::read(dst.path().join("keep.txt")).unwrap(), b"old");
+    assert_eq!(names(dst.path()), ["keep.txt"]);
+}
+
+#[test]
+fn refused_names_and_sizes_write_nothing() {
+    let dst = tempfile::tempdir().unwrap();
+    for name in ["../x", "..", ".", "/etc/passwd", "C:\\\\x", "a\\\\..\\\\b", "a\\u0000b", "a\\nb"]
+    {
+        let err =
+            receive(forge(name, 3, b"abc"), &opts(dst.path(), SizeLimit::FreeSpace)).unwrap_err();
+        assert_eq!(err.exit(), Exit::Refused, "{name}: {err}");
+        assert!(err.to_string().contains("refused file name"), "{name}: {err}");
+    }
+    let err =
+        receive(forge("big.bin", 11, b""), &opts(dst.path(), SizeLimit::Bytes(10))).unwrap_err();
+    assert!(err.to_string().contains("--max-size"), "{err}");
+    assert_eq!(err.exit(), Exit::Refused);
+    assert!(names(dst.path()).is_empty());
+}
+
+#[test]
+fn negative_and_oversize_header_lengths_are_protocol_errors() {
+    let dst = tempfile::tempdir().unwrap();
+    for prefix in [(-1i32).to_le_bytes(), (1i32 << 30).to_le_bytes()] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            let mut s = TcpStream::connect(addr).unwrap();
+            let _ = s.write_all(&prefix);
+        });
+        let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
+        let err = receive(session, &opts(dst.path(), SizeLimit::FreeSpace)).unwrap_err();
+        assert!(err.to_string().contains("file header"), "{err}");
+        assert_eq!(err.exit(), Exit::Failure);
+    }
+    assert!(names(dst.path()).is_empty());
+}

@@ -1,0 +1,97 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use super::*;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::thread;
+use wirekit_core::auth::RejectReason;
+
+use crate::exit::Exit;
+
+/// A connected pair of sessions: (accepting, connecting).
+pub(crate) fn pair() -> (Session, Session) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    (Session::start(server, 5).unwrap(), Session::start(client, 5).unwrap())
+}
+
+/// Run both handshakes at once; returns (accepting outcome, connecting outcome).
+fn both(
+    accept: (&'static [u8], Plan),
+    connect: (&'static [u8], Plan),
+) -> (Result<Outcome>, Result<Outcome>) {
+    let (mut a, mut c) = pair();
+    let t = thread::spawn(move || a.handshake(accept.0, accept.1));
+    let client = c.handshake(connect.0, connect.1);
+    (t.join().unwrap(), client)
+}
+
+#[test]
+fn seed_right_and_wrong_key() {
+    let (a, c) =
+        (Plan::new(Profile::Seed, Side::Accepting), Plan::new(Profile::Seed, Side::Connecting));
+    let (server, client) = both((b"egg", a), (b"egg", c));
+    assert_eq!(server.unwrap(), Outcome::Authenticated);
+    assert_eq!(client.unwrap(), Outcome::Answered);
+    let (server, client) = both((b"egg", a), (b"spam", c));
+    assert_eq!(server.unwrap(), Outcome::PeerRejected(RejectReason::WrongMac));
+    // The seed sends no verdict: the prover cannot know.
+    assert_eq!(client.unwrap(), Outcome::Answered);
+}
+
+#[test]
+fn exec_plan_makes_the_connecting_side_the_seed_verifier() {
+    let a = Plan::new(Profile::Seed, Side::Accepting).verifier_connects();
+    let c = Plan::new(Profile::Seed, Side::Connecting).verifier_connects();
+    assert!(!a.seed_verifies() && c.seed_verifies());
+    let (controller, agent) = both((b"spam", a), (b"egg", c));
+    assert_eq!(controller.unwrap(), Outcome::Answered);
+    assert_eq!(agent.unwrap(), Outcome::PeerRejected(RejectReason::WrongMac));
+}
+
+#[test]
+fn mp_both_digests_right_and_wrong_key() {
+    for digest in [MpDigest::Legacy, MpDigest::Sha256] {
+        let a = Plan::new(Profile::Mp, Side::Accepting).with_mp_digest(digest);
+        let c = Plan::new(Profile::Mp, Side::Connecting).with_mp_digest(digest);
+        let (server, client) = both((b"egg", a), (b"egg", c));
+        assert_eq!(
+            (server.unwrap(), client.unwrap()),
+            (Outcome::Authenticated, Outcome::Authenticated)
+        );
+        let (server, client) = both((b"egg", a), (b"spam", c));
+        assert_eq!(server.unwrap(), Outcome::PeerRejected(RejectReason::WrongMac), "{digest:?}");
+        assert_eq!(client.unwrap(), Outcome::Refused, "{digest:?}");
+    }
+}
+
+#[test]
+fn open_with_a_wrong_key_is_exit_5_and_a_right_one_keeps_the_bytes_behind_it() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let mut challenge = [0u8; 32];
+        s.read_exact(&mut challenge).unwrap();
+        let mac =
+            wirekit_core::auth::hmac(wirekit_core::auth::MacAlgorithm::Md5, b"egg", &[&challenge]);
+        let mut out = mac.as_bytes().to_vec();
+        out.extend_from_slice(b"after");
+        s.write_all(&out).unwrap();
+        // A second connection with a wrong key.
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.read_exact(&mut challenge).unwrap();
+        s.write_all(&[0u8; 16]).unwrap();
+    });
+    let key = crate::keys::load_key(Some("egg"), None, None).unwrap();
+    let plan = Plan::new(Profile::Seed, Side::Accepting);
+    let mut good = open(listener.accept().unwrap().0, key.as_ref(), plan, 5).unwrap();
+    while good.conn.buffered().len() < 5 {
+        good.conn.fill().unwrap();
+    }
+    assert_eq!(good.conn.buffered(), b"after");
+    let err = open(listener.accept().unwrap().0, key.as_ref(), plan, 5).unwrap_err();
+    assert_eq!(err.exit(), Exit::AuthFailed, "{err}");
+    assert!(err.to_string().contains("same --key"), "{err}");
+    client.join().unwrap();
+}

@@ -1,0 +1,156 @@
+//! `wirekit exec` in both roles: against itself (framed, raw, keyed seed and mp, wrong key),
+//! against the seed-style Python peers (framed and raw, GBK), and from stdin lines.
+
+use wirekit_tests::{args, python, run, wirekit, wirekit_server, Child, CHILD_LIMIT};
+
+fn agent(addr: std::net::SocketAddr, extra: &[&str]) -> wirekit_tests::Output {
+    let a = addr.to_string();
+    let mut all = vec!["exec", "agent", "--connect", &a, "--timeout", "10"];
+    all.extend_from_slice(extra);
+    run(args(wirekit(), all), "wirekit exec agent")
+}
+
+fn pair(
+    controller_extra: &[&str],
+    agent_extra: &[&str],
+) -> (wirekit_tests::Output, wirekit_tests::Output) {
+    let mut c = vec!["exec", "controller", "-c", "echo 吃了", "-c", "echo err >&2"];
+    c.extend_from_slice(controller_extra);
+    let (controller, addr) = wirekit_server(&c, "wirekit exec controller");
+    let agent = agent(addr, agent_extra);
+    (controller.wait_output(CHILD_LIMIT), agent)
+}
+
+#[test]
+fn wirekit_pair_framed_and_raw() {
+    for (c, a) in [(&[][..], &["--insecure"][..]), (&["--raw"], &["--raw", "--insecure"])] {
+        let (controller, agent) = pair(c, a);
+        assert_eq!(controller.code(), 0, "{controller}");
+        assert_eq!(agent.code(), 0, "{agent}");
+        assert_eq!(controller.lines(), ["吃了", "err"], "{controller}");
+        assert!(agent.stderr.contains(r#"ran "echo 吃了""#), "{agent}");
+    }
+}
+
+#[test]
+fn wirekit_pair_with_keys_seed_and_mp() {
+    for profile in ["seed", "mp"] {
+        let keyed = ["--key", "egg", "--profile", profile];
+        let (controller, agent) = pair(&keyed, &keyed);
+        assert_eq!(controller.code(), 0, "{profile}: {controller}");
+        assert_eq!(agent.code(), 0, "{profile}: {agent}");
+        assert_eq!(controller.lines(), ["吃了", "err"], "{profile}: {controller}");
+    }
+}
+
+#[test]
+fn agent_with_the_wrong_key_runs_nothing() {
+    for profile in ["seed", "mp"] {
+        let (controller, agent) =
+            pair(&["--key", "egg", "--profile", profile], &["--key", "spam", "--profile", profile]);
+        assert_eq!(agent.code(), 5, "{profile}: {agent}");
+        assert!(agent.stderr.contains("authentication with"), "{agent}");
+        assert!(!agent.stderr.contains("ran "), "{agent}");
+        assert_ne!(controller.code(), 0, "{profile}: {controller}");
+        assert!(controller.stdout.is_empty(), "{controller}");
+    }
+}
+
+#[test]
+fn controller_reads_stdin_lines_until_q() {
+    let mut cmd = args(wirekit(), ["exec", "controller", "--listen", "127.0.0.1:0", "--once"]);
+    cmd.args(["--timeout", "10"]);
+    let mut controller =
+        Child::spawn_with_stdin(cmd, "controller", b"echo one\n\n echo two\nq\necho never\n");
+    let addr = controller.wait_listening();
+    let agent = agent(addr, &["--insecure"]);
+    assert_eq!(agent.code(), 0, "{agent}");
+    let out = controller.wait_output(CHILD_LIMIT);
+    assert_eq!(out.code(), 0, "{out}");
+    assert_eq!(out.lines(), ["one", "two"], "{out}");
+    assert!(!out.stderr.contains(">>>"), "no prompt without a terminal: {out}");
+}
+
+#[test]
+fn wirekit_controller_to_python_agent_gbk_framed_and_raw() {
+    for raw in [false, true] {
+        // The Python agent decodes the command as GBK and hands the shell UTF-8: `printf 吃了`
+        // is 6 bytes only if the GBK text arrived intact.
+        let mut c = vec!["exec", "controller", "--encoding", "gbk", "-c", "printf 吃了 | wc -c"];
+        c.extend(["-c", "echo hello"]);
+        if raw {
+            c.push("--raw");
+        }
+        let (controller, addr) = wirekit_server(&c, "wirekit exec controller");
+        let port = addr.port().to_string();
+        let mut a = vec!["127.0.0.1", port.as_str()];
+        if raw {
+            a.push("--raw");
+        }
+        let py = run(args(python("exec_agent.py"), a), "exec_agent.py");
+        assert_eq!(py.code(), 0, "{py}");
+        let out = controller.wait_output(CHILD_LIMIT);
+        assert_eq!(out.code(), 0, "raw={raw}: {out}");
+        let lines: Vec<&str> = out.lines().iter().map(|l| l.trim()).collect();
+        assert_eq!(lines, ["6", "hello"], "raw={raw}: {out}");
+    }
+}
+
+#[test]
+fn python_controller_to_wirekit_agent_framed_and_raw() {
+    for raw in [false, true] {
+        let mut a = vec!["127.0.0.1", "0", "echo 吃了", "printf abc; printf de >&2"];
+        if raw {
+            a.push("--raw");
+        }
+        let (controller, addr) =
+            Child::server(args(python("exec_controller.py"), a), "exec_controller.py");
+        let mut extra = vec!["--insecure", "--encoding", "gbk"];
+        if raw {
+            extra.push("--raw");
+        }
+        let agent = agent(addr, &extra);
+        assert_eq!(agent.code(), 0, "{agent}");
+        let out = controller.success();
+        // GBK both ways: the Python controller decodes our transcoded output.
+        let lines = out.lines();
+        assert_eq!(lines[..2], ["吃了", ""], "raw={raw}: {out}");
+        if raw {
+            // demo1: stderr went in its own send and may miss the controller's one recv.
+            assert!(lines[2].starts_with("abc"), "{out}");
+        } else {
+            assert_eq!(lines[2], "abcde", "{out}");
+        }
+    }
+}
+
+/// On a terminal the controller prompts `>>> ` like the seed (run under `script`, a pty).
+#[cfg(target_os = "linux")]
+#[test]
+fn controller_prompts_on_a_terminal() {
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let bin = wirekit_tests::wirekit_bin();
+    let inner =
+        format!("{} exec controller --listen 127.0.0.1:0 --once --timeout 10", bin.display());
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qfec", &inner, "/dev/null"]);
+    let controller = Child::spawn_with_stdin(cmd, "script wirekit", b"echo one\nq\n");
+    // Through the pty, `listening on` arrives on stdout.
+    let mut addr = None;
+    controller.wait_until(std::time::Duration::from_secs(20), |out, _| {
+        addr = out
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("listening on "))
+            .and_then(|a| a.parse::<std::net::SocketAddr>().ok());
+        addr.is_some()
+    });
+    let addr = addr.expect("the controller never printed `listening on ADDR`");
+    let agent = agent(addr, &["--insecure"]);
+    assert_eq!(agent.code(), 0, "{agent}");
+    let out = controller.wait_output(CHILD_LIMIT);
+    assert_eq!(out.code(), 0, "{out}");
+    assert!(out.stdout.contains(">>> one"), "{out}");
+}

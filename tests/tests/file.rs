@@ -1,0 +1,321 @@
+//! `wirekit file` in both roles and both connection directions: against itself (also keyed,
+//! seed and mp), against the seed-style Python peers (a CJK + emoji name, a 0-byte file, a
+//! 20 MiB file; bytes compared), and bad input against a receiver that keeps serving.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+use wirekit_tests::{args, python, run, wirekit, wirekit_server, Child, CHILD_LIMIT};
+
+const NAME: &str = "数据 报告 😀📦.bin";
+
+fn body(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8 ^ (i >> 12) as u8).collect()
+}
+
+/// (name, body) cases every pairing runs.
+fn cases() -> Vec<(&'static str, Vec<u8>)> {
+    vec![(NAME, body(100_000)), ("empty.txt", Vec::new()), ("big.bin", body(20 << 20))]
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn check_arrived(dst: &Path, name: &str, body: &[u8]) {
+    let got = std::fs::read(dst.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(
+        got == body,
+        "{name}: {} bytes arrived, {} sent, contents differ",
+        got.len(),
+        body.len()
+    );
+    assert_eq!(files(dst), [name], "no temporary files left");
+}
+
+/// Both `wirekit`; `sender_listens` picks the direction; `extra` goes to both sides.
+fn wirekit_pair(name: &str, body: &[u8], sender_listens: bool, extra: &[&str]) {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    let path = src.path().join(name);
+    std::fs::write(&path, body).unwrap();
+    let (p, d) = (path.to_str().unwrap(), dst.path().to_str().unwrap());
+    let (server, client) = if sender_listens {
+        let mut s = vec!["file", "send", p];
+        s.extend_from_slice(extra);
+        let (server, addr) = wirekit_server(&s, "wirekit file send");
+        let a = addr.to_string();
+        let mut c = vec!["file", "recv", "--connect", &a, "--dir", d, "--timeout", "10"];
+        c.extend_from_slice(extra);
+        (server, run(args(wirekit(), c), "wirekit file recv"))
+    } else {
+        let mut s = vec!["file", "recv", "--dir", d];
+        s.extend_from_slice(extra);
+        let (server, addr) = wirekit_server(&s, "wirekit file recv");
+        let a = addr.to_string();
+        let mut c = vec!["file", "send", p, "--connect", &a, "--timeout", "10"];
+        c.extend_from_slice(extra);
+        (server, run(args(wirekit(), c), "wirekit file send"))
+    };
+    assert_eq!(client.code(), 0, "{client}");
+    let server = server.wait_output(CHILD_LIMIT);
+    assert_eq!(server.code(), 0, "{server}");
+    check_arrived(dst.path(), name, body);
+    // The summary line: name, bytes, seconds, MB/s.
+    for out in [&client, &server] {
+        let summary = format!("{name}, {} bytes, ", body.len());
+        assert!(out.stdout.contains(&summary) && out.stdout.contains(" MB/s"), "{out}");
+    }
+}
+
+#[test]
+fn wirekit_pair_both_directions() {
+    for (name, body) in cases() {
+        wirekit_pair(name, &body, true, &[]);
+        wirekit_pair(name, &body, false, &[]);
+    }
+}
+
+#[test]
+fn wirekit_pair_with_keys_seed_and_mp() {
+    let small = body(5000);
+    for profile in ["seed", "mp"] {
+        wirekit_pair(NAME, &small, true, &["--key", "egg", "--profile", profile]);
+        wirekit_pair(NAME, &small, false, &["--key", "egg", "--profile", profile]);
+    }
+}
+
+#[test]
+fn python_sender_to_wirekit_receiver_both_directions() {
+    for (name, body) in cases() {
+        for sender_listens in [true, false] {
+            let src = tempfile::tempdir().unwrap();
+            let dst = tempfile::tempdir().unwrap();
+            let path = src.path().join(name);
+            std::fs::write(&path, &body).unwrap();
+            let (p, d) = (path.to_str().unwrap(), dst.path().to_str().unwrap());
+            let (server, client) = if sender_listens {
+                let (s, addr) = Child::server(
+                    args(python("file_send.py"), ["listen", "127.0.0.1", "0", p]),
+                    "file_send.py",
+                );
+                let a = addr.to_string();
+                let c = ["file", "recv", "--connect", &a, "--dir", d, "--timeout", "10"];
+                (s, run(args(wirekit(), c), "wirekit file recv"))
+            } else {
+                let (s, addr) = wirekit_server(&["file", "recv", "--dir", d], "wirekit file recv");
+                let port = addr.port().to_string();
+                let c = ["connect", "127.0.0.1", &port, p];
+                (s, run(args(python("file_send.py"), c), "file_send.py"))
+            };
+            assert_eq!(client.code(), 0, "{client}");
+            let server = server.wait_output(CHILD_LIMIT);
+            assert_eq!(server.code(), 0, "{server}");
+            check_arrived(dst.path(), name, &body);
+        }
+    }
+}
+
+#[test]
+fn wirekit_sender_to_python_receiver_both_directions() {
+    for (name, body) in cases() {
+        for sender_listens in [true, false] {
+            let src = tempfile::tempdir().unwrap();
+            let dst = tempfile::tempdir().unwrap();
+            let path = src.path().join(name);
+            std::fs::write(&path, &body).unwrap();
+            let (p, d) = (path.to_str().unwrap(), dst.path().to_str().unwrap());
+            let (server, client) = if sender_listens {
+                let (s, addr) = wirekit_server(&["file", "send", p], "wirekit file send");
+                let port = addr.port().to_string();
+                (
+                    s,
+                    run(
+                        args(python("file_recv.py"), ["connect", "127.0.0.1", &port, d]),
+                        "file_recv.py",
+                    ),
+                )
+            } else {
+                let (s, addr) = Child::server(
+                    args(python("file_recv.py"), ["listen", "127.0.0.1", "0", d]),
+                    "file_recv.py",
+                );
+                let a = addr.to_string();
+                (
+                    s,
+                    run(
+                        args(wirekit(), ["file", "send", p, "--connect", &a, "--timeout", "10"]),
+                        "send",
+                    ),
+                )
+            };
+            assert_eq!(client.code(), 0, "{client}");
+            let server = server.wait_output(CHILD_LIMIT);
+            assert_eq!(server.code(), 0, "{server}");
+            // The Python receiver writes head['filename']: our header carried the name intact.
+            check_arrived(dst.path(), name, &body);
+        }
+    }
+}
+
+/// A JSON string as `json.dumps` writes it (ASCII only, `\uXXXX` escapes).
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for unit in s.encode_utf16() {
+        match unit {
+            0x22 => out.push_str("\\\""),
+            0x5c => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(unit as u8 as char),
+            _ => out.push_str(&format!("\\u{unit:04x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Send raw bytes to `addr` and close.
+fn send_raw(addr: SocketAddr, bytes: &[u8]) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let _ = s.write_all(bytes);
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    // Wait for the receiver to close, so its verdict is in before the next client.
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = s.read(&mut [0u8; 16]);
+}
+
+fn forged(name: &str, filesize: i64, body: &[u8]) -> Vec<u8> {
+    let head = format!(
+        r#"{{"filepath": "F:\\up", "filename": {}, "filesize": {filesize}}}"#,
+        json_str(name)
+    );
+    let mut wire = (head.len() as i32).to_le_bytes().to_vec();
+    wire.extend_from_slice(head.as_bytes());
+    wire.extend_from_slice(body);
+    wire
+}
+
+#[test]
+fn bad_input_is_refused_and_the_receiver_keeps_serving() {
+    let dst = tempfile::tempdir().unwrap();
+    std::fs::write(dst.path().join("keep.txt"), b"older file").unwrap();
+    let d = dst.path().to_str().unwrap();
+    let (server, addr) = wirekit_server(
+        &["file", "recv", "--dir", d, "--serve-many", "--max-size", "1000"],
+        "wirekit file recv",
+    );
+    let names = [
+        "../x",
+        "..",
+        ".",
+        "/etc/passwd",
+        "C:\\x",
+        "a\\..\\b",
+        "a\0b",
+        "a\nb",
+        "",
+        ".bashrc",
+        "x/",
+    ];
+    for name in names {
+        send_raw(addr, &forged(name, 3, b"abc"));
+    }
+    send_raw(addr, &(-1i32).to_le_bytes());
+    send_raw(addr, &i32::MAX.to_le_bytes());
+    send_raw(addr, &forged("big.bin", 1001, b"x"));
+    send_raw(addr, &forged("keep.txt", 100, b"only 14 bytes!"));
+    // A good client right after all that.
+    send_raw(addr, &forged("good.txt", 4, b"good"));
+    // Each connection's error is printed after its socket closed: wait for all of them.
+    let expected_errors = names.len() + 4;
+    server.wait_until(Duration::from_secs(20), |out, err| {
+        out.contains("good.txt, 4 bytes") && err.matches("wirekit: ").count() >= expected_errors
+    });
+    let out = server_kill(server);
+    let refused = out.stderr.lines().filter(|l| l.contains("refused file name")).count();
+    assert_eq!(refused, names.len(), "{out}");
+    for expected in ["negative", "file header", "--max-size", "after 14 of 100 bytes"] {
+        assert!(out.stderr.contains(expected), "{expected}: {out}");
+    }
+    assert!(out.stdout.contains("good.txt, 4 bytes"), "{out}");
+    assert_eq!(std::fs::read(dst.path().join("good.txt")).unwrap(), b"good");
+    assert_eq!(std::fs::read(dst.path().join("keep.txt")).unwrap(), b"older file");
+    assert_eq!(files(dst.path()), ["good.txt", "keep.txt"]);
+}
+
+/// Kill a serving child and return what it printed.
+fn server_kill(server: Child) -> wirekit_tests::Output {
+    server.wait_output(Duration::ZERO)
+}
+
+#[test]
+fn bad_input_errors_say_what_happened() {
+    let dst = tempfile::tempdir().unwrap();
+    let d = dst.path().to_str().unwrap();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (forged("../x", 3, b"abc"), "refused file name \"../x\""),
+        (forged("a\0b", 3, b"abc"), "control character U+0000"),
+        (forged("C:\\x", 3, b"abc"), "path separator"),
+        ((-1i32).to_le_bytes().to_vec(), "negative"),
+        (i32::MAX.to_le_bytes().to_vec(), "file header"),
+        (forged("big.bin", 1001, b""), "--max-size"),
+        (forged("cut.bin", 100, b"abc"), "after 3 of 100 bytes"),
+    ];
+    for (wire, expected) in cases {
+        let (server, addr) =
+            wirekit_server(&["file", "recv", "--dir", d, "--max-size", "1000"], "recv");
+        send_raw(addr, &wire);
+        let out = server.wait_output(CHILD_LIMIT);
+        assert_ne!(out.code(), 0, "{out}");
+        assert!(out.stderr.contains(expected), "{expected}: {out}");
+        let errors: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("wirekit:")).collect();
+        assert_eq!(errors.len(), 1, "one line: {out}");
+    }
+    assert!(files(dst.path()).is_empty());
+}
+
+#[test]
+fn a_cut_body_from_python_leaves_the_older_file() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    std::fs::write(dst.path().join(NAME), b"older").unwrap();
+    let path = src.path().join(NAME);
+    std::fs::write(&path, body(50_000)).unwrap();
+    let (p, d) = (path.to_str().unwrap(), dst.path().to_str().unwrap());
+    let (s, addr) = Child::server(
+        args(python("file_send.py"), ["listen", "127.0.0.1", "0", p, "--cut", "20000"]),
+        "file_send.py",
+    );
+    let a = addr.to_string();
+    let out = run(args(wirekit(), ["file", "recv", "--connect", &a, "--dir", d]), "recv");
+    s.success();
+    assert_eq!(out.code(), 1, "{out}");
+    assert!(out.stderr.contains("after 20000 of 50000 bytes"), "{out}");
+    assert_eq!(std::fs::read(dst.path().join(NAME)).unwrap(), b"older");
+    assert_eq!(files(dst.path()), [NAME]);
+}
+
+#[test]
+fn sender_hears_about_a_refused_file() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    // A name that is fine here but that the receiver refuses (hidden file).
+    let path = src.path().join(".profile");
+    std::fs::write(&path, body(300_000)).unwrap();
+    let (p, d) = (path.to_str().unwrap(), dst.path().to_str().unwrap());
+    let (sender, addr) = wirekit_server(&["file", "send", p], "wirekit file send");
+    let a = addr.to_string();
+    let recv = run(args(wirekit(), ["file", "recv", "--connect", &a, "--dir", d]), "recv");
+    assert_eq!(recv.code(), 4, "{recv}");
+    assert!(recv.stderr.contains("hidden file"), "{recv}");
+    let sent = sender.wait_output(CHILD_LIMIT);
+    assert_eq!(sent.code(), 1, "{sent}");
+    assert!(sent.stderr.contains("did it refuse the file?"), "{sent}");
+    assert!(files(dst.path()).is_empty());
+}

@@ -34,9 +34,9 @@ const RUN_LIMIT: Duration = Duration::from_secs(20);
 const FILE_LEN: usize = 256 * 1024;
 const WRONG_KEY: &str = "not-the-key";
 /// Steps the `wirekit` binary drives; the others use the core's machines over `Conn`.
-/// `auth client`, `file send --connect` and `exec controller --connect` with `--key` are
-/// not on main yet.
-const BINARY: BinarySteps = BinarySteps { auth: false, file: false, exec: false, udp: true };
+/// `exec controller` only listens so far (no `--connect` to reach an agent that listens, as
+/// the device does), so the commands go through a `Conn` peer.
+const BINARY: BinarySteps = BinarySteps { auth: true, file: true, exec: false, udp: true };
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed).collect()

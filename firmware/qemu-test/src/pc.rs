@@ -198,9 +198,14 @@ pub fn until_closed(conn: &mut StdConn) -> bool {
     stream.read_to_end(&mut rest).is_ok() && rest.is_empty()
 }
 
-/// The controller prints each command's output in order; cut it back into `n` replies.
-/// (Placeholder until the binary's output format is known; see `BinarySteps::exec`.)
+/// The controller prints each command's output as the seed does (`print(ret.decode())`:
+/// one line per reply here, its newline not doubled); cut it back into the last `n`
+/// replies, each with the newline the device sent.
 fn split_controller_output(stdout: &str, n: usize) -> Result<Vec<String>, String> {
-    let _ = n;
-    Err(format!("cannot split the controller's output yet: {stdout:?}"))
+    let lines: Vec<&str> = stdout.lines().collect();
+    let first = lines
+        .len()
+        .checked_sub(n)
+        .ok_or_else(|| format!("{n} replies expected, the controller printed {stdout:?}"))?;
+    Ok(lines[first..].iter().map(|line| format!("{line}\n")).collect())
 }

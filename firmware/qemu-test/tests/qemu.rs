@@ -197,7 +197,35 @@ fn qemu_firmware_serves_the_pc() {
     assert!(up > 0.0 && up < start.elapsed().as_secs_f64() + 1.0, "uptime {up}");
     assert_eq!(replies[2], "unknown command\n");
 
-    // 6. UDP hello -> bye.
+    // 6. Back-to-back and concurrent sessions on one port (4 listening sockets; a socket
+    //    whose session the device closed must not sit 10 s in TIME-WAIT).
+    let t = Instant::now();
+    for i in 0..12 {
+        let reply = peer::connect(fwd.command, IO_TIMEOUT).and_then(|mut conn| {
+            peer::seed_prove(&mut conn, KEY.as_bytes())?;
+            peer::run_commands(&mut conn, &["ver"])
+        });
+        assert!(reply.is_ok(), "back-to-back session {i}: {reply:?}");
+    }
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut conn = peer::connect(fwd.command, IO_TIMEOUT)?;
+                peer::seed_prove(&mut conn, KEY.as_bytes())?;
+                peer::run_commands(&mut conn, &["uptime", "ver"])
+            })
+        })
+        .collect();
+    for worker in workers {
+        let replies = worker.join().unwrap().unwrap();
+        assert!(replies[1].starts_with(b"wirekit-fw-qemu "), "concurrent session: {replies:?}");
+    }
+    println!(
+        "12 back-to-back + 3 concurrent command sessions in {:.2}s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // 7. UDP hello -> bye.
     assert_eq!(pc.udp_hello().unwrap(), "bye");
 
     let [ok, rejected, files, commands] = stats();

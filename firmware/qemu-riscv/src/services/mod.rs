@@ -96,14 +96,25 @@ impl<const RX: usize, const TX: usize> Pair<RX, TX> {
     }
 }
 
+/// A command socket's buffers and its reply buffers.
+struct ShellStorage {
+    socket: Pair<COMMAND_BUF, COMMAND_BUF>,
+    stdout: [u8; STDOUT_BUF],
+    stderr: [u8; STDERR_BUF],
+}
+
+impl ShellStorage {
+    const fn new() -> Self {
+        Self { socket: Pair::new(), stdout: [0; STDOUT_BUF], stderr: [0; STDERR_BUF] }
+    }
+}
+
 /// Static buffers, all zero so the static lands in `.bss`.
 pub struct Storage {
     auth: [Pair<AUTH_BUF, AUTH_BUF>; SOCKETS_PER_PORT],
     mp: [Pair<AUTH_BUF, AUTH_BUF>; SOCKETS_PER_PORT],
     file: [Pair<FILE_RX_BUF, FILE_TX_BUF>; SOCKETS_PER_PORT],
-    command: [Pair<COMMAND_BUF, COMMAND_BUF>; SOCKETS_PER_PORT],
-    /// Each command socket's reply buffers (stdout, stderr).
-    replies: [Pair<STDOUT_BUF, STDERR_BUF>; SOCKETS_PER_PORT],
+    command: [ShellStorage; SOCKETS_PER_PORT],
     udp_rx: [u8; UDP_BUF],
     udp_tx: [u8; UDP_BUF],
 }
@@ -115,8 +126,7 @@ impl Storage {
             auth: [const { Pair::new() }; SOCKETS_PER_PORT],
             mp: [const { Pair::new() }; SOCKETS_PER_PORT],
             file: [const { Pair::new() }; SOCKETS_PER_PORT],
-            command: [const { Pair::new() }; SOCKETS_PER_PORT],
-            replies: [const { Pair::new() }; SOCKETS_PER_PORT],
+            command: [const { ShellStorage::new() }; SOCKETS_PER_PORT],
             udp_rx: [0; UDP_BUF],
             udp_tx: [0; UDP_BUF],
         }
@@ -200,21 +210,15 @@ impl Services {
         challenges: Challenges,
         udp_link_max: usize,
     ) -> Self {
-        let Storage { auth, mp, file, command, replies, udp_rx, udp_tx } = storage;
+        let Storage { auth, mp, file, command, udp_rx, udp_tx } = storage;
         let mut add =
             |rx: &'static mut [u8], tx: &'static mut [u8]| sockets.add(tcp_socket(rx, tx));
         let auth = auth.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx)));
         let mp = mp.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx)));
         let file = file.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx)));
-        let mut replies = replies.each_mut().map(Some);
-        let mut index = 0;
-        let command = command.each_mut().map(|p| {
-            let buffers = replies
-                .get_mut(index)
-                .and_then(Option::take)
-                .map(|r| (&mut r.rx[..], &mut r.tx[..]));
-            index += 1;
-            ShellSlot { slot: Slot::new(add(&mut p.rx, &mut p.tx)), buffers }
+        let command = command.each_mut().map(|s| ShellSlot {
+            slot: Slot::new(add(&mut s.socket.rx, &mut s.socket.tx)),
+            buffers: Some((&mut s.stdout[..], &mut s.stderr[..])),
         });
         let Metadata { udp_rx: rx_meta, udp_tx: tx_meta } = metadata;
         let mut udp_socket = udp::Socket::new(

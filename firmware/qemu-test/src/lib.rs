@@ -192,6 +192,12 @@ pub struct Qemu {
     pub stderr_log: PathBuf,
 }
 
+/// Cancels a [`Qemu::watchdog`] when dropped (also while unwinding from a failed step).
+#[derive(Debug)]
+pub struct Watchdog {
+    _cancel: std::sync::mpsc::Sender<()>,
+}
+
 /// The firmware's ports in the guest (the seed's defaults, plus 8067 for mp).
 pub mod guest {
     /// Seed handshake alone.
@@ -288,6 +294,21 @@ impl Qemu {
     /// QEMU's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Kills QEMU (by PID) at `deadline` unless the returned guard is dropped first, so a
+    /// hung step fails fast instead of waiting out every socket timeout.
+    pub fn watchdog(&self, deadline: Instant) -> Watchdog {
+        let (cancel, cancelled) = std::sync::mpsc::channel::<()>();
+        let pid = self.child.id().to_string();
+        thread::spawn(move || {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(left) {
+                eprintln!("watchdog: time budget spent, killing QEMU pid {pid}");
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            }
+        });
+        Watchdog { _cancel: cancel }
     }
 
     /// Whether QEMU has exited (and its status if so).

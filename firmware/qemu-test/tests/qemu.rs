@@ -124,6 +124,9 @@ fn qemu_firmware_serves_the_pc() {
         qemu_bin.display(),
         qemu.serial_log.display()
     );
+    // QEMU is killed at the deadline even if a step hangs; dropped before `qemu` (declared
+    // after it), so it never signals a PID that was already reaped.
+    let watchdog = qemu.watchdog(deadline);
     wait_until_ready(&mut qemu, fwd.auth, deadline);
     println!("services up {:.2}s after boot", start.elapsed().as_secs_f64());
     let binary = BinarySteps::from_env_or(BINARY);
@@ -238,6 +241,7 @@ fn qemu_firmware_serves_the_pc() {
     assert!(Instant::now() < deadline, "over the time budget");
     println!("QEMU part took {:.1}s", start.elapsed().as_secs_f64());
     println!("--- guest serial log ---\n{serial}");
+    drop(watchdog);
     drop(qemu);
 }
 

@@ -250,12 +250,25 @@ pub struct ExecWireArgs {
     pub encoding: TextEncoding,
 }
 
+/// Where an exec role connects or listens.
+#[derive(Debug, Clone, Args)]
+pub struct ExecEndpointArgs {
+    /// Listen on ADDR and talk to the peer that connects.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_TCP_ADDR, conflicts_with = "connect")]
+    pub listen: Option<String>,
+    /// Connect to ADDR (e.g. a device whose agent listens).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_TCP_ADDR)]
+    pub connect: Option<String>,
+}
+
 /// `wirekit exec` roles.
 #[derive(Debug, Subcommand)]
 pub enum ExecRole {
-    /// Listen for an agent; send commands (from -c, else stdin lines) and print the output.
+    /// Send commands (from -c, else stdin lines) and print the output. Listens for an agent by
+    /// default; --connect reaches an agent that listens (a device).
     Controller(ExecControllerArgs),
-    /// Connect to a controller; run the commands it sends and reply with their output.
+    /// Run the commands a controller sends and reply with their output. Connects to the
+    /// controller by default; --listen waits for one.
     Agent(ExecAgentArgs),
 }
 
@@ -266,9 +279,9 @@ a reply has no length: each command's output is one read of at most 500 bytes, l
 seed's recv(500), so a longer reply spills into the next command's output, and a command that \
 prints nothing leaves the controller waiting until --timeout.")]
 pub struct ExecControllerArgs {
-    /// Address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_TCP_ADDR)]
-    pub listen: String,
+    /// Listen or connect (default: listen on 127.0.0.1:8090).
+    #[command(flatten)]
+    pub endpoint: ExecEndpointArgs,
     /// A command to send (repeat for several); without -c, commands are read from stdin.
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     pub commands: Vec<String>,
@@ -289,9 +302,9 @@ pub struct ExecControllerArgs {
 start unless --insecure is given; with a key it verifies the controller before running \
 anything.")]
 pub struct ExecAgentArgs {
-    /// Controller address.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_TCP_ADDR)]
-    pub connect: String,
+    /// Listen or connect (default: connect to 127.0.0.1:8090).
+    #[command(flatten)]
+    pub endpoint: ExecEndpointArgs,
     /// Accept commands without authenticating the controller (the seed's controller has no key).
     #[arg(long)]
     pub insecure: bool,
@@ -307,6 +320,9 @@ pub struct ExecAgentArgs {
     /// Session options.
     #[command(flatten)]
     pub session: SessionArgs,
+    /// Server options (with --listen).
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 /// Where a file role connects or listens.

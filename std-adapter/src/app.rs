@@ -145,12 +145,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 };
                 exec::control(s, wire, next, |x| print_output(&x.output)).map(|_| ())
             };
-            let (listens, addr) = pick_endpoint(
-                &args.endpoint.listen,
-                &args.endpoint.connect,
-                true,
-                DEFAULT_TCP_ADDR,
-            );
+            let (listens, addr) = args.endpoint.pick(true, DEFAULT_TCP_ADDR);
             let plan = exec_plan(&args.session, listens, false);
             if listens {
                 listen_and_serve(&addr, &args.session, &args.serve, key, plan, control)
@@ -185,12 +180,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 })
                 .map(|_| ())
             };
-            let (listens, addr) = pick_endpoint(
-                &args.endpoint.listen,
-                &args.endpoint.connect,
-                false,
-                DEFAULT_TCP_ADDR,
-            );
+            let (listens, addr) = args.endpoint.pick(false, DEFAULT_TCP_ADDR);
             let plan = exec_plan(&args.session, listens, true);
             if listens {
                 listen_and_serve(&addr, &args.session, &args.serve, key, plan, serve)
@@ -214,20 +204,6 @@ fn exec_plan(session: &SessionArgs, we_listen: bool, we_are_agent: bool) -> Plan
     }
 }
 
-/// `--listen`/`--connect`: which one, and the address (`default_addr` when neither is given).
-fn pick_endpoint(
-    listen: &Option<String>,
-    connect: &Option<String>,
-    listens_by_default: bool,
-    default_addr: &str,
-) -> (bool, String) {
-    match (listen, connect) {
-        (Some(addr), _) => (true, addr.clone()),
-        (None, Some(addr)) => (false, addr.clone()),
-        (None, None) => (listens_by_default, default_addr.to_owned()),
-    }
-}
-
 fn run_file(role: FileRole) -> Result<()> {
     match role {
         FileRole::Send(args) => {
@@ -237,12 +213,7 @@ fn run_file(role: FileRole) -> Result<()> {
                 path: args.path.clone(),
                 source,
             })?;
-            let (listens, addr) = pick_endpoint(
-                &args.endpoint.listen,
-                &args.endpoint.connect,
-                true,
-                DEFAULT_FILE_ADDR,
-            );
+            let (listens, addr) = args.endpoint.pick(true, DEFAULT_FILE_ADDR);
             let (profile, quiet) = (args.session.profile, args.session.quiet);
             let path = args.path.clone();
             let send = move |s: Session| file::send(s, &path, profile, quiet).map(|_| ());
@@ -261,12 +232,7 @@ fn run_file(role: FileRole) -> Result<()> {
         FileRole::Recv(args) => {
             let key = session_key(&args.session)?;
             check_dir(&args.dir)?;
-            let (listens, addr) = pick_endpoint(
-                &args.endpoint.listen,
-                &args.endpoint.connect,
-                false,
-                DEFAULT_FILE_ADDR,
-            );
+            let (listens, addr) = args.endpoint.pick(false, DEFAULT_FILE_ADDR);
             let opts = file::RecvOptions {
                 dir: args.dir.clone(),
                 limit: args.max_size.map_or(SizeLimit::FreeSpace, SizeLimit::Bytes),

@@ -250,17 +250,6 @@ pub struct ExecWireArgs {
     pub encoding: TextEncoding,
 }
 
-/// Where an exec role connects or listens.
-#[derive(Debug, Clone, Args)]
-pub struct ExecEndpointArgs {
-    /// Listen on ADDR and talk to the peer that connects.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_TCP_ADDR, conflicts_with = "connect")]
-    pub listen: Option<String>,
-    /// Connect to ADDR (e.g. a device whose agent listens).
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_TCP_ADDR)]
-    pub connect: Option<String>,
-}
-
 /// `wirekit exec` roles.
 #[derive(Debug, Subcommand)]
 pub enum ExecRole {
@@ -281,7 +270,7 @@ prints nothing leaves the controller waiting until --timeout.")]
 pub struct ExecControllerArgs {
     /// Listen or connect (default: listen on 127.0.0.1:8090).
     #[command(flatten)]
-    pub endpoint: ExecEndpointArgs,
+    pub endpoint: EndpointArgs,
     /// A command to send (repeat for several); without -c, commands are read from stdin.
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     pub commands: Vec<String>,
@@ -304,7 +293,7 @@ anything.")]
 pub struct ExecAgentArgs {
     /// Listen or connect (default: connect to 127.0.0.1:8090).
     #[command(flatten)]
-    pub endpoint: ExecEndpointArgs,
+    pub endpoint: EndpointArgs,
     /// Accept commands without authenticating the controller (the seed's controller has no key).
     #[arg(long)]
     pub insecure: bool,
@@ -325,15 +314,30 @@ pub struct ExecAgentArgs {
     pub serve: ServeArgs,
 }
 
-/// Where a file role connects or listens.
+/// Where a role that may take either end connects or listens (file and exec roles). A flag
+/// without ADDR means the subcommand's seed default address.
 #[derive(Debug, Clone, Args)]
-pub struct FileEndpointArgs {
-    /// Listen on ADDR and transfer with the peer that connects.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_FILE_ADDR, conflicts_with = "connect")]
-    pub listen: Option<String>,
-    /// Connect to ADDR.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_FILE_ADDR)]
-    pub connect: Option<String>,
+pub struct EndpointArgs {
+    /// Listen on ADDR and talk to the peer that connects.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, conflicts_with = "connect")]
+    pub listen: Option<Option<String>>,
+    /// Connect to ADDR (e.g. a device that listens).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1)]
+    pub connect: Option<Option<String>>,
+}
+
+impl EndpointArgs {
+    /// Whether we listen, and the address: `default_addr` when no ADDR was given, and
+    /// `listens_by_default` decides when neither flag was.
+    pub fn pick(&self, listens_by_default: bool, default_addr: &str) -> (bool, String) {
+        let addr =
+            |given: &Option<String>| given.clone().unwrap_or_else(|| default_addr.to_owned());
+        match (&self.listen, &self.connect) {
+            (Some(given), _) => (true, addr(given)),
+            (None, Some(given)) => (false, addr(given)),
+            (None, None) => (listens_by_default, default_addr.to_owned()),
+        }
+    }
 }
 
 /// `wirekit file` roles.
@@ -354,7 +358,7 @@ pub struct FileSendArgs {
     pub path: PathBuf,
     /// Listen or connect (default: listen on 127.0.0.1:8080).
     #[command(flatten)]
-    pub endpoint: FileEndpointArgs,
+    pub endpoint: EndpointArgs,
     /// Session options.
     #[command(flatten)]
     pub session: SessionArgs,
@@ -371,7 +375,7 @@ refused. The body goes to a temporary file and is renamed into place only when c
 pub struct FileRecvArgs {
     /// Listen or connect (default: connect to 127.0.0.1:8080).
     #[command(flatten)]
-    pub endpoint: FileEndpointArgs,
+    pub endpoint: EndpointArgs,
     /// Directory to write into.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
@@ -491,7 +495,19 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(r.endpoint.listen.as_deref(), Some("127.0.0.1:8080"));
+        assert_eq!(r.endpoint.pick(false, DEFAULT_FILE_ADDR), (true, "127.0.0.1:8080".into()));
+        let Command::Exec { role: ExecRole::Controller(c) } =
+            parse(&["exec", "controller", "--connect", "10.0.2.15:8090"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!(c.endpoint.pick(true, DEFAULT_TCP_ADDR), (false, "10.0.2.15:8090".into()));
+        let Command::Exec { role: ExecRole::Agent(a) } =
+            parse(&["exec", "agent", "--insecure"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!(a.endpoint.pick(false, DEFAULT_TCP_ADDR), (false, DEFAULT_TCP_ADDR.into()));
     }
 
     #[test]

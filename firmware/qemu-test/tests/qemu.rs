@@ -4,9 +4,9 @@
 //! reports back, commands from the device's table, and a UDP exchange.
 //!
 //! The PC side is the `wirekit` binary (built with `cargo build -p wirekit-std --release`
-//! into `target/fw-wirekit`) where it can do the step, and the core's machines on a
-//! blocking `Conn` (`wirekit_fw_qemu_test::peer`) for byte-exact checks and for the
-//! steps the binary cannot do yet (see `BINARY_STEPS`).
+//! into `target/fw-wirekit`), plus the core's machines on a blocking `Conn`
+//! (`wirekit_fw_qemu_test::peer`) for the readiness probe and the burst of back-to-back
+//! sessions (see `BINARY`).
 //!
 //! Skipped (with the reason printed) when `qemu-system-riscv32` is not installed;
 //! CI installs it with `firmware/qemu-riscv/install-qemu.sh`.
@@ -33,10 +33,10 @@ const RUN_LIMIT: Duration = Duration::from_secs(20);
 /// The file: 256 KiB, the device's limit.
 const FILE_LEN: usize = 256 * 1024;
 const WRONG_KEY: &str = "not-the-key";
-/// Steps the `wirekit` binary drives; the others use the core's machines over `Conn`.
-/// `exec controller` only listens so far (no `--connect` to reach an agent that listens, as
-/// the device does), so the commands go through a `Conn` peer.
-const BINARY: BinarySteps = BinarySteps { auth: true, file: true, exec: false, udp: true };
+/// Steps the `wirekit` binary drives (all of them; `WIREKIT_FW_TEST_BINARY` can hand some to
+/// the core's machines over `Conn` instead). The readiness probe and the back-to-back burst
+/// always use `Conn` peers: many sessions in milliseconds, and exact replies.
+const BINARY: BinarySteps = BinarySteps { auth: true, file: true, exec: true, udp: true };
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed).collect()

@@ -16,8 +16,8 @@
 //! nothing: the session stops, and bytes it sends anyway reset the connection.
 
 pub mod commands;
-
-use core::fmt::Display;
+mod slot;
+mod storage;
 
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::{tcp, udp};
@@ -29,11 +29,13 @@ use wirekit_core::frame::FrameConfig;
 use wirekit_core::transfer::FileReceiver;
 use wirekit_smoltcp::{
     proceeds_after, recv_datagram_into, send_datagram, AgentEvent, Authenticate, CommandAgent,
-    Exchange, FileEvent, FileReceive, Md5Sink, Session, SessionEvent, SliceOutput,
+    FileEvent, FileReceive, Md5Sink, Session, SessionEvent, SliceOutput,
 };
 
 use crate::entropy::Challenges;
 use commands::{Commands, LastFile, Stats};
+use slot::{serve, Slot};
+pub use storage::{Metadata, Storage};
 
 /// The shared key, fixed at build time: `WIREKIT_FW_KEY=... cargo build ...` (default
 /// `egg`, the seed's example key; a real device gets 32 random bytes of its own).
@@ -66,16 +68,6 @@ const HEADER_MAX: usize = 512;
 /// The longest command (the table's are short; the seed reads `recv(1024)`).
 const COMMAND_MAX: usize = 256;
 
-/// Socket buffers: handshakes are a few hundred bytes; the file socket's receive window
-/// sets the transfer rate; command replies fit the reply buffers.
-const AUTH_BUF: usize = 1024;
-const FILE_RX_BUF: usize = 32 * 1024;
-const FILE_TX_BUF: usize = 256;
-const COMMAND_BUF: usize = 2048;
-const STDOUT_BUF: usize = 512;
-const STDERR_BUF: usize = 128;
-const UDP_PACKETS: usize = 4;
-const UDP_BUF: usize = 2048;
 /// A peer that stops answering (no ACKs) is dropped after this long.
 const TCP_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -83,84 +75,6 @@ type SeedAuth = Authenticate<SeedVerifier<'static>>;
 type MpAuth = Authenticate<MpHandshake<'static>>;
 type Upload = Session<SeedVerifier<'static>, FileReceive<Md5Sink, HEADER_MAX>>;
 type Shell = Session<SeedVerifier<'static>, CommandAgent<'static, Commands, COMMAND_MAX>>;
-
-/// A socket's two buffers.
-struct Pair<const RX: usize, const TX: usize> {
-    rx: [u8; RX],
-    tx: [u8; TX],
-}
-
-impl<const RX: usize, const TX: usize> Pair<RX, TX> {
-    const fn new() -> Self {
-        Self { rx: [0; RX], tx: [0; TX] }
-    }
-}
-
-/// A command socket's buffers and its reply buffers.
-struct ShellStorage {
-    socket: Pair<COMMAND_BUF, COMMAND_BUF>,
-    stdout: [u8; STDOUT_BUF],
-    stderr: [u8; STDERR_BUF],
-}
-
-impl ShellStorage {
-    const fn new() -> Self {
-        Self { socket: Pair::new(), stdout: [0; STDOUT_BUF], stderr: [0; STDERR_BUF] }
-    }
-}
-
-/// Static buffers, all zero so the static lands in `.bss`.
-pub struct Storage {
-    auth: [Pair<AUTH_BUF, AUTH_BUF>; SOCKETS_PER_PORT],
-    mp: [Pair<AUTH_BUF, AUTH_BUF>; SOCKETS_PER_PORT],
-    file: [Pair<FILE_RX_BUF, FILE_TX_BUF>; SOCKETS_PER_PORT],
-    command: [ShellStorage; SOCKETS_PER_PORT],
-    udp_rx: [u8; UDP_BUF],
-    udp_tx: [u8; UDP_BUF],
-}
-
-impl Storage {
-    /// Zeroed storage, for a `static`.
-    pub const fn new() -> Self {
-        Self {
-            auth: [const { Pair::new() }; SOCKETS_PER_PORT],
-            mp: [const { Pair::new() }; SOCKETS_PER_PORT],
-            file: [const { Pair::new() }; SOCKETS_PER_PORT],
-            command: [const { ShellStorage::new() }; SOCKETS_PER_PORT],
-            udp_rx: [0; UDP_BUF],
-            udp_tx: [0; UDP_BUF],
-        }
-    }
-}
-
-/// UDP packet metadata rings (not all-zero, so kept out of [`Storage`] and `.data` small).
-pub struct Metadata {
-    udp_rx: [udp::PacketMetadata; UDP_PACKETS],
-    udp_tx: [udp::PacketMetadata; UDP_PACKETS],
-}
-
-impl Metadata {
-    /// Empty rings, for a `static`.
-    pub const fn new() -> Self {
-        Self {
-            udp_rx: [udp::PacketMetadata::EMPTY; UDP_PACKETS],
-            udp_tx: [udp::PacketMetadata::EMPTY; UDP_PACKETS],
-        }
-    }
-}
-
-/// One listening socket and the session on its current connection.
-struct Slot<X> {
-    handle: SocketHandle,
-    session: Option<X>,
-    peer: Option<IpEndpoint>,
-}
-
-impl<X> Slot<X> {
-    fn new(handle: SocketHandle) -> Self {
-        Self { handle, session: None, peer: None }
-    }
-}
 
 /// A command socket also parks its reply buffers between connections.
 struct ShellSlot {
@@ -459,120 +373,4 @@ fn upload_event(
             );
         }
     }
-}
-
-/// How a session ends when the peer failed the handshake.
-trait OnRefusal {
-    /// True when the peer failed and we owe it nothing: reset at once. The seed sends no
-    /// verdict, and its prover sends its file or command right behind a wrong answer, so a
-    /// reset (what an OS does on close with unread data) tells it at once; a FIN could look
-    /// like a completed upload. An mp `#FAILURE#` must arrive first: close gracefully.
-    fn reset_now(&self) -> bool;
-}
-
-impl OnRefusal for SeedAuth {
-    fn reset_now(&self) -> bool {
-        self.outcome().is_some_and(|o| !proceeds_after(&o))
-    }
-}
-
-impl OnRefusal for MpAuth {
-    fn reset_now(&self) -> bool {
-        false
-    }
-}
-
-impl<X: Exchange> OnRefusal for Session<SeedVerifier<'static>, X> {
-    fn reset_now(&self) -> bool {
-        self.outcome().is_some_and(|o| !proceeds_after(&o))
-    }
-}
-
-/// One socket's turn (`ctx` is what the callbacks share): listen again when closed, start a session when a connection is up,
-/// poll it until it has nothing to say, close (or reset) when it is over. Returns true
-/// when something moved.
-fn serve<X: Exchange + OnRefusal, C>(
-    slot: &mut Slot<X>,
-    socket: &mut tcp::Socket<'_>,
-    port: u16,
-    ctx: &mut C,
-    start: impl FnOnce(&mut C, IpEndpoint) -> Option<X>,
-    end: impl FnOnce(&mut C, X),
-    mut on_event: impl FnMut(&mut C, &mut X, IpEndpoint, X::Event),
-) -> bool
-where
-    X::Error: Display,
-{
-    let state = socket.state();
-    // TIME-WAIT counts as closed: smoltcp would hold the socket 10 s after every session
-    // the device closed first, and a few quick connections would find no listener. Our
-    // last ACK is out; a late duplicate of the old connection is a risk a LAN-only
-    // device takes (many embedded stacks do the same).
-    if !socket.is_open() {
-        if let Some(session) = slot.session.take() {
-            end(ctx, session);
-        }
-        slot.peer = None;
-        if let Err(e) = socket.listen(port) {
-            log::error!("tcp listen {port}: {e}");
-        }
-        return false;
-    }
-    if slot.session.is_none() {
-        if !matches!(state, tcp::State::Established | tcp::State::CloseWait) {
-            return false;
-        }
-        let Some(peer) = socket.remote_endpoint() else { return false };
-        slot.peer = Some(peer);
-        slot.session = start(ctx, peer);
-        if slot.session.is_none() {
-            socket.abort();
-            return true;
-        }
-    }
-    let (Some(session), Some(peer)) = (slot.session.as_mut(), slot.peer) else { return false };
-
-    // We closed already: the exchange is over, so bytes now are unwanted (a rejected
-    // prover sending its file anyway). Reset instead of letting them fill the window.
-    if !socket.may_send() && socket.recv_queue() > 0 {
-        log::warn!(":{port} {peer}: data after the session ended; resetting");
-        socket.abort();
-        return true;
-    }
-    if !socket.may_send() {
-        return false;
-    }
-
-    let mut busy = false;
-    loop {
-        match session.poll(socket) {
-            Ok(Some(event)) => {
-                busy = true;
-                on_event(ctx, session, peer, event);
-            }
-            Ok(None) => {
-                busy |= !session.progress().is_idle();
-                break;
-            }
-            Err(e) => {
-                log::warn!(":{port} {peer}: {e}; resetting");
-                socket.abort();
-                return true;
-            }
-        }
-    }
-    if session.reset_now() {
-        socket.abort();
-        return true;
-    }
-    if session.is_flushed(socket) {
-        if socket.recv_queue() > 0 {
-            log::warn!(":{port} {peer}: unread data after the session; resetting");
-            socket.abort();
-        } else {
-            socket.close();
-        }
-        busy = true;
-    }
-    busy
 }

@@ -13,7 +13,8 @@
 //! again at once (smoltcp would keep it 10 s).
 //! A session starts when its connection is established (its challenge is drawn then),
 //! and the socket listens again once it is closed. A peer that fails the handshake gets
-//! nothing: the session stops, and bytes it sends anyway reset the connection.
+//! nothing: a seed prover's connection is reset at once, an mp client gets `#FAILURE#`
+//! and a close (see `slot::OnRefusal`).
 
 pub mod commands;
 mod slot;

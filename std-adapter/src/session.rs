@@ -48,12 +48,21 @@ pub struct Plan {
     pub seed_verifier: Side,
     /// Under mp, the challenge we send.
     pub mp_digest: MpDigest,
+    /// Under mp, refuse MD5 both ways (`--mp-require-sha256`): MD5 answers are rejected and
+    /// MD5 challenges are not answered.
+    pub mp_strict: bool,
 }
 
 impl Plan {
     /// The usual plan: under seed the accepting side verifies; mp challenges are legacy.
     pub const fn new(profile: Profile, side: Side) -> Self {
-        Self { profile, side, seed_verifier: Side::Accepting, mp_digest: MpDigest::Legacy }
+        Self {
+            profile,
+            side,
+            seed_verifier: Side::Accepting,
+            mp_digest: MpDigest::Legacy,
+            mp_strict: false,
+        }
     }
 
     /// Under seed, the connecting side verifies (the exec agent).
@@ -67,6 +76,16 @@ impl Plan {
     #[must_use]
     pub const fn with_mp_digest(mut self, digest: MpDigest) -> Self {
         self.mp_digest = digest;
+        self
+    }
+
+    /// Under mp, accept only SHA-2/SHA-3 answers and send a `{sha256}` challenge (a strict
+    /// side that sent a legacy challenge would reject every CPython peer, which answers it
+    /// with MD5).
+    #[must_use]
+    pub const fn require_sha256(mut self) -> Self {
+        self.mp_strict = true;
+        self.mp_digest = MpDigest::Sha256;
         self
     }
 
@@ -129,7 +148,8 @@ impl Session {
                     MpDigest::Legacy => ChallengeMode::Legacy,
                     MpDigest::Sha256 => ChallengeMode::SHA256,
                 };
-                let mut hs = MpHandshake::new(key, order, mode, MpPolicy::default(), random()?);
+                let policy = if plan.mp_strict { MpPolicy::STRICT } else { MpPolicy::COMPATIBLE };
+                let mut hs = MpHandshake::new(key, order, mode, policy, random()?);
                 self.conn.authenticate(&mut hs)
             }
         })

@@ -15,10 +15,11 @@ use std::path::{Path, PathBuf};
 
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::header::FileHeader;
+use wirekit_core::io::DriveError;
 use wirekit_core::transfer::{FileReceiver, FileSender, ReceiveEvent, TransferError};
 use wirekit_core::Machine;
 
-use crate::atomic_file::{AtomicFile, SizeLimit, RECEIVE_BUF_LEN};
+use crate::atomic_file::{AtomicFile, AtomicFileError, SizeLimit, RECEIVE_BUF_LEN};
 use crate::body::{send_file_to_socket, SendBodyError};
 use crate::cli::Profile;
 use crate::error::{Error, Result};
@@ -151,7 +152,13 @@ pub fn receive(session: Session, opts: &RecvOptions) -> Result<Received> {
         ReceiveEvent::Header { .. } => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
     })
-    .map_err(|e| drive_error(e, "file header", peer, secs))?;
+    .map_err(|e| match e {
+        // Said once: "file header: header is not a JSON object", not "file header: file header: …".
+        DriveError::Protocol(e @ TransferError::Header(_)) => {
+            Error::Protocol { peer: peer.to_owned(), detail: e.to_string() }
+        }
+        other => drive_error(other, "file header", peer, secs),
+    })?;
     let (name, filesize) = match receiver.header() {
         Some(h) => (h.filename.to_owned(), h.filesize),
         None => {
@@ -201,6 +208,18 @@ pub fn receive(session: Session, opts: &RecvOptions) -> Result<Received> {
             conn.consume_buffered(consumed);
         }
     }
+    // Exactly `filesize` bytes, not more: body bytes already here past the announced size mean
+    // a sender that lied about it (the seed's sender closes after the body), so nothing is
+    // put in place. Bytes that come later are never read.
+    if !conn.buffered().is_empty() || bytes_waiting(&conn.get_ref().0) {
+        return Err(Error::Protocol {
+            peer: peer.to_owned(),
+            detail: format!(
+                "{name:?}: {}; the older file (if any) is untouched",
+                AtomicFileError::Overflow { expected: filesize }
+            ),
+        });
+    }
     match receiver.handle_input(&[]).map_err(transfer)?.event {
         Some(ReceiveEvent::Complete) => {}
         _ => {
@@ -212,6 +231,17 @@ pub fn receive(session: Session, opts: &RecvOptions) -> Result<Received> {
     }
     let path = file.commit()?;
     Ok(Received { path, summary: progress.finish() })
+}
+
+/// True when the peer has sent bytes we have not read yet (checked without waiting).
+fn bytes_waiting(stream: &std::net::TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let waiting = matches!(stream.peek(&mut [0u8; 1]), Ok(n) if n > 0);
+    // Back to blocking: the connection is closed next anyway, but keep the socket as found.
+    let _ = stream.set_nonblocking(false);
+    waiting
 }
 
 #[cfg(test)]

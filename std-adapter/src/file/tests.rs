@@ -71,10 +71,30 @@ fn body_bytes_that_arrive_with_the_header_are_counted_once() {
     let got =
         receive(forge("a.txt", 5, b"hello"), &opts(dst.path(), SizeLimit::FreeSpace)).unwrap();
     assert_eq!(std::fs::read(got.path).unwrap(), b"hello");
-    // Extra bytes after the body are not part of the file.
-    let got =
-        receive(forge("b.txt", 3, b"abcdef"), &opts(dst.path(), SizeLimit::FreeSpace)).unwrap();
-    assert_eq!(std::fs::read(got.path).unwrap(), b"abc");
+}
+
+#[test]
+fn more_bytes_than_announced_are_refused_and_an_older_file_stays() {
+    // Regression (hostile catalogue h51): a sender that sends more than `filesize` used to get
+    // the first `filesize` bytes renamed into place over the older file.
+    let dst = tempfile::tempdir().unwrap();
+    std::fs::write(dst.path().join("b.txt"), b"old").unwrap();
+    let err =
+        receive(forge("b.txt", 3, b"abcdef"), &opts(dst.path(), SizeLimit::FreeSpace)).unwrap_err();
+    assert!(err.to_string().contains("more than the announced 3 bytes"), "{err}");
+    assert_eq!(err.exit(), Exit::Failure);
+    assert_eq!(std::fs::read(dst.path().join("b.txt")).unwrap(), b"old");
+    assert_eq!(names(dst.path()), ["b.txt"]);
+}
+
+#[test]
+fn a_header_error_names_the_header_once() {
+    let dst = tempfile::tempdir().unwrap();
+    let err = receive(forge("a.txt", -3, b""), &opts(dst.path(), SizeLimit::FreeSpace))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("file header: header \"filesize\" is negative"), "{err}");
+    assert_eq!(err.matches("file header").count(), 1, "{err}");
 }
 
 #[test]

@@ -86,8 +86,17 @@ pub fn send(session: Session, path: &Path, profile: Profile, quiet: bool) -> Res
                         progress.done()
                     ),
                 },
+                // A send timeout: the receiver stopped reading (not "sent nothing").
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::NotReading {
+                    peer: peer.to_owned(),
+                    secs,
+                    detail: format!(
+                        "(after {} of {filesize} bytes of {filename:?})",
+                        progress.done()
+                    ),
+                },
                 _ => Error::net("sending to", peer, e, secs),
-            })
+            });
         }
         Err(SendBodyError::Read(e)) => return Err(local("cannot read", e)),
         Err(e @ SendBodyError::FileShrank { .. }) => {

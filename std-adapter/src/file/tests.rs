@@ -143,3 +143,19 @@ fn negative_and_oversize_header_lengths_are_protocol_errors() {
     }
     assert!(names(dst.path()).is_empty());
 }
+
+#[test]
+fn a_receiver_that_never_reads_is_a_send_timeout_not_silence() {
+    // Regression (hostile catalogue h83): a blocked body write used to be reported as
+    // "PEER sent nothing for N s".
+    let src = tempfile::tempdir().unwrap();
+    let path = src.path().join("big.bin");
+    std::fs::write(&path, vec![7u8; 32 << 20]).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (_held, _) = listener.accept().unwrap();
+    let err = send(Session::start(stream, 1).unwrap(), &path, Profile::Seed, true).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("did not read for 1 s") && text.contains("\"big.bin\""), "{text}");
+    assert_eq!(err.exit(), Exit::Failure);
+}

@@ -41,6 +41,16 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Number of threads of a process (0 if unreadable).
+pub fn threads(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Which `wirekit` server is under attack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -156,6 +166,16 @@ impl Target {
     /// Resident memory now, KiB.
     pub fn rss(&self) -> u64 {
         rss_kib(self.pid())
+    }
+
+    /// Where good clients' files and the [`Kind::FileSend`] file live.
+    pub fn src(&self) -> PathBuf {
+        self.root.path().join("src")
+    }
+
+    /// The row id.
+    pub fn row(&self) -> &str {
+        &self.row
     }
 
     /// Open an attacking connection.

@@ -98,8 +98,11 @@ impl Plan {
 /// A connection ready for the demo's traffic.
 #[derive(Debug)]
 pub struct Session {
-    /// The connection; bytes read past the handshake are in its buffer.
-    pub conn: Link,
+    /// The connection; bytes read past the handshake are in its buffer. Boxed: a `Link`
+    /// holds its 64 KiB buffer inline, and every move of a `Session` (into the connection's
+    /// thread, into each role's function) would otherwise copy it to a new stack slot, and
+    /// every connection thread would keep those stack pages resident.
+    pub conn: Box<Link>,
     /// The peer's address, for messages.
     pub peer: String,
     /// The idle read timeout, for messages.
@@ -112,7 +115,7 @@ impl Session {
         let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "the peer".into());
         net::prepare_stream(&stream, timeout_secs)
             .map_err(|e| Error::net("configuring", &peer, e, timeout_secs))?;
-        Ok(Self { conn: link(stream), peer, timeout_secs })
+        Ok(Self { conn: Box::new(link(stream)), peer, timeout_secs })
     }
 
     /// The socket.

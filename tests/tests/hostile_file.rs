@@ -26,31 +26,136 @@ fn refused_by(row: &str, kind: Kind, shared: &[&str], server_only: &[&str], wire
     t.finish(&[], &[]);
 }
 
-/// An upload of a 3-byte body under `name`, refused because of the name.
-fn name_refused(row: &str, name: &str, needle: &str) {
-    refused_with(row, &[], &upload(name, 3, b"abc"), needle);
+/// The rows that are one upload to a seed `file recv`: the wire and the error it must cause.
+const SEED_ROWS: &[&str] = &[
+    "h01", "h02", "h04", "h05", "h10", "h11", "h12", "h13", "h14", "h15", "h16", "h17", "h18",
+    "h19", "h20", "h21", "h22", "h23", "h24", "h25", "h30", "h31", "h32", "h33", "h34", "h35",
+    "h36", "h37", "h38", "h39", "h42", "h43", "h44", "h50", "h51",
+];
+
+fn seed_case(row: &str) -> (Vec<u8>, &'static str) {
+    match row {
+        "h01" => ((-1i32).to_le_bytes().to_vec(), "negative"),
+        "h02" => {
+            // 2^31-1 announced, a few bytes sent: refused at the prefix, nothing reserved.
+            let mut wire = i32::MAX.to_le_bytes().to_vec();
+            wire.extend_from_slice(&[b' '; 100]);
+            (wire, "exceeds")
+        }
+        "h04" => (0i32.to_le_bytes().to_vec(), "file header"),
+        "h05" => ([7, 0].to_vec(), "inside a length prefix (2 of 4 bytes)"),
+        "h10" => (with_body(b"filename=a.txt&filesize=3"), "not a JSON object"),
+        "h11" => (with_body(br#"["a.txt", "F:\\up", 3]"#), "not a JSON object"),
+        "h12" => (with_body(br#"{"filepath": "F:\\up", "filesize": 3}"#), "no \"filename\""),
+        "h13" => (with_body(br#"{"filename": "a.txt", "filepath": "F:\\up"}"#), "no \"filesize\""),
+        "h14" => {
+            // Python's json keeps the last "filename"; we refuse to guess which one was meant.
+            let json =
+                br#"{"filename": "a.txt", "filename": "b.txt", "filepath": "", "filesize": 3}"#;
+            (with_body(json), "more than once")
+        }
+        "h15" => (with_body(br#"{"filename": 5, "filepath": "", "filesize": 3}"#), "not a string"),
+        "h16" => {
+            let json = br#"{"filename": "a.txt", "filepath": "", "filesize": "3"}"#;
+            (with_body(json), "not a number")
+        }
+        "h17" => (with_body(header_json("a.txt", "3.0").as_bytes()), "not an integer"),
+        "h18" => (with_body(header_json("a.txt", "-3").as_bytes()), "negative"),
+        "h19" => {
+            let json = header_json("a.txt", "100000000000000000000000000000");
+            (with_body(json.as_bytes()), "does not fit 64 bits")
+        }
+        "h20" => {
+            // Fits the header, not the disk: refused against the free space, no temporary file made.
+            let json = header_json("huge.bin", &u64::MAX.to_string());
+            (with_body(json.as_bytes()), "free space")
+        }
+        "h21" => {
+            let mut json = br#"{"filename": "a"#.to_vec();
+            json.extend_from_slice(b"\xff\xfe");
+            json.extend_from_slice(br#".txt", "filepath": "", "filesize": 3}"#);
+            (with_body(&json), "not UTF-8")
+        }
+        "h22" => {
+            let json = br#"{"filename": "a\ud800.txt", "filepath": "", "filesize": 3}"#;
+            (with_body(json), "lone surrogate")
+        }
+        "h23" => {
+            let depth = 1000;
+            let json = format!(
+                r#"{{"x": {}{}, "filename": "a.txt", "filepath": "", "filesize": 3}}"#,
+                "[".repeat(depth),
+                "]".repeat(depth)
+            );
+            (with_body(json.as_bytes()), "nests deeper")
+        }
+        "h24" => {
+            // Refused at the length prefix (over the 4096-byte header cap): never read or parsed.
+            let mut json = vec![b' '; 1 << 20];
+            json.extend_from_slice(header_json("a.txt", "3").as_bytes());
+            (with_body(&json), "does not fit a 4096-byte buffer")
+        }
+        "h25" => {
+            let json = format!("{}{}", header_json("a.txt", "3"), header_json("b.txt", "3"));
+            (with_body(json.as_bytes()), "data after the object")
+        }
+        "h30" => (upload("../x", 3, b"abc"), "path separator `/`"),
+        "h31" => (upload("..", 3, b"abc"), "`.` or `..`"),
+        "h32" => (upload(".", 3, b"abc"), "`.` or `..`"),
+        "h33" => (upload("/etc/passwd", 3, b"abc"), "path separator `/`"),
+        "h34" => (upload("C:\\x", 3, b"abc"), "path separator `\\`"),
+        "h35" => (upload("a\\..\\b", 3, b"abc"), "path separator `\\`"),
+        "h36" => (upload("x/../../y", 3, b"abc"), "path separator `/`"),
+        "h37" => (upload("a\0b.txt", 3, b"abc"), "U+0000"),
+        "h38" => (upload("a\nb.txt", 3, b"abc"), "U+000A"),
+        "h39" => {
+            let name = format!("{}.txt", "n".repeat(296));
+            (upload(&name, 3, b"abc"), "300 bytes long")
+        }
+        "h42" => (upload("C:x.txt", 3, b"abc"), "drive letter"),
+        "h43" => {
+            // Our temporary files are `.wirekit-NAME.RANDOM.part`: hidden names are refused, so a peer
+            // can never address one.
+            (upload(".wirekit-keep.txt.0123456789abcdef.part", 3, b"abc"), "hidden file")
+        }
+        "h44" => (upload("report\u{202e}txt.exe", 3, b"abc"), "U+202E"),
+        "h50" => {
+            // Aimed at the existing file's name: it must survive whole.
+            (upload(KEEP_NAME, 100, b"only 14 bytes!").to_vec(), "after 14 of 100 bytes")
+        }
+        "h51" => {
+            // Not exactly `filesize` bytes: refused and discarded, the older file stays.
+            let mut body = b"new!".to_vec();
+            body.extend_from_slice(&[b'x'; 5000]);
+            (upload(KEEP_NAME, 4, &body).to_vec(), "more than the announced 4 bytes")
+        }
+        other => panic!("no seed row {other}"),
+    }
+}
+
+/// A seed row against its own fresh receiver.
+fn seed_row(row: &str) {
+    let (wire, needle) = seed_case(row);
+    refused_with(row, &[], &wire, needle);
 }
 
 /// A header with `json` (any bytes), then a 3-byte body.
-fn header_refused(row: &str, json: &[u8], needle: &str) {
+fn with_body(json: &[u8]) -> Vec<u8> {
     let mut wire = seed_prefixed(json);
     wire.extend_from_slice(b"abc");
-    refused_with(row, &[], &wire, needle);
+    wire
 }
 
 // ---- lengths ----
 
 #[test]
 fn h01_negative_length() {
-    refused_with("h01", &[], &(-1i32).to_le_bytes(), "negative");
+    seed_row("h01");
 }
 
 #[test]
 fn h02_length_i32_max() {
-    // 2^31-1 announced, a few bytes sent: refused at the prefix, nothing reserved.
-    let mut wire = i32::MAX.to_le_bytes().to_vec();
-    wire.extend_from_slice(&[b' '; 100]);
-    refused_with("h02", &[], &wire, "exceeds");
+    seed_row("h02");
 }
 
 #[test]
@@ -79,12 +184,12 @@ fn h03_length_just_over_the_max() {
 
 #[test]
 fn h04_zero_length_header() {
-    refused_with("h04", &[], &0i32.to_le_bytes(), "file header");
+    seed_row("h04");
 }
 
 #[test]
 fn h05_prefix_cut_in_the_middle() {
-    refused_with("h05", &[], &[7, 0], "inside a length prefix (2 of 4 bytes)");
+    seed_row("h05");
 }
 
 #[test]
@@ -119,155 +224,134 @@ fn h08_mp_u64_length_cut_in_the_middle() {
 
 #[test]
 fn h10_header_not_json() {
-    header_refused("h10", b"filename=a.txt&filesize=3", "not a JSON object");
+    seed_row("h10");
 }
 
 #[test]
 fn h11_header_json_array() {
-    header_refused("h11", br#"["a.txt", "F:\\up", 3]"#, "not a JSON object");
+    seed_row("h11");
 }
 
 #[test]
 fn h12_header_missing_filename() {
-    header_refused("h12", br#"{"filepath": "F:\\up", "filesize": 3}"#, "no \"filename\"");
+    seed_row("h12");
 }
 
 #[test]
 fn h13_header_missing_filesize() {
-    header_refused("h13", br#"{"filename": "a.txt", "filepath": "F:\\up"}"#, "no \"filesize\"");
+    seed_row("h13");
 }
 
 #[test]
 fn h14_header_duplicate_key() {
-    // Python's json keeps the last "filename"; we refuse to guess which one was meant.
-    let json = br#"{"filename": "a.txt", "filename": "b.txt", "filepath": "", "filesize": 3}"#;
-    header_refused("h14", json, "more than once");
+    seed_row("h14");
 }
 
 #[test]
 fn h15_header_filename_wrong_type() {
-    header_refused("h15", br#"{"filename": 5, "filepath": "", "filesize": 3}"#, "not a string");
+    seed_row("h15");
 }
 
 #[test]
 fn h16_header_filesize_wrong_type() {
-    let json = br#"{"filename": "a.txt", "filepath": "", "filesize": "3"}"#;
-    header_refused("h16", json, "not a number");
+    seed_row("h16");
 }
 
 #[test]
 fn h17_header_float_size() {
-    header_refused("h17", header_json("a.txt", "3.0").as_bytes(), "not an integer");
+    seed_row("h17");
 }
 
 #[test]
 fn h18_header_negative_size() {
-    header_refused("h18", header_json("a.txt", "-3").as_bytes(), "negative");
+    seed_row("h18");
 }
 
 #[test]
 fn h19_header_size_beyond_u64() {
-    let json = header_json("a.txt", "100000000000000000000000000000");
-    header_refused("h19", json.as_bytes(), "does not fit 64 bits");
+    seed_row("h19");
 }
 
 #[test]
 fn h20_header_size_u64_max_is_refused_before_writing() {
-    // Fits the header, not the disk: refused against the free space, no temporary file made.
-    let json = header_json("huge.bin", &u64::MAX.to_string());
-    header_refused("h20", json.as_bytes(), "free space");
+    seed_row("h20");
 }
 
 #[test]
 fn h21_header_invalid_utf8() {
-    let mut json = br#"{"filename": "a"#.to_vec();
-    json.extend_from_slice(b"\xff\xfe");
-    json.extend_from_slice(br#".txt", "filepath": "", "filesize": 3}"#);
-    header_refused("h21", &json, "not UTF-8");
+    seed_row("h21");
 }
 
 #[test]
 fn h22_header_lone_surrogate_escape() {
-    let json = br#"{"filename": "a\ud800.txt", "filepath": "", "filesize": 3}"#;
-    header_refused("h22", json, "lone surrogate");
+    seed_row("h22");
 }
 
 #[test]
 fn h23_header_deeply_nested_values() {
-    let depth = 1000;
-    let json = format!(
-        r#"{{"x": {}{}, "filename": "a.txt", "filepath": "", "filesize": 3}}"#,
-        "[".repeat(depth),
-        "]".repeat(depth)
-    );
-    header_refused("h23", json.as_bytes(), "nests deeper");
+    seed_row("h23");
 }
 
 #[test]
 fn h24_header_with_one_mib_of_whitespace() {
-    // Refused at the length prefix (over the 4096-byte header cap): never read or parsed.
-    let mut json = vec![b' '; 1 << 20];
-    json.extend_from_slice(header_json("a.txt", "3").as_bytes());
-    header_refused("h24", &json, "does not fit a 4096-byte buffer");
+    seed_row("h24");
 }
 
 #[test]
 fn h25_header_trailing_data() {
-    let json = format!("{}{}", header_json("a.txt", "3"), header_json("b.txt", "3"));
-    header_refused("h25", json.as_bytes(), "data after the object");
+    seed_row("h25");
 }
 
 // ---- names ----
 
 #[test]
 fn h30_name_dotdot_slash_x() {
-    name_refused("h30", "../x", "path separator `/`");
+    seed_row("h30");
 }
 
 #[test]
 fn h31_name_dotdot() {
-    name_refused("h31", "..", "`.` or `..`");
+    seed_row("h31");
 }
 
 #[test]
 fn h32_name_dot() {
-    name_refused("h32", ".", "`.` or `..`");
+    seed_row("h32");
 }
 
 #[test]
 fn h33_name_absolute_etc_passwd() {
-    name_refused("h33", "/etc/passwd", "path separator `/`");
+    seed_row("h33");
 }
 
 #[test]
 fn h34_name_drive_letter_backslash() {
-    name_refused("h34", "C:\\x", "path separator `\\`");
+    seed_row("h34");
 }
 
 #[test]
 fn h35_name_backslash_traversal() {
-    name_refused("h35", "a\\..\\b", "path separator `\\`");
+    seed_row("h35");
 }
 
 #[test]
 fn h36_name_slash_traversal() {
-    name_refused("h36", "x/../../y", "path separator `/`");
+    seed_row("h36");
 }
 
 #[test]
 fn h37_name_nul() {
-    name_refused("h37", "a\0b.txt", "U+0000");
+    seed_row("h37");
 }
 
 #[test]
 fn h38_name_newline() {
-    name_refused("h38", "a\nb.txt", "U+000A");
+    seed_row("h38");
 }
 
 #[test]
 fn h39_name_300_bytes() {
-    let name = format!("{}.txt", "n".repeat(296));
-    name_refused("h39", &name, "300 bytes long");
+    seed_row("h39");
 }
 
 #[test]
@@ -301,35 +385,29 @@ fn h41_name_of_an_existing_directory() {
 
 #[test]
 fn h42_name_drive_letter_relative() {
-    name_refused("h42", "C:x.txt", "drive letter");
+    seed_row("h42");
 }
 
 #[test]
 fn h43_name_of_our_own_temporary_file() {
-    // Our temporary files are `.wirekit-NAME.RANDOM.part`: hidden names are refused, so a peer
-    // can never address one.
-    name_refused("h43", ".wirekit-keep.txt.0123456789abcdef.part", "hidden file");
+    seed_row("h43");
 }
 
 #[test]
 fn h44_name_with_a_bidi_override() {
-    name_refused("h44", "report\u{202e}txt.exe", "U+202E");
+    seed_row("h44");
 }
 
 // ---- bodies ----
 
 #[test]
 fn h50_fewer_bytes_than_announced_then_close() {
-    // Aimed at the existing file's name: it must survive whole.
-    refused_with("h50", &[], &upload(KEEP_NAME, 100, b"only 14 bytes!"), "after 14 of 100 bytes");
+    seed_row("h50");
 }
 
 #[test]
 fn h51_more_bytes_than_announced() {
-    // Not exactly `filesize` bytes: refused and discarded, the older file stays.
-    let mut body = b"new!".to_vec();
-    body.extend_from_slice(&[b'x'; 5000]);
-    refused_with("h51", &[], &upload(KEEP_NAME, 4, &body), "more than the announced 4 bytes");
+    seed_row("h51");
 }
 
 #[test]
@@ -386,4 +464,26 @@ fn h55_mp_header_behind_a_seed_prefix() {
     let json = header_json("a.txt", "3");
     let wire = seed_prefixed(json.as_bytes());
     refused_by("h55", Kind::FileRecv, &["--profile", "mp"], &[], &wire, "exceeds");
+}
+
+#[test]
+fn h56_every_seed_row_against_one_long_lived_server() {
+    // The rows above each get a fresh receiver; here one receiver takes all of them in turn,
+    // so nothing may accumulate: memory, threads, temporary files.
+    let t = Target::start("h56", Kind::FileRecv, &[], &[]);
+    let threads_before = wirekit_tests::hostile::threads(t.pid());
+    for _round in 0..3 {
+        for row in SEED_ROWS {
+            let (wire, needle) = seed_case(row);
+            let mut a = t.attack();
+            a.send(&wire);
+            let peer = a.local;
+            a.finish();
+            t.expect_error(peer, needle);
+        }
+    }
+    assert!(wait_for(Duration::from_secs(5), || {
+        wirekit_tests::hostile::threads(t.pid()) <= threads_before
+    }));
+    t.finish(&[], &[]);
 }

@@ -8,6 +8,11 @@
 //!   HMAC-MD5(key, challenge); no verdict is sent back. The verifier is the accepting side,
 //!   except for `exec`, where the agent verifies the controller even though it connects
 //!   ([`Plan::verifier_connects`]): the side that runs commands is the one that must trust.
+//!   There the listening controller answers a challenge from anyone who connects, so it would
+//!   be an oracle for every other seed verifier with the same key (connect to the controller,
+//!   hand it an `auth server`'s challenge, replay its answer). Its handshake therefore uses a
+//!   key of its own, [`exec_seed_key`] (keyed exec is wirekit's extension: the seed's exec has
+//!   no key, so no peer depends on the raw key there).
 //! * `--profile mp` (CPython `multiprocessing.connection`): mutual. The accepting side runs
 //!   `Listener.accept`'s order (challenge first, answer only to a peer that proved itself),
 //!   the connecting side `Client`'s. `--mp-digest legacy` (default) sends Python 3.11's
@@ -18,7 +23,8 @@ use std::io;
 use std::net::TcpStream;
 
 use wirekit_core::auth::{
-    AuthError, ChallengeMode, MpHandshake, MpPolicy, Order, Outcome, SeedProver, SeedVerifier,
+    hmac, AuthError, ChallengeMode, MacAlgorithm, MpHandshake, MpPolicy, Order, Outcome,
+    SeedProver, SeedVerifier,
 };
 use wirekit_core::io::DriveError;
 
@@ -136,12 +142,19 @@ impl Session {
         key: &[u8],
         plan: Plan,
     ) -> Result<std::result::Result<Outcome, DriveError<io::Error, AuthError>>> {
+        let exec_key;
+        let seed_key = if plan.seed_verifier == Side::Connecting {
+            exec_key = exec_seed_key(key);
+            &exec_key[..]
+        } else {
+            key
+        };
         Ok(match plan.profile {
             Profile::Seed if plan.seed_verifies() => {
-                let mut verifier = SeedVerifier::new(key, random()?);
+                let mut verifier = SeedVerifier::new(seed_key, random()?);
                 self.conn.authenticate(&mut verifier)
             }
-            Profile::Seed => self.conn.authenticate(&mut SeedProver::new(key)),
+            Profile::Seed => self.conn.authenticate(&mut SeedProver::new(seed_key)),
             Profile::Mp => {
                 let order = match plan.side {
                     Side::Accepting => Order::ListenerSide,
@@ -193,6 +206,18 @@ pub fn require_trust(outcome: Outcome, peer: &str) -> Result<()> {
         }
     };
     Err(Error::AuthFailed { peer: peer.to_owned(), detail })
+}
+
+/// The key of the seed handshake when the connecting side verifies (exec):
+/// HMAC-SHA256(key, "wirekit exec seed handshake"), so that the exec controller's answers are
+/// worthless to any other seed verifier with the same key (see the module docs).
+pub fn exec_seed_key(key: &[u8]) -> [u8; 32] {
+    let mac = hmac(MacAlgorithm::Sha256, key, &[b"wirekit exec seed handshake"]);
+    let mut derived = [0u8; 32];
+    for (d, m) in derived.iter_mut().zip(mac.as_bytes()) {
+        *d = *m;
+    }
+    derived
 }
 
 /// Challenge bytes from the operating system's CSPRNG (the seed used `os.urandom`).

@@ -124,3 +124,22 @@ fn require_sha256_rejects_an_md5_answer_that_the_default_accepts() {
     };
     assert!(refused.contains("WeakDigest") || refused.contains("refused by policy"), "{refused}");
 }
+
+#[test]
+fn the_exec_seed_handshake_uses_a_key_of_its_own() {
+    // Regression (hostile catalogue h84): a listening exec controller answered challenges with
+    // the raw key, so anyone could use it to pass any other seed verifier with that key.
+    let (mut controller, mut attacker) = pair();
+    let controller_plan = Plan::new(Profile::Seed, Side::Accepting).verifier_connects();
+    let t = thread::spawn(move || controller.handshake(b"egg", controller_plan));
+    let mut plain_verifier = SeedVerifier::new(b"egg", [7u8; 32]);
+    let outcome = attacker.conn.authenticate(&mut plain_verifier).unwrap();
+    assert_eq!(outcome, Outcome::PeerRejected(RejectReason::WrongMac));
+    drop(attacker);
+    let _ = t.join().unwrap();
+    // The two exec ends still agree.
+    let agent_plan = Plan::new(Profile::Seed, Side::Connecting).verifier_connects();
+    let (controller, agent) = both((b"egg", controller_plan), (b"egg", agent_plan));
+    assert_eq!(controller.unwrap(), Outcome::Answered);
+    assert_eq!(agent.unwrap(), Outcome::Authenticated);
+}

@@ -28,6 +28,33 @@ fn reply_refused(row: &str, prefix: &[u8], needle: &str) {
 }
 
 #[test]
+fn h84_a_keyed_seed_exec_controller_is_no_oracle_for_other_verifiers() {
+    // Under seed the exec controller listens and *answers* challenges (the agent verifies it),
+    // so anyone can make it compute an answer. With the same key on a seed verifier (here
+    // `auth server`), that answer must not pass there: the exec handshake uses its own key.
+    let auth = Target::start("h84-auth", Kind::Auth, &[], &[]);
+    let controller = Target::start("h84", Kind::ExecController, &["--key", "egg"], &[]);
+    let mut victim = auth.attack();
+    let challenge = victim.read_n(32);
+    let mut oracle = controller.attack();
+    oracle.send(&challenge);
+    let answer = oracle.read_n(16);
+    victim.send(&answer);
+    let victim_peer = victim.local;
+    victim.finish();
+    auth.expect_stdout_lines(wirekit_tests::hostile::ILLEGITIMATE, 1);
+    auth.expect_error(victim_peer, "wrong MAC");
+    // Documented limit of demo4's one-way check: the controller does not verify the agent,
+    // so the command text goes to whoever connects (--profile mp checks both ways, h87).
+    take_command(&mut oracle);
+    let peer = oracle.local;
+    oracle.finish();
+    controller.expect_error(peer, "closed before the reply");
+    controller.finish(&[], &[]);
+    auth.finish(&[], &[]);
+}
+
+#[test]
 fn h85_exec_reply_length_i32_max() {
     reply_refused("h85", &i32::MAX.to_le_bytes(), "exceeds");
 }

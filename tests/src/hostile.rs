@@ -194,9 +194,12 @@ impl Target {
         };
         self.server.wait_until(IO_LIMIT, |_, err| found(err).is_some());
         let err = self.server.stderr_now();
-        found(&err).unwrap_or_else(|| {
+        let line = found(&err).unwrap_or_else(|| {
             panic!("{}: no `wirekit:` line naming {peer} with {needle:?}:\n{err}", self.row)
-        })
+        });
+        // Shown with --nocapture: the catalogue's evidence, row by row.
+        eprintln!("{}: {line}", self.row);
+        line
     }
 
     /// Wait for `count` stdout lines that start with `prefix` (auth verdicts, exec output).

@@ -13,7 +13,7 @@ use std::io::{self, Read};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use wirekit_core::frame::FrameConfig;
+use wirekit_core::frame::{FrameConfig, FrameError};
 use wirekit_core::header::FileHeader;
 use wirekit_core::io::DriveError;
 use wirekit_core::transfer::{FileReceiver, FileSender, ReceiveEvent, TransferError};
@@ -166,6 +166,13 @@ pub fn receive(session: Session, opts: &RecvOptions) -> Result<Received> {
         DriveError::Protocol(e @ TransferError::Header(_)) => {
             Error::Protocol { peer: peer.to_owned(), detail: e.to_string() }
         }
+        // Not a byte came (a port probe, a client that gave up): say so plainly.
+        DriveError::Protocol(TransferError::Frame(FrameError::TruncatedPrefix {
+            have: 0, ..
+        })) => Error::PeerClosed {
+            peer: peer.to_owned(),
+            detail: "before sending a file header".into(),
+        },
         other => drive_error(other, "file header", peer, secs),
     })?;
     let (name, filesize) = match receiver.header() {

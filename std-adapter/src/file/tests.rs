@@ -159,3 +159,14 @@ fn a_receiver_that_never_reads_is_a_send_timeout_not_silence() {
     assert!(text.contains("did not read for 1 s") && text.contains("\"big.bin\""), "{text}");
     assert_eq!(err.exit(), Exit::Failure);
 }
+
+#[test]
+fn a_peer_that_closes_without_a_byte_closed_before_the_header() {
+    let dst = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    drop(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
+    let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
+    let err = receive(session, &opts(dst.path(), SizeLimit::FreeSpace)).unwrap_err();
+    assert!(err.to_string().ends_with("closed the connection before sending a file header"));
+    assert_eq!(err.exit(), Exit::Failure);
+}

@@ -50,7 +50,12 @@ fn serve_options(serve: &crate::cli::ServeArgs, quiet: bool) -> ServeOptions {
 }
 
 fn plan(session: &SessionArgs, side: Side) -> Plan {
-    Plan::new(session.profile, side).with_mp_digest(session.mp_digest)
+    let plan = Plan::new(session.profile, side).with_mp_digest(session.mp_digest);
+    if session.mp_require_sha256 {
+        plan.require_sha256()
+    } else {
+        plan
+    }
 }
 
 /// Bind, print `listening on ADDR`, and serve connections with `handler` (which gets the

@@ -132,6 +132,11 @@ pub struct SessionArgs {
     /// `sha256` is Python 3.12's default; both kinds of answer are accepted either way.
     #[arg(long, value_enum, default_value_t = MpDigest::Legacy)]
     pub mp_digest: MpDigest,
+    /// With --profile mp: refuse HMAC-MD5 both ways. MD5 answers (bare 16 bytes or `{md5}`)
+    /// are rejected, MD5 challenges are not answered, and our challenge is `{sha256}` whatever
+    /// --mp-digest says. Python 3.12+ peers work; Python 3.11 and older (MD5 only) cannot.
+    #[arg(long)]
+    pub mp_require_sha256: bool,
     /// Give up when the peer sends nothing for SECS seconds (0 = wait forever).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,

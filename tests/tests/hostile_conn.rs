@@ -12,7 +12,7 @@ use wirekit_tests::{args, wirekit, Child};
 
 #[test]
 fn h80_slowloris_1000_idle_connections() {
-    let t =
+    let mut t =
         Target::start("h80", Kind::FileRecv, &[], &["--timeout", "1", "--max-connections", "128"]);
     let rss_before = t.rss();
     let start = Instant::now();
@@ -63,6 +63,7 @@ fn h80_slowloris_1000_idle_connections() {
     // it to a new stack slot). Bound: 256 KiB each.
     let growth = peak.saturating_sub(rss_before);
     assert!(growth < 128 * 256, "{growth} KiB for 128 connections");
+    t.set_rss_limit_kib(128 * 256);
     t.finish(&[name], &[]);
 }
 

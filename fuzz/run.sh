@@ -63,19 +63,18 @@ run_one() {
 
 failed=0
 running=0
-pids=()
 for t in "${targets[@]}"; do
-    run_one "$t" &
-    pids+=($!)
-    running=$((running + 1))
     if [ "$running" -ge "$jobs" ]; then
-        wait "${pids[0]}" || failed=1
-        pids=("${pids[@]:1}")
+        # Whichever target finishes first frees its slot.
+        wait -n || failed=1
         running=$((running - 1))
     fi
+    run_one "$t" &
+    running=$((running + 1))
 done
-for p in "${pids[@]}"; do
-    wait "$p" || failed=1
+while [ "$running" -gt 0 ]; do
+    wait -n || failed=1
+    running=$((running - 1))
 done
 
 if [ "$failed" -ne 0 ]; then

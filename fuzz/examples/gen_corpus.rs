@@ -169,6 +169,12 @@ fn main() {
     out.put("small-buffer", &cat(&[&[1], &Chunking::encode(&[]), &file]));
     out.put("too-large", &cat(&[&[2 << 2], &Chunking::encode(&[]), &file]));
 
+    let mut out = Out::new("transfer_roundtrip");
+    // [mp: bool] [filename: String] [filepath: String] [k] [sizes] [body]; arbitrary's
+    // String takes a length then bytes, so plain text is a fine start.
+    out.put("seed", b"\x00\x0areport.txt\x07/home/u\x01\x07hello body");
+    out.put("mp", b"\x01\x06\xe4\xb8\xad.txt\x02F:\x02\x03\x01\x00\x00\x00\x00");
+
     // ---- commands
     let mut out = Out::new("command_controller");
     let text = fs::read_to_string(format!("{VECTORS}/command_demo2.txt")).expect("command vectors");

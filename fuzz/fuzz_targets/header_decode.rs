@@ -49,6 +49,17 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(decoded, Err(HeaderError::Oversize { len: json.len(), max: MAX_HEADER_LEN }));
         return;
     }
+    // The other direction: a header serde_json reads cleanly must decode too.
+    if let Some(want) = serde_header(json) {
+        match &decoded {
+            Ok(h) => {
+                assert_eq!(h.filename, want.0);
+                assert_eq!(h.filepath, want.1);
+                assert_eq!(h.filesize, want.2);
+            }
+            Err(e) => panic!("core rejects a header serde_json reads ({want:?}): {e:?}"),
+        }
+    }
     let Ok(header) = decoded else { return };
 
     // Re-encode, decode again: equal header.
@@ -78,3 +89,91 @@ fuzz_target!(|data: &[u8]| {
     let minus_zero = header.filesize == 0 && size.as_f64() == Some(0.0);
     assert!(size.as_u64() == Some(header.filesize) || minus_zero, "filesize {size} vs {}", header.filesize);
 });
+
+/// The three fields as serde_json reads them, when core is bound to accept the document:
+/// valid UTF-8, an object with each known key once, string names, an integer size that fits a
+/// `u64` (no fraction/exponent: `is_u64`), nesting within `MAX_DEPTH`.
+fn serde_header(json: &[u8]) -> Option<(String, String, u64)> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    struct Fields;
+    impl<'de> Visitor<'de> for Fields {
+        type Value = Option<(String, String, u64)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut name, mut path, mut size) = (None, None, None);
+            let mut dup = false;
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "filename" => {
+                        dup |= name.is_some();
+                        name = Some(map.next_value::<serde_json::Value>()?);
+                    }
+                    "filepath" => {
+                        dup |= path.is_some();
+                        path = Some(map.next_value::<serde_json::Value>()?);
+                    }
+                    "filesize" => {
+                        dup |= size.is_some();
+                        size = Some(map.next_value::<serde_json::Value>()?);
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            if dup {
+                return Ok(None);
+            }
+            let text = |v: Option<serde_json::Value>| v.and_then(|v| v.as_str().map(str::to_owned));
+            let size = size.filter(|v| v.is_u64()).and_then(|v| v.as_u64());
+            Ok(match (text(name), text(path), size) {
+                (Some(n), Some(p), Some(s)) => Some((n, p, s)),
+                _ => None,
+            })
+        }
+    }
+
+    std::str::from_utf8(json).ok()?;
+    // serde_json skips ignored strings without checking surrogate pairs; core rejects a lone
+    // surrogate anywhere (documented in core/src/header/mod.rs). Leave those to the other
+    // direction.
+    let surrogate = json.windows(3).any(|w| {
+        w[0] == b'u' && (w[1] == b'd' || w[1] == b'D') && matches!(w[2], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+    });
+    if surrogate || nesting(json) > wirekit_core::header::MAX_DEPTH {
+        return None;
+    }
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let fields = de.deserialize_map(Fields).ok()??;
+    de.end().ok()?;
+    Some(fields)
+}
+
+/// Deepest bracket nesting outside strings.
+fn nesting(json: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for &b in json {
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}

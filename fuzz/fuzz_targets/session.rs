@@ -64,7 +64,7 @@ impl embedded_io::Write for Mem<'_> {
     }
 }
 
-fn session<H: Handshake<Error = AuthError>, const C: usize>(
+fn session<H: Handshake<Error = AuthError> + core::fmt::Debug, const C: usize>(
     mut handshake: H,
     want_auth: &Half,
     expect_auth: bool,

@@ -116,8 +116,7 @@ pub fn drive<M, R>(
     mut record: impl for<'i> FnMut(&mut M, M::Event<'i>) -> R,
 ) -> Run<R, M::Error>
 where
-    M: Machine,
-    M::Error: core::fmt::Debug,
+    M: Machine + core::fmt::Debug,
 {
     let mut run = Run {
         records: Vec::new(),
@@ -184,6 +183,11 @@ where
         break;
     }
     run.done = m.is_done();
+    // Adapters log errors and machines; formatting must not panic on any state.
+    if let Some(err) = &run.error {
+        let _ = format!("{err} {err:?}");
+    }
+    let _ = format!("{m:?}");
     run
 }
 

@@ -42,7 +42,8 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 /// Chunkings every stream seed is written with: whole, bytewise, and an irregular one.
-const CHUNKINGS: [(&str, &[u8]); 3] = [("whole", &[]), ("bytes", &[1]), ("mixed", &[3, 0, 7, 1, 250])];
+const CHUNKINGS: [(&str, &[u8]); 3] =
+    [("whole", &[]), ("bytes", &[1]), ("mixed", &[3, 0, 7, 1, 250])];
 
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
@@ -89,7 +90,13 @@ fn frames(out: &mut Out, config_bytes: &[u8], cfg: &FrameConfig) {
     for (name, stream) in frame_streams(cfg) {
         for (cname, sizes) in CHUNKINGS {
             // [config] [chunking] [reader cap u16 = 512] [extra len u64 = 5] [stream]
-            let input = cat(&[config_bytes, &Chunking::encode(sizes), &512u16.to_le_bytes(), &5u64.to_le_bytes(), &stream]);
+            let input = cat(&[
+                config_bytes,
+                &Chunking::encode(sizes),
+                &512u16.to_le_bytes(),
+                &5u64.to_le_bytes(),
+                &stream,
+            ]);
             out.put(&format!("{name}-{cname}"), &input);
         }
     }
@@ -104,9 +111,18 @@ fn header_jsons() -> Vec<(String, Vec<u8>)> {
             v.push((format!("{}-{}", f[0], f[1]), hex(f[5])));
         }
     }
-    v.push(("bad-escape".into(), br#"{"filename": "a\x", "filepath": "", "filesize": 1}"#.to_vec()));
-    v.push(("lone-surrogate".into(), br#"{"filename": "\ud800", "filepath": "", "filesize": 1}"#.to_vec()));
-    v.push(("duplicate".into(), br#"{"filename": "a", "filename": "b", "filepath": "", "filesize": 1}"#.to_vec()));
+    v.push((
+        "bad-escape".into(),
+        br#"{"filename": "a\x", "filepath": "", "filesize": 1}"#.to_vec(),
+    ));
+    v.push((
+        "lone-surrogate".into(),
+        br#"{"filename": "\ud800", "filepath": "", "filesize": 1}"#.to_vec(),
+    ));
+    v.push((
+        "duplicate".into(),
+        br#"{"filename": "a", "filename": "b", "filepath": "", "filesize": 1}"#.to_vec(),
+    ));
     v.push(("nested".into(), br#"{"x": [[[{"y": [1, 2.5e3, true, null]}]]], "filename": "n", "filepath": "p", "filesize": 0}"#.to_vec()));
     v.push(("float".into(), br#"{"filename": "a", "filepath": "", "filesize": 1.0}"#.to_vec()));
     v.push(("minus-zero".into(), br#"{"filename": "a", "filepath": "", "filesize": -0}"#.to_vec()));
@@ -127,7 +143,13 @@ fn main() {
         let cfg = wirekit_fuzz::arbitrary_config(&mut u);
         let stream = cat(&[&frame(&cfg, b"hello"), &frame(&cfg, b"")]);
         for (cname, sizes) in CHUNKINGS {
-            let input = cat(&[&[sel], &Chunking::encode(sizes), &64u16.to_le_bytes(), &u64::MAX.to_le_bytes(), &stream]);
+            let input = cat(&[
+                &[sel],
+                &Chunking::encode(sizes),
+                &64u16.to_le_bytes(),
+                &u64::MAX.to_le_bytes(),
+                &stream,
+            ]);
             out.put(&format!("sel{sel:02x}-{cname}"), &input);
         }
     }
@@ -138,7 +160,11 @@ fn main() {
         out.put(&name, &cat(&[&[0x40], &json]));
     }
     let mut out = Out::new("header_roundtrip");
-    for s in ["report.txt\u{0}/home/user\u{0}", "中文.txt\u{0}F:\\projects\u{0}", "😀 \"q\"\n\u{7f}\u{0}\u{0}"] {
+    for s in [
+        "report.txt\u{0}/home/user\u{0}",
+        "中文.txt\u{0}F:\\projects\u{0}",
+        "😀 \"q\"\n\u{7f}\u{0}\u{0}",
+    ] {
         let mut v = s.as_bytes().to_vec();
         v.extend_from_slice(&4242u64.to_le_bytes());
         out.put("text", &v);
@@ -161,7 +187,10 @@ fn main() {
     streams.push(("extra".into(), cat(&[&file, b"dir"])));
     for (name, stream) in &streams {
         for (cname, sizes) in CHUNKINGS {
-            out.put(&format!("seed-{name}-{cname}"), &cat(&[&[0], &Chunking::encode(sizes), stream]));
+            out.put(
+                &format!("seed-{name}-{cname}"),
+                &cat(&[&[0], &Chunking::encode(sizes), stream]),
+            );
         }
     }
     let mp_file = transfer(FrameConfig::mp(), "中文.txt", "F:\\x", &[7; 40]);
@@ -186,34 +215,53 @@ fn main() {
     let all = replies.concat();
     let n = replies.len().min(4) as u8;
     for (cname, sizes) in CHUNKINGS {
-        out.put(&format!("framed-{cname}"), &cat(&[&[1 | (n << 2)], &Chunking::encode(sizes), &all]));
-        out.put(&format!("framed-quit-{cname}"), &cat(&[&[1 | (n << 2) | 32], &Chunking::encode(sizes), &all]));
-        out.put(&format!("raw-{cname}"), &cat(&[&[n << 2], &Chunking::encode(sizes), b"hello\nhi\n"]));
+        out.put(
+            &format!("framed-{cname}"),
+            &cat(&[&[1 | (n << 2)], &Chunking::encode(sizes), &all]),
+        );
+        out.put(
+            &format!("framed-quit-{cname}"),
+            &cat(&[&[1 | (n << 2) | 32], &Chunking::encode(sizes), &all]),
+        );
+        out.put(
+            &format!("raw-{cname}"),
+            &cat(&[&[n << 2], &Chunking::encode(sizes), b"hello\nhi\n"]),
+        );
     }
     out.put("framed-unsolicited", &cat(&[&[1 | (1 << 2)], &Chunking::encode(&[]), &all]));
-    out.put("framed-truncated", &cat(&[&[1 | (2 << 2)], &Chunking::encode(&[2]), &all[..all.len() - 2]]));
+    out.put(
+        "framed-truncated",
+        &cat(&[&[1 | (2 << 2)], &Chunking::encode(&[2]), &all[..all.len() - 2]]),
+    );
 
     let mut out = Out::new("command_agent");
     // ops: 0 feed [len%12] bytes, 1 begin_reply, 2 begin_reply_for, 3 record, 4 reply_done,
     // 5 consume_output, 6 eof.
     let cycle: Vec<u8> = cat(&[
         &[0, 3, b'd', b'i', b'r'],
-        &[2, 5, 3],       // begin_reply_for(5 + 3 bytes)
-        &[5, 4],          // send the prefix
-        &[3, 5, 3, 3],    // record 5 then 3
-        &[0, 1, b'q'],    // quit
+        &[2, 5, 3],    // begin_reply_for(5 + 3 bytes)
+        &[5, 4],       // send the prefix
+        &[3, 5, 3, 3], // record 5 then 3
+        &[0, 1, b'q'], // quit
     ]);
     out.put("framed-cycle", &cat(&[&[1], &cycle]));
     out.put("raw-cycle", &cat(&[&[0], &[0, 2, b'l', b's', 3, 9, 4, 0, 1, b'q', 6]]));
-    out.put("framed-small-n", &cat(&[&[1 | 4], &[0, 9, b'e', b'c', b'h', b'o', b' ', b'h', b'i', b'!', b'!'], &[1, 1, 20, 5, 2, 5, 1, 3, 15, 3, 5, 6]]));
+    out.put(
+        "framed-small-n",
+        &cat(&[
+            &[1 | 4],
+            &[0, 9, b'e', b'c', b'h', b'o', b' ', b'h', b'i', b'!', b'!'],
+            &[1, 1, 20, 5, 2, 5, 1, 3, 15, 3, 5, 6],
+        ]),
+    );
     out.put("framed-prefix-not-sent", &cat(&[&[1], &[0, 1, b'x', 1, 1, 9, 3, 4]]));
 
     // ---- auth: Python 3.11 transcripts
     let text = fs::read_to_string(format!("{VECTORS}/auth_vectors.txt")).expect("auth vectors");
     let mut cases: Vec<Vec<(String, String, Vec<u8>)>> = Vec::new();
     for line in text.lines() {
-        if line.starts_with("case ") {
-            cases.push(vec![("case".into(), line[5..].to_string(), vec![])]);
+        if let Some(case) = line.strip_prefix("case ") {
+            cases.push(vec![("case".into(), case.to_string(), vec![])]);
         } else if let Some(c) = cases.last_mut() {
             let f: Vec<&str> = line.split(' ').collect();
             if f.len() == 3 && (f[0] == "send" || f[0] == "random") {
@@ -222,7 +270,10 @@ fn main() {
         }
     }
     let field = |c: &Vec<(String, String, Vec<u8>)>, kind: &str, role: &str| -> Vec<u8> {
-        c.iter().filter(|(k, r, _)| k == kind && r == role).flat_map(|(_, _, b)| b.clone()).collect()
+        c.iter()
+            .filter(|(k, r, _)| k == kind && r == role)
+            .flat_map(|(_, _, b)| b.clone())
+            .collect()
     };
     let pad40 = |r: Vec<u8>| -> Vec<u8> {
         let mut r = r;
@@ -242,26 +293,54 @@ fn main() {
             let challenge = pad40(field(c, "random", "verifier"));
             let answer = field(c, "send", "prover");
             for (cname, sizes) in CHUNKINGS {
-                sv.put(&format!("{name}-{cname}"), &cat(&[&[0], &challenge, &Chunking::encode(sizes), &answer, b"dir"]));
-                sp.put(&format!("{name}-{cname}"), &cat(&[&[0], &Chunking::encode(sizes), &challenge[..32]]));
+                sv.put(
+                    &format!("{name}-{cname}"),
+                    &cat(&[&[0], &challenge, &Chunking::encode(sizes), &answer, b"dir"]),
+                );
+                sp.put(
+                    &format!("{name}-{cname}"),
+                    &cat(&[&[0], &Chunking::encode(sizes), &challenge[..32]]),
+                );
             }
             // Session: right answer then a transfer.
             let file = transfer(FrameConfig::seed(), "a.txt", ".", b"hello");
-            se.put(&format!("{name}"), &cat(&[&[0], &challenge, &[200], &Chunking::encode(&[3, 9]), &answer, &file]));
-            se.put(&format!("{name}-small-conn"), &cat(&[&[128], &challenge, &[200], &Chunking::encode(&[]), &answer, &file]));
+            se.put(
+                &name,
+                &cat(&[&[0], &challenge, &[200], &Chunking::encode(&[3, 9]), &answer, &file]),
+            );
+            se.put(
+                &format!("{name}-small-conn"),
+                &cat(&[&[128], &challenge, &[200], &Chunking::encode(&[]), &answer, &file]),
+            );
         } else if name.contains("legacy") {
             // ListenerSide with key bits 1 (MP_VECTOR_KEY), legacy mode (mode 0).
             let random = pad40(field(c, "random", "listener"));
             let client = field(c, "send", "client");
             let listener = field(c, "send", "listener");
             for (cname, sizes) in CHUNKINGS {
-                hs.put(&format!("{name}-listener-{cname}"), &cat(&[&[1], &random, &Chunking::encode(sizes), &client]));
+                hs.put(
+                    &format!("{name}-listener-{cname}"),
+                    &cat(&[&[1], &random, &Chunking::encode(sizes), &client]),
+                );
                 // ClientSide: the listener's frames are what the client reads.
                 let crandom = pad40(field(c, "random", "client"));
-                hs.put(&format!("{name}-client-{cname}"), &cat(&[&[1 | 8], &crandom, &Chunking::encode(sizes), &listener]));
+                hs.put(
+                    &format!("{name}-client-{cname}"),
+                    &cat(&[&[1 | 8], &crandom, &Chunking::encode(sizes), &listener]),
+                );
             }
             let file = transfer(FrameConfig::mp(), "b.bin", "/", &[1, 2, 3]);
-            se.put(&name, &cat(&[&[1 | (1 << 1)], &random, &[255], &Chunking::encode(&[1, 30]), &client, &file]));
+            se.put(
+                &name,
+                &cat(&[
+                    &[1 | (1 << 1)],
+                    &random,
+                    &[255],
+                    &Chunking::encode(&[1, 30]),
+                    &client,
+                    &file,
+                ]),
+            );
         } else {
             // Verifier/prover cases; the mode comes from the challenge frame itself.
             let random = field(c, "random", "verifier");
@@ -279,8 +358,14 @@ fn main() {
                 2
             };
             for (cname, sizes) in CHUNKINGS {
-                mv.put(&format!("{name}-{cname}"), &cat(&[&[1 | (mode_bits << 3)], &random, &Chunking::encode(sizes), &prover]));
-                mpp.put(&format!("{name}-{cname}"), &cat(&[&[1], &Chunking::encode(sizes), &verifier]));
+                mv.put(
+                    &format!("{name}-{cname}"),
+                    &cat(&[&[1 | (mode_bits << 3)], &random, &Chunking::encode(sizes), &prover]),
+                );
+                mpp.put(
+                    &format!("{name}-{cname}"),
+                    &cat(&[&[1], &Chunking::encode(sizes), &verifier]),
+                );
             }
         }
     }
@@ -305,22 +390,59 @@ fn main() {
         let client_in = cat(&[&mp_frame(&peer_challenge), &welcome, &mp_frame(&right)]);
         for strict in [0u8, 4] {
             let sel = 1 | strict | (mode_bits << 4);
-            hs.put(&format!("built-listener-m{mode_bits}-s{strict}"), &cat(&[&[sel], &random, &Chunking::encode(&[2, 11]), &listener_in]));
-            hs.put(&format!("built-client-m{mode_bits}-s{strict}"), &cat(&[&[sel | 8], &random, &Chunking::encode(&[]), &client_in]));
-            mv.put(&format!("built-m{mode_bits}-s{strict}"), &cat(&[&[1 | strict | (mode_bits << 3)], &random, &Chunking::encode(&[]), &mp_frame(&right), b"tail"]));
+            hs.put(
+                &format!("built-listener-m{mode_bits}-s{strict}"),
+                &cat(&[&[sel], &random, &Chunking::encode(&[2, 11]), &listener_in]),
+            );
+            hs.put(
+                &format!("built-client-m{mode_bits}-s{strict}"),
+                &cat(&[&[sel | 8], &random, &Chunking::encode(&[]), &client_in]),
+            );
+            mv.put(
+                &format!("built-m{mode_bits}-s{strict}"),
+                &cat(&[
+                    &[1 | strict | (mode_bits << 3)],
+                    &random,
+                    &Chunking::encode(&[]),
+                    &mp_frame(&right),
+                    b"tail",
+                ]),
+            );
             let sess_sel = 1 | (1 << 1) | (strict << 1) | (mode_bits << 4);
             let file = transfer(FrameConfig::mp(), "report.txt", "/srv", b"body bytes");
-            se.put(&format!("built-m{mode_bits}-s{strict}"), &cat(&[&[sess_sel], &random, &[255], &Chunking::encode(&[4, 1]), &listener_in, &file]));
+            se.put(
+                &format!("built-m{mode_bits}-s{strict}"),
+                &cat(&[
+                    &[sess_sel],
+                    &random,
+                    &[255],
+                    &Chunking::encode(&[4, 1]),
+                    &listener_in,
+                    &file,
+                ]),
+            );
         }
         // The prover reading a challenge of this mode.
-        mpp.put(&format!("built-m{mode_bits}"), &cat(&[&[1], &Chunking::encode(&[]), &mp_frame(&our_challenge), &welcome]));
+        mpp.put(
+            &format!("built-m{mode_bits}"),
+            &cat(&[&[1], &Chunking::encode(&[]), &mp_frame(&our_challenge), &welcome]),
+        );
     }
     // Typical attacks, for a start: reflection (our own challenge sent back), oversize frame.
     let message = auth_ref::message(auth_ref::mode(2), &random40);
     let mut reflect = b"#CHALLENGE#".to_vec();
     reflect.extend_from_slice(&message);
-    hs.put("reflection", &cat(&[&[1 | (2 << 4)], &random, &Chunking::encode(&[]), &mp_frame(&reflect)]));
-    mv.put("oversize", &cat(&[&[1 | (2 << 3)], &random, &Chunking::encode(&[]), &mp_frame(&[0u8; 300])]));
+    hs.put(
+        "reflection",
+        &cat(&[&[1 | (2 << 4)], &random, &Chunking::encode(&[]), &mp_frame(&reflect)]),
+    );
+    mv.put(
+        "oversize",
+        &cat(&[&[1 | (2 << 3)], &random, &Chunking::encode(&[]), &mp_frame(&[0u8; 300])]),
+    );
     // Seed verifier with the secret key and a random answer.
-    sv.put("secret-key", &cat(&[&[2], &random, &Chunking::encode(&[]), &mac::hmac("md5", EGG, b"x").unwrap()]));
+    sv.put(
+        "secret-key",
+        &cat(&[&[2], &random, &Chunking::encode(&[]), &mac::hmac("md5", EGG, b"x").unwrap()]),
+    );
 }

@@ -43,7 +43,12 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(verified, want.result == Ok(true));
     if verified {
         assert!(
-            auth_ref::consumed_has_valid_mp_answer(key, &message, policy.allow_md5, &stream[..run.consumed]),
+            auth_ref::consumed_has_valid_mp_answer(
+                key,
+                &message,
+                policy.allow_md5,
+                &stream[..run.consumed]
+            ),
             "verified without the right MAC"
         );
     }

@@ -240,9 +240,15 @@ fn run<const N: usize>(mode: Mode, u: &mut Unstructured<'_>) {
             let (frames, end) = ref_frames(cfg, &wire);
             let lens: Vec<u64> = frames.iter().map(|f| f.payload.len() as u64).collect();
             assert!(frames.iter().all(|f| f.payload.iter().all(|&b| b == FILL)));
-            assert_eq!(&lens[..model.done_lens.len().min(lens.len())], &model.done_lens[..lens.len().min(model.done_lens.len())]);
+            assert_eq!(
+                &lens[..model.done_lens.len().min(lens.len())],
+                &model.done_lens[..lens.len().min(model.done_lens.len())]
+            );
             if !model.replying() {
-                assert_eq!(lens, model.done_lens, "completed replies are not the frames on the wire");
+                assert_eq!(
+                    lens, model.done_lens,
+                    "completed replies are not the frames on the wire"
+                );
                 assert_eq!(end, RefEnd::Clean);
             } else {
                 assert!(lens.len() <= model.done_lens.len() + 1);

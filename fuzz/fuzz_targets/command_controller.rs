@@ -116,7 +116,13 @@ fn expected_raw(stream: &[u8], commands: usize, quit: bool) -> Want {
     Want { recs, error: None, sent, consumed: Some(stream.len()) }
 }
 
-fn run<const N: usize>(mode: Mode, stream: &[u8], chunking: &Chunking, commands: usize, quit: bool) {
+fn run<const N: usize>(
+    mode: Mode,
+    stream: &[u8],
+    chunking: &Chunking,
+    commands: usize,
+    quit: bool,
+) {
     let want = match &mode {
         Mode::Raw => expected_raw(stream, commands, quit),
         Mode::Framed(cfg) => expected_framed(cfg, stream, commands, quit),

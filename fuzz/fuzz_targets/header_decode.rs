@@ -68,7 +68,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(header.encode(&mut out), Ok(len), "encoded_len is not exact");
     assert!(out.is_ascii(), "encode wrote non-ASCII");
     let mut storage2 = vec![0u8; out.len()];
-    let again = FileHeader::decode_with_max(&out, &mut storage2, usize::MAX).expect("own encoding decodes");
+    let again =
+        FileHeader::decode_with_max(&out, &mut storage2, usize::MAX).expect("own encoding decodes");
     assert_eq!(again, header, "decode(encode(h)) != h");
     let mut out2 = vec![0u8; again.encoded_len()];
     again.encode(&mut out2).expect("fits");
@@ -87,7 +88,11 @@ fuzz_target!(|data: &[u8]| {
     let size = obj.get("filesize").expect("filesize");
     // `-0` is 0 for Python's int and for core; serde_json reads it as a float.
     let minus_zero = header.filesize == 0 && size.as_f64() == Some(0.0);
-    assert!(size.as_u64() == Some(header.filesize) || minus_zero, "filesize {size} vs {}", header.filesize);
+    assert!(
+        size.as_u64() == Some(header.filesize) || minus_zero,
+        "filesize {size} vs {}",
+        header.filesize
+    );
 });
 
 /// The three fields as serde_json reads them, when core is bound to accept the document:
@@ -141,7 +146,9 @@ fn serde_header(json: &[u8]) -> Option<(String, String, u64)> {
     // surrogate anywhere (documented in core/src/header/mod.rs). Leave those to the other
     // direction.
     let surrogate = json.windows(3).any(|w| {
-        w[0] == b'u' && (w[1] == b'd' || w[1] == b'D') && matches!(w[2], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+        w[0] == b'u'
+            && (w[1] == b'd' || w[1] == b'D')
+            && matches!(w[2], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
     });
     if surrogate || nesting(json) > wirekit_core::header::MAX_DEPTH {
         return None;

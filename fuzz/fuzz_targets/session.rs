@@ -19,7 +19,9 @@
 
 use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
-use wirekit_core::auth::{AuthError, Handshake, MpHandshake, MpPolicy, Order, Outcome, SeedVerifier};
+use wirekit_core::auth::{
+    AuthError, Handshake, MpHandshake, MpPolicy, Order, Outcome, SeedVerifier,
+};
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::io::{Conn, DriveError, FileIoError, Incoming};
 use wirekit_core::transfer::FileReceiver;
@@ -64,6 +66,7 @@ impl embedded_io::Write for Mem<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one session's whole setup, spelled out
 fn session<H: Handshake<Error = AuthError> + core::fmt::Debug, const C: usize>(
     mut handshake: H,
     want_auth: &Half,
@@ -88,7 +91,11 @@ fn session<H: Handshake<Error = AuthError> + core::fmt::Debug, const C: usize>(
         Err(other) => panic!("unexpected drive error {other:?}"),
     };
     assert!(want_auth.result.is_ok(), "handshake succeeded where the reference fails");
-    assert_eq!(outcome == Outcome::Authenticated, expect_auth, "outcome {outcome:?} vs {want_auth:?}");
+    assert_eq!(
+        outcome == Outcome::Authenticated,
+        expect_auth,
+        "outcome {outcome:?} vs {want_auth:?}"
+    );
     if outcome != Outcome::Authenticated {
         return;
     }
@@ -96,7 +103,8 @@ fn session<H: Handshake<Error = AuthError> + core::fmt::Debug, const C: usize>(
     let consumed = &stream[..want_auth.end];
     match message {
         None => {
-            let right = wirekit_fuzz::mac::hmac("md5", key, consumed_challenge(&want_auth.sent)).unwrap();
+            let right =
+                wirekit_fuzz::mac::hmac("md5", key, consumed_challenge(&want_auth.sent)).unwrap();
             assert_eq!(consumed, &right[..], "seed verifier accepted a wrong MAC");
         }
         Some((msg, allow_md5)) => assert!(

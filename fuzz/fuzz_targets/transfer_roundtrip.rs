@@ -24,13 +24,17 @@ fuzz_target!(|data: &[u8]| {
     let chunking = Chunking::from_unstructured(&mut u);
     let body = u.take_rest();
     let cfg = if mp { FrameConfig::mp() } else { FrameConfig::seed() };
-    let header = FileHeader { filename: &filename, filepath: &filepath, filesize: body.len() as u64 };
+    let header =
+        FileHeader { filename: &filename, filepath: &filepath, filesize: body.len() as u64 };
 
     let mut sender = match FileSender::new(cfg, &header) {
         Ok(s) => s,
         Err(err) => {
             assert!(header.encoded_len() > MAX_HEADER_LEN, "refused a header that fits: {err:?}");
-            assert_eq!(err, TransferError::HeaderTooLong { len: header.encoded_len(), max: MAX_HEADER_LEN });
+            assert_eq!(
+                err,
+                TransferError::HeaderTooLong { len: header.encoded_len(), max: MAX_HEADER_LEN }
+            );
             return;
         }
     };
@@ -58,7 +62,10 @@ fuzz_target!(|data: &[u8]| {
     assert!(sender.is_done());
     assert_eq!(sender.handle_eof(), Ok(None));
     let mut over = sender.clone();
-    assert!(matches!(over.record_body(1), Err(TransferError::Overrun { reported: 1, remaining: 0 })));
+    assert!(matches!(
+        over.record_body(1),
+        Err(TransferError::Overrun { reported: 1, remaining: 0 })
+    ));
     let mut talk = sender.clone();
     assert_eq!(talk.handle_input(b"x"), Err(TransferError::UnexpectedInput { len: 1 }));
     wire.extend_from_slice(body);

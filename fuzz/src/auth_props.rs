@@ -7,7 +7,11 @@ use crate::{drive, Chunking, Run};
 
 /// Drive `make()` over `stream` whole and in `chunking`; both runs must equal `want`.
 /// Returns the chunked run's outcome.
-pub fn check<H: Handshake<Error = AuthError> + core::fmt::Debug + for<'i> wirekit_core::Machine<Event<'i> = AuthEvent>>(
+pub fn check<
+    H: Handshake<Error = AuthError>
+        + core::fmt::Debug
+        + for<'i> wirekit_core::Machine<Event<'i> = AuthEvent>,
+>(
     mut make: impl FnMut() -> H,
     stream: &[u8],
     chunking: &Chunking,

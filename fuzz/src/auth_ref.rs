@@ -97,7 +97,11 @@ pub struct Half {
 }
 
 /// The next pre-auth frame (`!i`, at most 256 bytes) at `at`.
-pub fn pre_auth_frame(stream: &[u8], at: usize, awaiting: Awaiting) -> Result<(Vec<u8>, usize), AuthError> {
+pub fn pre_auth_frame(
+    stream: &[u8],
+    at: usize,
+    awaiting: Awaiting,
+) -> Result<(Vec<u8>, usize), AuthError> {
     let cfg = FrameConfig::mp().with_max_frame_len(256);
     let (frames, end) = ref_frames(&cfg, &stream[at..]);
     if let Some(f) = frames.into_iter().next() {
@@ -185,17 +189,30 @@ pub fn answer(key: &[u8], policy: MpPolicy, stream: &[u8], at: usize) -> Half {
 pub fn seed_verifier(key: &[u8], challenge: &[u8; 32], stream: &[u8]) -> Half {
     let sent = challenge.to_vec();
     if stream.len() < 16 {
-        let err = AuthError::UnexpectedEof { awaiting: Awaiting::Answer, received: stream.len(), expected: 16 };
+        let err = AuthError::UnexpectedEof {
+            awaiting: Awaiting::Answer,
+            received: stream.len(),
+            expected: 16,
+        };
         return Half { events: vec![], sent, end: stream.len(), result: Err(err) };
     }
     let ok = stream[..16] == hmac("md5", key, challenge).expect("md5")[..];
-    Half { events: vec![if ok { Ev::Verified } else { Ev::Rejected }], sent, end: 16, result: Ok(ok) }
+    Half {
+        events: vec![if ok { Ev::Verified } else { Ev::Rejected }],
+        sent,
+        end: 16,
+        result: Ok(ok),
+    }
 }
 
 /// The seed prover: 32-byte challenge in, 16-byte HMAC-MD5 out.
 pub fn seed_prover(key: &[u8], stream: &[u8]) -> Half {
     if stream.len() < 32 {
-        let err = AuthError::UnexpectedEof { awaiting: Awaiting::Challenge, received: stream.len(), expected: 32 };
+        let err = AuthError::UnexpectedEof {
+            awaiting: Awaiting::Challenge,
+            received: stream.len(),
+            expected: 32,
+        };
         return Half { events: vec![], sent: vec![], end: stream.len(), result: Err(err) };
     }
     let sent = hmac("md5", key, &stream[..32]).expect("md5");
@@ -205,7 +222,12 @@ pub fn seed_prover(key: &[u8], stream: &[u8]) -> Half {
 /// Whether `consumed` (what a verifier took from the peer) holds, as a whole mp frame, one of
 /// the answers that prove the key for `message`. The direct form of "never verified without
 /// the right MAC", independent of the reference composition.
-pub fn consumed_has_valid_mp_answer(key: &[u8], message: &[u8], allow_md5: bool, consumed: &[u8]) -> bool {
+pub fn consumed_has_valid_mp_answer(
+    key: &[u8],
+    message: &[u8],
+    allow_md5: bool,
+    consumed: &[u8],
+) -> bool {
     let valid = valid_mp_answers(key, message, allow_md5);
     let cfg = FrameConfig::mp().with_max_frame_len(256);
     let (frames, _) = ref_frames(&cfg, consumed);

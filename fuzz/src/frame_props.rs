@@ -2,7 +2,9 @@
 //! frame targets.
 
 use arbitrary::Unstructured;
-use wirekit_core::frame::{EncodeError, FrameConfig, FrameDecoder, FrameError, FrameEvent, FrameReader};
+use wirekit_core::frame::{
+    EncodeError, FrameConfig, FrameDecoder, FrameError, FrameEvent, FrameReader,
+};
 
 use crate::{coalesce, drive, ref_frames, Chunking, RefEnd};
 
@@ -121,7 +123,10 @@ pub fn check(cfg: FrameConfig, mut u: Unstructured<'_>) {
         Ok(_) => roundtrip(&cfg, stream, &Chunking::whole()),
         Err(err) => {
             assert!(stream.len() as u64 > cfg.max_frame_len());
-            assert_eq!(err, EncodeError::Oversize { len: stream.len() as u64, max: cfg.max_frame_len() });
+            assert_eq!(
+                err,
+                EncodeError::Oversize { len: stream.len() as u64, max: cfg.max_frame_len() }
+            );
         }
     }
     prefix_only(&cfg, extra_len);

@@ -319,7 +319,8 @@ pub fn arbitrary_config(u: &mut Unstructured<'_>) -> FrameConfig {
     };
     let endian = if sel & 4 == 0 { Endian::Little } else { Endian::Big };
     let signed = sel & 8 != 0;
-    let base = if sel & 16 != 0 { FrameConfig::mp() } else { FrameConfig::new(width, endian, signed) };
+    let base =
+        if sel & 16 != 0 { FrameConfig::mp() } else { FrameConfig::new(width, endian, signed) };
     let max = match (sel >> 5) & 7 {
         0 => return base,
         1 => u64::from(u.arbitrary::<u8>().unwrap_or(0)),

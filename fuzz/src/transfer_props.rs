@@ -65,7 +65,9 @@ pub fn expected(cfg: &FrameConfig, cap: usize, max_size: u64, stream: &[u8]) -> 
     let (frames, end) = ref_frames(cfg, stream);
     let Some(frame) = frames.first() else {
         let err = match end {
-            RefEnd::Clean => FrameError::TruncatedPrefix { have: 0, need: cfg.width().bytes() as u8 },
+            RefEnd::Clean => {
+                FrameError::TruncatedPrefix { have: 0, need: cfg.width().bytes() as u8 }
+            }
             RefEnd::Error(FrameError::TruncatedPayload { len, .. }) if len > cap as u64 => {
                 FrameError::BufferTooSmall { len, capacity: cap }
             }

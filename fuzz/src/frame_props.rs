@@ -144,8 +144,12 @@ fn roundtrip(cfg: &FrameConfig, payload: &[u8], chunking: &Chunking) {
         cfg.encode_prefix_into(payload.len() as u64, &mut small[..short]),
         Err(EncodeError::BufferTooSmall { needed: prefix.as_bytes().len() })
     );
+    let mut big = [0u8; 16];
+    let n = cfg.encode_prefix_into(payload.len() as u64, &mut big).expect("fits 16 bytes");
+    assert_eq!(&big[..n], prefix.as_bytes(), "encode_prefix_into differs from encode_prefix");
     let mut wire = prefix.as_bytes().to_vec();
     wire.extend_from_slice(payload);
+    early_finish(cfg, &wire, payload.len());
     let run = decode(cfg, &wire, chunking);
     assert_eq!(run.error, None, "own encoding failed to decode");
     let recs = coalesce(run.records, merge);
@@ -240,4 +244,20 @@ fn reader(
             RefEnd::Error(err) => assert_eq!(error, Some(err)),
         }
     }
+}
+
+/// A stream that ends right after a frame's last byte, before `End` was polled: `finish`
+/// gives that `End`, then `None`.
+fn early_finish(cfg: &FrameConfig, wire: &[u8], len: usize) {
+    let mut dec = FrameDecoder::new(*cfg);
+    let h = dec.decode(wire).expect("own prefix");
+    assert_eq!(h.event, Some(FrameEvent::Start { len: len as u64 }));
+    if len > 0 {
+        let d = dec.decode(&wire[h.consumed..]).expect("payload");
+        assert_eq!(d.consumed, len);
+        assert_eq!(dec.remaining(), Some(0));
+    }
+    assert_eq!(dec.finish(), Ok(Some(FrameEvent::End)));
+    assert!(dec.at_boundary());
+    assert_eq!(dec.finish(), Ok(None));
 }

@@ -220,6 +220,8 @@ fn run<const N: usize>(mode: Mode, u: &mut Unstructured<'_>) {
                 }
             }
         }
+        // Adapters log these; formatting must not panic.
+        let _ = format!("{agent:?} {:?}", model.failed.map(|e| e.to_string()));
         assert_eq!(agent.is_done(), model.is_done(), "is_done");
         assert_eq!(agent.is_replying(), model.replying(), "is_replying");
         assert_eq!(agent.output_buf().len(), model.pending);

@@ -22,12 +22,12 @@ use libfuzzer_sys::fuzz_target;
 use wirekit_core::auth::{
     AuthError, Handshake, MpHandshake, MpPolicy, Order, Outcome, SeedVerifier,
 };
-use wirekit_core::frame::FrameConfig;
+use wirekit_core::frame::{FrameConfig, FrameError};
 use wirekit_core::io::{Conn, DriveError, FileIoError, Incoming};
 use wirekit_core::transfer::FileReceiver;
 use wirekit_fuzz::auth_ref::{self, Half};
 use wirekit_fuzz::transfer_props::{self, Rec};
-use wirekit_fuzz::{coalesce, Chunking};
+use wirekit_fuzz::{coalesce, ref_frames, Chunking, RefEnd};
 
 /// A transport over a byte slice: reads and writes in the sizes of `chunking` (at least 1).
 struct Mem<'a> {
@@ -149,9 +149,46 @@ fn session<H: Handshake<Error = AuthError> + core::fmt::Debug, const C: usize>(
             let mem = conn.get_ref();
             unread.extend_from_slice(&mem.input[mem.pos..]);
             assert_eq!(&unread[..], &rest[want.consumed..], "bytes after the file were lost");
+            frames_after(&mut conn, &cfg, &rest[want.consumed..]);
         }
         (Err(FileIoError::Drive(DriveError::Protocol(e))), Some(w)) => assert_eq!(e, w),
         (got, want) => panic!("receive_file gave {got:?}, reference {want:?}"),
+    }
+}
+
+/// Whatever follows the file, read with `Conn::recv_frame` and echoed with `send_frame`:
+/// the frames of the reference splitter, then the error it predicts.
+fn frames_after<const C: usize>(conn: &mut Conn<Mem<'_>, C>, cfg: &FrameConfig, rest: &[u8]) {
+    let (want, end) = ref_frames(cfg, rest);
+    let mut buf = [0u8; 1024];
+    let before = conn.get_ref().written.len();
+    let mut echoed = Vec::new();
+    for f in &want {
+        match conn.recv_frame(cfg, &mut buf) {
+            Ok(frame) => {
+                assert!(f.payload.len() <= 1024);
+                assert_eq!(frame, &f.payload[..], "recv_frame differs from the reference");
+                let frame = frame.to_vec();
+                conn.send_frame(cfg, &frame).expect("echo");
+                echoed.extend(cfg.encode_prefix(frame.len() as u64).unwrap().as_bytes());
+                echoed.extend(frame);
+            }
+            Err(DriveError::Protocol(FrameError::BufferTooSmall { len, capacity })) => {
+                assert_eq!((len, capacity), (f.payload.len() as u64, buf.len()));
+                return;
+            }
+            Err(e) => panic!("recv_frame failed on a whole frame: {e:?}"),
+        }
+    }
+    assert_eq!(&conn.get_ref().written[before..], &echoed[..], "send_frame wrote other bytes");
+    let last = conn.recv_frame(cfg, &mut buf);
+    match end {
+        RefEnd::Clean => assert!(matches!(last, Err(DriveError::UnexpectedEof)), "{last:?}"),
+        RefEnd::Error(FrameError::TruncatedPayload { len, .. }) if len > 1024 => assert!(
+            matches!(last, Err(DriveError::Protocol(FrameError::BufferTooSmall { .. }))),
+            "{last:?}"
+        ),
+        RefEnd::Error(err) => assert_eq!(last.err(), Some(DriveError::Protocol(err))),
     }
 }
 

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Server scale: N concurrent clients (default 100, then 1000) each authenticate with the seed
-# recipe's HMAC-MD5 challenge (--key) and send a 1 MiB file to ONE
-# `wirekit file recv --listen --key ... --max-connections N` server on 127.0.0.1.
+# Server scale: N concurrent clients each authenticate with the seed recipe's HMAC-MD5
+# challenge (--key) and send a 1 MiB file to ONE
+# `wirekit file recv --listen --key ... --max-connections M` server on 127.0.0.1.
+# Rows N:M (default 100:100, 1000:1000, and 1000:64 = the default limit, where the clients
+# beyond 64 wait in the accept queue: memory follows M, not N).
 #
 # Clients: bench/scale_clients.py (one Python asyncio process; all N connections are open
 # before any sends). Reports clients completed, files received intact (cmp), wall time from
 # "go" to the last client done, and the server's peak RSS (VmHWM from /proc) and thread peak.
 #
-#   bash bench/scale.sh                # N = 100 and 1000
-#   CLIENTS="10 100" bash bench/scale.sh
+#   bash bench/scale.sh
+#   ROWS="10:10 100:8" bash bench/scale.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CLIENTS=${CLIENTS:-"100 1000"}
+ROWS=${ROWS:-"100:100 1000:1000 1000:64"}
 KEY=egg
 PY=$(python3 -c 'import sys; print(sys.executable)')
 # One fd per connection on the server and on the client side, plus files being written.
@@ -35,15 +37,17 @@ trap cleanup EXIT
 echo "machine: $(nproc) CPUs, $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }'), ulimit -n $(ulimit -n)"
 echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-printf '| clients | completed | files intact | wall (s) | MiB/s | server peak RSS (MiB) | server peak threads |\n'
-printf '|---:|---:|---:|---:|---:|---:|---:|\n'
-port=$((40000 + $$ % 10000))
-for n in $CLIENTS; do
+printf '| clients | --max-connections | completed | files intact | wall (s) | MiB/s | server peak RSS (MiB) | server peak threads |\n'
+printf '|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+# Below Linux's ephemeral range (32768-60999).
+port=$((20000 + $$ % 10000))
+for row in $ROWS; do
+    n=${row%%:*} m=${row##*:}
     port=$((port + 1))
     rm -rf "$OUT"
     mkdir -p "$OUT"
     "$WK" file recv --listen "127.0.0.1:$port" --dir "$OUT" --key "$KEY" \
-        --max-connections "$n" --quiet 2>"$OUT.err" &
+        --max-connections "$m" --quiet 2>"$OUT.err" &
     server_pid=$!
     for _ in $(seq 1 500); do
         ss -Hltn "sport = :$port" | grep -q . && break
@@ -73,7 +77,7 @@ for n in $CLIENTS; do
     for f in "$OUT"/client-*.bin; do
         [ -f "$f" ] && cmp -s "$f" "$body" && intact=$((intact + 1))
     done
-    printf '| %d | %d | %d | %.2f | %.0f | %.1f | %s |\n' "$n" "$ok" "$intact" "$secs" \
+    printf '| %d | %d | %d | %d | %.2f | %.0f | %.1f | %s |\n' "$n" "$m" "$ok" "$intact" "$secs" \
         "$(awk -v n="$n" -v s="$secs" 'BEGIN { print n / s }')" \
         "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')" "$(cat "$threads_file")"
     if [ "$failed" != 0 ] || [ "$intact" != "$n" ]; then

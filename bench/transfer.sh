@@ -13,6 +13,7 @@
 #
 #   bash bench/transfer.sh             # everything (about a minute on 2 cores)
 #   REPS=1 SIZES_MIB="1 64" bash bench/transfer.sh   # quicker
+#   TOOLS="wirekit socat-1M" REPS=7 SIZES_MIB= bash bench/transfer.sh   # just the close race
 #
 # Received files go to a tmpfs (/dev/shm) when there is one, so that disk writeback does not
 # decide the result; set BENCH_OUT to write elsewhere.
@@ -21,7 +22,9 @@ cd "$(dirname "$0")/.."
 
 REPS=${REPS:-3}
 BIG_MIB=${BIG_MIB:-1024}
-SIZES_MIB=${SIZES_MIB:-"1 64 1024"}
+SIZES_MIB=${SIZES_MIB-"1 64 1024"}
+# The first is the one the ratios are taken against.
+TOOLS=${TOOLS:-"wirekit socat-1M socat-8k python-seed"}
 
 # --- tools -------------------------------------------------------------------------------
 need_apt=()
@@ -65,16 +68,19 @@ data_file() {
     echo "$path"
 }
 
-port=$((20000 + $$ % 20000))
+# Below Linux's ephemeral range (32768-60999), where a client socket may hold any port.
+port=$((10000 + $$ % 20000))
 next_port() { port=$((port + 1)); }
 
+# wait_listening PORT PID: true once PORT listens; false if PID exits first or 5 s pass.
 wait_listening() {
-    local p=$1 i
+    local p=$1 pid=$2 i
     for i in $(seq 1 500); do
         if ss -Hltn "sport = :$p" | grep -q .; then return 0; fi
+        kill -0 "$pid" 2>/dev/null || return 1
         sleep 0.01
     done
-    echo "error: nothing listens on port $p" >&2
+    kill "$pid" 2>/dev/null || true
     return 1
 }
 
@@ -86,9 +92,10 @@ run_once() {
     name=$(basename "$in")
     rm -rf "${OUT:?}"/*
     out="$OUT/$name"
+    local recv_cmd send_cmd recv_pid attempt
+    for attempt in 1 2 3 4 5; do
     next_port
     p=$port
-    local recv_cmd send_cmd
     case $tool in
     wirekit)
         recv_cmd=("$WK" file recv --listen "127.0.0.1:$p" --once --quiet --dir "$OUT")
@@ -109,8 +116,16 @@ run_once() {
     *) echo "unknown tool $tool" >&2; return 1 ;;
     esac
     /usr/bin/time -f %M -o "$OUT/.recv.rss" "${recv_cmd[@]}" >/dev/null 2>"$OUT/.recv.err" &
-    local recv_pid=$!
-    wait_listening "$p" || return 1
+    recv_pid=$!
+    # A port someone else holds: the receiver cannot bind; take the next one.
+    wait_listening "$p" "$recv_pid" && break
+    wait "$recv_pid" 2>/dev/null || true
+    if [ "$attempt" = 5 ]; then
+        echo "error: $tool receiver never listened:" >&2
+        cat "$OUT/.recv.err" >&2
+        return 1
+    fi
+    done
     local t0 t1
     t0=$(now_ns)
     if ! /usr/bin/time -f %M -o "$OUT/.send.rss" "${send_cmd[@]}" >/dev/null 2>"$OUT/.send.err"; then
@@ -163,7 +178,7 @@ echo
 big=$(data_file "$BIG_MIB")
 bytes=$(stat -c %s "$big")
 declare -A T S R
-for tool in wirekit socat-1M socat-8k python-seed; do
+for tool in $TOOLS; do
     measure "$tool" "$big"
     T[$tool]=$M_SECS S[$tool]=$M_SEND_KIB R[$tool]=$M_RECV_KIB
 done
@@ -171,12 +186,13 @@ done
 printf '## %d MiB file -> TCP loopback -> file\n\n' "$BIG_MIB"
 printf '| tool | time (s) | MiB/s | wirekit / this | send peak RSS (MiB) | recv peak RSS (MiB) |\n'
 printf '|---|---:|---:|---:|---:|---:|\n'
-for tool in wirekit socat-1M socat-8k python-seed; do
+for tool in $TOOLS; do
     printf '| %s | %.3f | %s | %s× | %s | %s |\n' "$tool" "${T[$tool]}" "$(mib_s "$bytes" "${T[$tool]}")" \
         "$(ratio "${T[wirekit]}" "${T[$tool]}")" "$(rss_mib "${S[$tool]}")" "$(rss_mib "${R[$tool]}")"
 done
 echo
 
+[ -z "$SIZES_MIB" ] && exit 0
 printf '## wirekit peak RSS by file size\n\n'
 printf '| file | time (s) | MiB/s | send peak RSS (MiB) | recv peak RSS (MiB) |\n'
 printf '|---:|---:|---:|---:|---:|\n'

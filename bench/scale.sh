@@ -30,7 +30,7 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then OUT=/dev/shm/wirekit-scale.$$; else 
 server_pid=""
 cleanup() {
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-    rm -rf "$OUT"
+    rm -rf "$OUT" "$OUT.err" "$OUT.threads"
 }
 trap cleanup EXIT
 
@@ -65,7 +65,8 @@ for row in $ROWS; do
         done
     ) &
     sampler=$!
-    read -r ok failed secs < <("$PY" bench/scale_clients.py 127.0.0.1 "$port" "$n" "$body" --key "$KEY")
+    ok=0 failed=$n secs=0
+    read -r ok failed secs < <("$PY" bench/scale_clients.py 127.0.0.1 "$port" "$n" "$body" --key "$KEY" || true) || true
     # The last files are renamed into place just after their client saw the close.
     sleep 0.5
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
@@ -78,7 +79,7 @@ for row in $ROWS; do
         [ -f "$f" ] && cmp -s "$f" "$body" && intact=$((intact + 1))
     done
     printf '| %d | %d | %d | %d | %.2f | %.0f | %.1f | %s |\n' "$n" "$m" "$ok" "$intact" "$secs" \
-        "$(awk -v n="$n" -v s="$secs" 'BEGIN { print n / s }')" \
+        "$(awk -v n="$n" -v s="$secs" 'BEGIN { print (s > 0 ? n / s : 0) }')" \
         "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')" "$(cat "$threads_file")"
     if [ "$failed" != 0 ] || [ "$intact" != "$n" ]; then
         echo "server errors (first lines):" >&2

@@ -9,6 +9,8 @@ use std::{env, fs, path::PathBuf};
 fn main() {
     println!("cargo:rerun-if-changed=memory.x");
     println!("cargo:rerun-if-changed=build.rs");
+    // The device key is compiled in (src/services/mod.rs reads it with option_env!).
+    println!("cargo:rerun-if-env-changed=WIREKIT_FW_KEY");
     let target = env::var("TARGET").unwrap_or_default();
     if !(target.starts_with("riscv32") && target.ends_with("-none-elf")) {
         return;

@@ -122,6 +122,10 @@ impl<'b> SliceOutput<'b> {
         self.stdout_len = 0;
         self.stderr_len = 0;
     }
+    /// Give back the buffers (stdout, stderr), e.g. for the next connection's session.
+    pub fn into_buffers(self) -> (&'b mut [u8], &'b mut [u8]) {
+        (self.stdout, self.stderr)
+    }
 }
 
 /// Append `bytes` at `*len` in `buf`, all or nothing.
@@ -190,6 +194,8 @@ mod tests {
         );
         out.clear();
         assert_eq!(out.stdout_bytes(), b"");
+        let (stdout, stderr) = out.into_buffers();
+        assert_eq!((stdout.len(), stderr.len()), (4, 0), "the same buffers come back");
     }
 
     #[test]

@@ -70,6 +70,7 @@
 //! * [`sink`] / [`source`]: [`BodySink`] and [`BodySource`], where a file body goes to and
 //!   comes from on a device (flash, a digest, a slice).
 //! * [`command`]: [`CommandHandler`], what answers remote commands on a device.
+//! * `digest` (feature `md5`): `Md5Sink`, a body digested instead of stored.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -78,6 +79,8 @@
 extern crate std;
 
 pub mod command;
+#[cfg(feature = "md5")]
+pub mod digest;
 pub mod session;
 pub mod sink;
 pub mod source;
@@ -85,6 +88,8 @@ pub mod tcp;
 pub mod udp;
 
 pub use command::{CommandHandler, CommandOutput, CommandTable, OutputFull, SliceOutput, Stream};
+#[cfg(feature = "md5")]
+pub use digest::{md5_hex, Md5Sink};
 pub use session::{
     proceeds_after, AgentError, AgentEvent, Authenticate, CommandAgent, CommandController,
     ControllerError, ControllerEvent, Exchange, FileEvent, FileReceive, FileSend, ReceiveError,

@@ -3,13 +3,18 @@
 //! Topology: the test makes a network namespace `wk-<pid>` and, from inside it, a TAP device
 //! `wktap0` (10.77.0.1/24 on the kernel side). The test thread stays in that namespace; the
 //! smoltcp stack (10.77.0.2, Ethernet) runs in the test process on the TAP's file
-//! descriptor, and the Linux peers run in threads of the same namespace: the core's
-//! blocking `Conn` over `std::net::TcpStream` (plus Python 3.11's `multiprocessing` client
-//! when `python3` is there). Nothing touches the root namespace's network; deleting the
+//! descriptor, and the Linux peers run in the same namespace: the core's blocking `Conn`
+//! over `std::net::TcpStream` in threads, Python 3.11's `multiprocessing` client when
+//! `python3` is there, and the real `wirekit` binary as child processes (built first into a
+//! target directory of its own; children inherit the test thread's namespace and are killed
+//! when their guard drops). Nothing touches the root namespace's network; deleting the
 //! namespace (a guard does it, also on failure) removes the device with it.
 //!
-//! Scenarios: a 1 MiB file each way, seed auth each way (and a wrong key), mp auth each way
-//! (`{sha256}` and legacy), CPython's own client, and a UDP hello/bye. Every wait is bounded.
+//! Scenarios against `Conn`: a 1 MiB file each way, seed auth each way (and a wrong key), mp
+//! auth each way (`{sha256}` and legacy), CPython's own client, and a UDP hello/bye. Against
+//! `wirekit`: `file send` and `file recv` (1 MiB each), `auth server` (seed) and
+//! `auth server`/`auth client --profile mp`, each with the right and a wrong key. Every wait
+//! is bounded.
 //!
 //! Not root, no `/dev/net/tun` or no `ip`: the test says why and passes.
 #![allow(
@@ -21,6 +26,7 @@
 )]
 
 mod machines;
+mod wirekit_cli;
 
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -38,6 +44,7 @@ use smoltcp::phy::{self, Medium, TunTapInterface};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, Ipv4Address};
+use wirekit_cli::{wirekit, wirekit_bin, Child, TempDir};
 use wirekit_core::auth::{
     ChallengeMode, Handshake, MpHandshake, MpPolicy, Order, Outcome, RejectReason, SeedProver,
     SeedVerifier,
@@ -63,6 +70,10 @@ const WRONG_KEY: &[u8] = b"a 32-byte key, but not the same!";
 const SCENARIO_LIMIT: StdDuration = StdDuration::from_secs(30);
 /// Read/write timeout of the Linux peers' sockets.
 const IO_TIMEOUT: StdDuration = StdDuration::from_secs(20);
+/// Bound on a `wirekit` child's life; it also gets `--timeout` below this.
+const CHILD_LIMIT: StdDuration = StdDuration::from_secs(30);
+/// `--timeout` for the `wirekit` children: they give up on a silent peer after this.
+const CHILD_TIMEOUT: &str = "20";
 
 fn linux_ip() -> Ipv4Addr {
     Ipv4Addr::from(LINUX.octets())
@@ -692,6 +703,150 @@ fn udp_hello_bye(stack: &mut Stack) {
     stack.sockets.remove(handle);
 }
 
+// ---------------------------------------------------------------------------------------
+// The `wirekit` binary (Linux TCP) as the peer. Children are started from the test thread,
+// which is in the namespace, so they are too; they bind the namespace-side address.
+
+fn key_text(key: &[u8]) -> &str {
+    std::str::from_utf8(key).unwrap()
+}
+
+/// `wirekit ARGS… --listen 10.77.0.1:0 --once --timeout T`, started, with its port.
+fn wirekit_server(args: &[&str], name: &str) -> (Child, u16) {
+    let listen = format!("{}:0", linux_ip());
+    let mut all = args.to_vec();
+    all.extend(["--listen", &listen, "--once", "--timeout", CHILD_TIMEOUT]);
+    let mut child = Child::spawn(wirekit(&all), name);
+    let addr = child.wait_listening();
+    assert_eq!(addr.ip(), linux_ip(), "{name} listens on the namespace side");
+    (child, addr.port())
+}
+
+/// `wirekit file send PATH --listen` → smoltcp `FileReceive`, 1 MiB, digest compared.
+fn wirekit_file_send_to_smoltcp(stack: &mut Stack) {
+    let data = test_bytes(MIB, 80);
+    let dir = TempDir::new("send");
+    let path = dir.path().join("from-wirekit.bin");
+    std::fs::write(&path, &data).unwrap();
+    let path = path.to_str().unwrap();
+    let (server, port) = wirekit_server(&["file", "send", path], "wirekit file send");
+    let handle = stack.connect(port, 50_010);
+    let mut receive = FileReceive::new(receiver(), DigestSink::default());
+    let events =
+        stack.drive("wirekit file send -> smoltcp, 1 MiB", handle, &mut receive, |_, _| true);
+    let out = server.wait(CHILD_LIMIT);
+    assert_eq!(out.code, Some(0), "wirekit file send:\n{out}");
+    let len = MIB as u64;
+    assert_eq!(events, [FileEvent::Header { filesize: len }, FileEvent::Done { len }]);
+    let sink = receive.sink();
+    assert_eq!((sink.name.as_str(), sink.len), ("from-wirekit.bin", len));
+    assert_eq!(sink.digest, Some(md5_of(&data)), "smoltcp got different bytes from wirekit");
+}
+
+/// smoltcp `FileSend` listening → `wirekit file recv --connect --dir D`, 1 MiB; the file is
+/// in `D` under its header name (renamed into place) with the same bytes, and nothing else.
+fn smoltcp_file_send_to_wirekit(stack: &mut Stack) {
+    let data = test_bytes(MIB, 81);
+    let dir = TempDir::new("recv");
+    let handle = stack.listen(8180);
+    let connect = format!("{}:8180", smol_ip());
+    let dir_arg = dir.path().to_str().unwrap();
+    let args = ["file", "recv", "--connect", &connect, "--dir", dir_arg];
+    let client = Child::spawn(
+        wirekit(&[&args[..], &["--timeout", CHILD_TIMEOUT]].concat()),
+        "wirekit file recv",
+    );
+    let mut send = FileSend::new(sender_for("to-wirekit.bin", &data), SliceSource::new(&data));
+    let events = stack.drive("smoltcp -> wirekit file recv, 1 MiB", handle, &mut send, |_, _| true);
+    assert_eq!(events, [FileEvent::Done { len: MIB as u64 }]);
+    let out = client.wait(CHILD_LIMIT);
+    assert_eq!(out.code, Some(0), "wirekit file recv:\n{out}");
+    let saved = dir.path().join("to-wirekit.bin");
+    let got = std::fs::read(&saved).unwrap_or_else(|e| panic!("{}: {e}\n{out}", saved.display()));
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "wirekit saved different bytes");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["to-wirekit.bin"], "no temporary file left behind");
+}
+
+/// `wirekit auth server` (seed) judges smoltcp's `SeedProver`: legit with the key, exit 5
+/// and `illegitimate` with another.
+fn seed_auth_against_wirekit_server(stack: &mut Stack) {
+    for (local_port, key, want_code) in [(50_011, KEY, 0), (50_012, WRONG_KEY, 5)] {
+        let args = ["auth", "server", "--key", key_text(KEY)];
+        let (server, port) = wirekit_server(&args, "wirekit auth server");
+        let handle = stack.connect(port, local_port);
+        let what = format!("seed auth, wirekit server judges, expects exit {want_code}");
+        let outcome = drive_handshake(stack, &what, handle, SeedProver::new(key));
+        assert_eq!(outcome, Outcome::Answered, "the seed prover learns no verdict");
+        let out = server.wait(CHILD_LIMIT);
+        assert_eq!(out.code, Some(want_code), "{what}:\n{out}");
+        if want_code == 0 {
+            assert!(out.has_line("合法的客户端 legit client"), "{what}:\n{out}");
+        } else {
+            let line = "不合法的客户端 illegitimate client";
+            assert!(out.stdout.lines().any(|l| l.starts_with(line)), "{what}:\n{out}");
+        }
+    }
+}
+
+/// mp auth with `wirekit auth --profile mp` on both sides of the connection.
+fn mp_auth_against_wirekit(stack: &mut Stack) {
+    // wirekit listens ({sha256} challenge), smoltcp connects (legacy challenge).
+    for (local_port, key, want_smol, want_code) in
+        [(50_013, KEY, Outcome::Authenticated, 0), (50_014, WRONG_KEY, Outcome::Refused, 5)]
+    {
+        let args =
+            ["auth", "server", "--profile", "mp", "--mp-digest", "sha256", "--key", key_text(KEY)];
+        let (server, port) = wirekit_server(&args, "wirekit auth server --profile mp");
+        let handle = stack.connect(port, local_port);
+        let h = mp(key, Order::ClientSide, ChallengeMode::Legacy, 10);
+        let what = format!("mp auth, wirekit server, smoltcp {want_smol:?}");
+        assert_eq!(drive_handshake(stack, &what, handle, h), want_smol);
+        let out = server.wait(CHILD_LIMIT);
+        assert_eq!(out.code, Some(want_code), "{what}:\n{out}");
+        if want_code == 0 {
+            assert!(out.has_line("合法的客户端 legit client"), "{what}:\n{out}");
+        }
+    }
+    // smoltcp listens ({sha256}), `wirekit auth client` connects (legacy).
+    for (key, want_smol, want_code) in [
+        (KEY, Outcome::Authenticated, 0),
+        (WRONG_KEY, Outcome::PeerRejected(RejectReason::WrongMac), 5),
+    ] {
+        let handle = stack.listen(6100);
+        let connect = format!("{}:6100", smol_ip());
+        let args = [
+            "auth",
+            "client",
+            "--profile",
+            "mp",
+            "--connect",
+            &connect,
+            "--key",
+            key_text(key),
+            "--timeout",
+            CHILD_TIMEOUT,
+        ];
+        let client = Child::spawn(wirekit(&args), "wirekit auth client --profile mp");
+        let h = mp(KEY, Order::ListenerSide, ChallengeMode::SHA256, 11);
+        let what = format!("mp auth, smoltcp listens, smoltcp {want_smol:?}");
+        assert_eq!(drive_handshake(stack, &what, handle, h), want_smol);
+        let out = client.wait(CHILD_LIMIT);
+        assert_eq!(out.code, Some(want_code), "{what}:\n{out}");
+    }
+}
+
+/// Run one scenario and print its wall time (children's start and exit included).
+fn timed(what: &str, scenario: impl FnOnce()) {
+    let start = StdInstant::now();
+    scenario();
+    println!("== {what}: {:.3} s", start.elapsed().as_secs_f64());
+}
+
 impl Stack {
     fn device_caps(&self) -> phy::DeviceCapabilities {
         phy::Device::capabilities(&self.device)
@@ -704,18 +859,26 @@ fn against_linux_tcp_in_a_network_namespace() {
         println!("tap test SKIPPED: {reason}");
         return;
     }
+    // Built before entering the namespace: cargo may need the root namespace's network.
+    let start = StdInstant::now();
+    let bin = wirekit_bin();
+    println!("wirekit: {} ({:.1} s)", bin.display(), start.elapsed().as_secs_f64());
     let start = StdInstant::now();
     let ns = Netns::create();
     ns.enter();
     let mut stack = Stack::new(&ns);
-    file_smoltcp_to_linux(&mut stack);
-    file_linux_to_smoltcp(&mut stack);
-    seed_auth(&mut stack);
-    mp_auth(&mut stack);
-    mp_auth_with_python(&mut stack);
-    seed_auth_then_file_from_linux(&mut stack);
-    seed_auth_then_commands_from_linux(&mut stack);
-    udp_hello_bye(&mut stack);
-    drop(stack);
+    let stack = &mut stack;
+    timed("file smoltcp -> core Conn", || file_smoltcp_to_linux(stack));
+    timed("file core Conn -> smoltcp", || file_linux_to_smoltcp(stack));
+    timed("seed auth vs core Conn", || seed_auth(stack));
+    timed("mp auth vs core Conn", || mp_auth(stack));
+    timed("mp auth vs CPython", || mp_auth_with_python(stack));
+    timed("seed auth + file", || seed_auth_then_file_from_linux(stack));
+    timed("seed auth + commands", || seed_auth_then_commands_from_linux(stack));
+    timed("UDP", || udp_hello_bye(stack));
+    timed("wirekit file send -> smoltcp", || wirekit_file_send_to_smoltcp(stack));
+    timed("smoltcp -> wirekit file recv", || smoltcp_file_send_to_wirekit(stack));
+    timed("seed auth vs wirekit auth server", || seed_auth_against_wirekit_server(stack));
+    timed("mp auth vs wirekit auth server/client", || mp_auth_against_wirekit(stack));
     println!("tap test: all scenarios in {:.3} s", start.elapsed().as_secs_f64());
 }

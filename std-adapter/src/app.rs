@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::atomic_file::SizeLimit;
 use crate::cli::{
-    AuthRole, Cli, Command, ExecRole, FileEndpointArgs, FileRole, SessionArgs, TcpRole, UdpRole,
-    DEFAULT_FILE_ADDR,
+    AuthRole, Cli, Command, ExecRole, FileRole, SessionArgs, TcpRole, UdpRole, DEFAULT_FILE_ADDR,
+    DEFAULT_TCP_ADDR,
 };
 use crate::console::{self, CommandSource};
 use crate::error::{Error, Result};
@@ -50,7 +50,12 @@ fn serve_options(serve: &crate::cli::ServeArgs, quiet: bool) -> ServeOptions {
 }
 
 fn plan(session: &SessionArgs, side: Side) -> Plan {
-    Plan::new(session.profile, side).with_mp_digest(session.mp_digest)
+    let plan = Plan::new(session.profile, side).with_mp_digest(session.mp_digest);
+    if session.mp_require_sha256 {
+        plan.require_sha256()
+    } else {
+        plan
+    }
 }
 
 /// Bind, print `listening on ADDR`, and serve connections with `handler` (which gets the
@@ -132,10 +137,8 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 encoding: args.wire.encoding,
                 profile: args.session.profile,
             };
-            // The agent verifies the controller (seed): it is the side that runs commands.
-            let plan = plan(&args.session, Side::Accepting).verifier_connects();
             let commands = Arc::new(args.commands);
-            listen_and_serve(&args.listen, &args.session, &args.serve, key, plan, move |s| {
+            let control = move |s: Session| {
                 let mut source = CommandSource::from_args_or_stdin(commands.to_vec());
                 let next = || {
                     let command = source.next_command().map_err(|e| Error::LocalIo {
@@ -146,7 +149,14 @@ fn run_exec(role: ExecRole) -> Result<()> {
                     Ok(command.filter(|c| c.trim() != "q"))
                 };
                 exec::control(s, wire, next, |x| print_output(&x.output)).map(|_| ())
-            })
+            };
+            let (listens, addr) = args.endpoint.pick(true, DEFAULT_TCP_ADDR);
+            let plan = exec_plan(&args.session, listens, false);
+            if listens {
+                listen_and_serve(&addr, &args.session, &args.serve, key, plan, control)
+            } else {
+                control(connect(&addr, &args.session, key.as_ref(), plan)?)
+            }
         }
         ExecRole::Agent(args) => {
             let key = session_key(&args.session)?;
@@ -158,30 +168,44 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 encoding: args.wire.encoding,
                 profile: args.session.profile,
             };
-            let plan = plan(&args.session, Side::Connecting).verifier_connects();
-            let session = connect(&args.connect, &args.session, key.as_ref(), plan)?;
             let limits = RunLimits {
                 timeout: std::time::Duration::from_secs(args.command_timeout.max(1)),
                 max_output: args.max_output,
             };
             let quiet = args.session.quiet;
-            exec::serve_agent(session, wire, limits, |ran| {
-                if !quiet {
-                    let killed = if ran.timed_out { " (killed at the timeout)" } else { "" };
-                    eprintln!("ran {:?}: {} bytes of output{killed}", ran.command, ran.reply_len);
-                }
-            })
-            .map(|_| ())
+            let serve = move |session: Session| {
+                exec::serve_agent(session, wire, limits, |ran| {
+                    if !quiet {
+                        let killed = if ran.timed_out { " (killed at the timeout)" } else { "" };
+                        eprintln!(
+                            "ran {:?}: {} bytes of output{killed}",
+                            ran.command, ran.reply_len
+                        );
+                    }
+                })
+                .map(|_| ())
+            };
+            let (listens, addr) = args.endpoint.pick(false, DEFAULT_TCP_ADDR);
+            let plan = exec_plan(&args.session, listens, true);
+            if listens {
+                listen_and_serve(&addr, &args.session, &args.serve, key, plan, serve)
+            } else {
+                serve(connect(&addr, &args.session, key.as_ref(), plan)?)
+            }
         }
     }
 }
 
-/// `--listen`/`--connect` of a file role; `listens_by_default` for `send`.
-fn endpoint(args: &FileEndpointArgs, listens_by_default: bool) -> (bool, String) {
-    match (&args.listen, &args.connect) {
-        (Some(addr), _) => (true, addr.clone()),
-        (None, Some(addr)) => (false, addr.clone()),
-        (None, None) => (listens_by_default, DEFAULT_FILE_ADDR.to_owned()),
+/// The handshake plan of an exec role. Under seed the agent verifies the controller, whichever
+/// side of the TCP connection it is on: it is the side that runs commands, so it must trust.
+fn exec_plan(session: &SessionArgs, we_listen: bool, we_are_agent: bool) -> Plan {
+    let side = if we_listen { Side::Accepting } else { Side::Connecting };
+    let agent_connects = we_are_agent != we_listen;
+    let plan = plan(session, side);
+    if agent_connects {
+        plan.verifier_connects()
+    } else {
+        plan
     }
 }
 
@@ -194,7 +218,7 @@ fn run_file(role: FileRole) -> Result<()> {
                 path: args.path.clone(),
                 source,
             })?;
-            let (listens, addr) = endpoint(&args.endpoint, true);
+            let (listens, addr) = args.endpoint.pick(true, DEFAULT_FILE_ADDR);
             let (profile, quiet) = (args.session.profile, args.session.quiet);
             let path = args.path.clone();
             let send = move |s: Session| file::send(s, &path, profile, quiet).map(|_| ());
@@ -213,7 +237,7 @@ fn run_file(role: FileRole) -> Result<()> {
         FileRole::Recv(args) => {
             let key = session_key(&args.session)?;
             check_dir(&args.dir)?;
-            let (listens, addr) = endpoint(&args.endpoint, false);
+            let (listens, addr) = args.endpoint.pick(false, DEFAULT_FILE_ADDR);
             let opts = file::RecvOptions {
                 dir: args.dir.clone(),
                 limit: args.max_size.map_or(SizeLimit::FreeSpace, SizeLimit::Bytes),

@@ -132,6 +132,11 @@ pub struct SessionArgs {
     /// `sha256` is Python 3.12's default; both kinds of answer are accepted either way.
     #[arg(long, value_enum, default_value_t = MpDigest::Legacy)]
     pub mp_digest: MpDigest,
+    /// With --profile mp: refuse HMAC-MD5 both ways. MD5 answers (bare 16 bytes or `{md5}`)
+    /// are rejected, MD5 challenges are not answered, and our challenge is `{sha256}` whatever
+    /// --mp-digest says. Python 3.12+ peers work; Python 3.11 and older (MD5 only) cannot.
+    #[arg(long)]
+    pub mp_require_sha256: bool,
     /// Give up when the peer sends nothing for SECS seconds (0 = wait forever).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
@@ -253,9 +258,11 @@ pub struct ExecWireArgs {
 /// `wirekit exec` roles.
 #[derive(Debug, Subcommand)]
 pub enum ExecRole {
-    /// Listen for an agent; send commands (from -c, else stdin lines) and print the output.
+    /// Send commands (from -c, else stdin lines) and print the output. Listens for an agent by
+    /// default; --connect reaches an agent that listens (a device).
     Controller(ExecControllerArgs),
-    /// Connect to a controller; run the commands it sends and reply with their output.
+    /// Run the commands a controller sends and reply with their output. Connects to the
+    /// controller by default; --listen waits for one.
     Agent(ExecAgentArgs),
 }
 
@@ -266,9 +273,9 @@ a reply has no length: each command's output is one read of at most 500 bytes, l
 seed's recv(500), so a longer reply spills into the next command's output, and a command that \
 prints nothing leaves the controller waiting until --timeout.")]
 pub struct ExecControllerArgs {
-    /// Address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_TCP_ADDR)]
-    pub listen: String,
+    /// Listen or connect (default: listen on 127.0.0.1:8090).
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// A command to send (repeat for several); without -c, commands are read from stdin.
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     pub commands: Vec<String>,
@@ -289,9 +296,9 @@ pub struct ExecControllerArgs {
 start unless --insecure is given; with a key it verifies the controller before running \
 anything.")]
 pub struct ExecAgentArgs {
-    /// Controller address.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_TCP_ADDR)]
-    pub connect: String,
+    /// Listen or connect (default: connect to 127.0.0.1:8090).
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// Accept commands without authenticating the controller (the seed's controller has no key).
     #[arg(long)]
     pub insecure: bool,
@@ -307,17 +314,35 @@ pub struct ExecAgentArgs {
     /// Session options.
     #[command(flatten)]
     pub session: SessionArgs,
+    /// Server options (with --listen).
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
-/// Where a file role connects or listens.
+/// Where a role that may take either end connects or listens (file and exec roles). A flag
+/// without ADDR means the subcommand's seed default address.
 #[derive(Debug, Clone, Args)]
-pub struct FileEndpointArgs {
-    /// Listen on ADDR and transfer with the peer that connects.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_FILE_ADDR, conflicts_with = "connect")]
-    pub listen: Option<String>,
-    /// Connect to ADDR.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_FILE_ADDR)]
-    pub connect: Option<String>,
+pub struct EndpointArgs {
+    /// Listen on ADDR and talk to the peer that connects.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, conflicts_with = "connect")]
+    pub listen: Option<Option<String>>,
+    /// Connect to ADDR (e.g. a device that listens).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1)]
+    pub connect: Option<Option<String>>,
+}
+
+impl EndpointArgs {
+    /// Whether we listen, and the address: `default_addr` when no ADDR was given, and
+    /// `listens_by_default` decides when neither flag was.
+    pub fn pick(&self, listens_by_default: bool, default_addr: &str) -> (bool, String) {
+        let addr =
+            |given: &Option<String>| given.clone().unwrap_or_else(|| default_addr.to_owned());
+        match (&self.listen, &self.connect) {
+            (Some(given), _) => (true, addr(given)),
+            (None, Some(given)) => (false, addr(given)),
+            (None, None) => (listens_by_default, default_addr.to_owned()),
+        }
+    }
 }
 
 /// `wirekit file` roles.
@@ -338,7 +363,7 @@ pub struct FileSendArgs {
     pub path: PathBuf,
     /// Listen or connect (default: listen on 127.0.0.1:8080).
     #[command(flatten)]
-    pub endpoint: FileEndpointArgs,
+    pub endpoint: EndpointArgs,
     /// Session options.
     #[command(flatten)]
     pub session: SessionArgs,
@@ -355,7 +380,7 @@ refused. The body goes to a temporary file and is renamed into place only when c
 pub struct FileRecvArgs {
     /// Listen or connect (default: connect to 127.0.0.1:8080).
     #[command(flatten)]
-    pub endpoint: FileEndpointArgs,
+    pub endpoint: EndpointArgs,
     /// Directory to write into.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
@@ -475,7 +500,19 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(r.endpoint.listen.as_deref(), Some("127.0.0.1:8080"));
+        assert_eq!(r.endpoint.pick(false, DEFAULT_FILE_ADDR), (true, "127.0.0.1:8080".into()));
+        let Command::Exec { role: ExecRole::Controller(c) } =
+            parse(&["exec", "controller", "--connect", "10.0.2.15:8090"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!(c.endpoint.pick(true, DEFAULT_TCP_ADDR), (false, "10.0.2.15:8090".into()));
+        let Command::Exec { role: ExecRole::Agent(a) } =
+            parse(&["exec", "agent", "--insecure"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!(a.endpoint.pick(false, DEFAULT_TCP_ADDR), (false, DEFAULT_TCP_ADDR.into()));
     }
 
     #[test]

@@ -58,6 +58,16 @@ pub enum Error {
         /// The timeout in seconds.
         secs: u64,
     },
+    /// The peer stopped reading what we send for longer than `--timeout` (our writes blocked).
+    #[error("{peer} did not read for {secs} s {detail}; check the peer or raise --timeout")]
+    NotReading {
+        /// The peer.
+        peer: String,
+        /// The timeout in seconds.
+        secs: u64,
+        /// Where in the exchange ("(after 3 of 10 bytes of \"a.bin\")").
+        detail: String,
+    },
     /// The peer closed the connection before the exchange was complete.
     #[error("{peer} closed the connection {detail}")]
     PeerClosed {
@@ -176,6 +186,7 @@ impl Error {
             Self::Connect { .. }
             | Self::Net { .. }
             | Self::Timeout { .. }
+            | Self::NotReading { .. }
             | Self::PeerClosed { .. }
             | Self::Frame { .. }
             | Self::Protocol { .. }

@@ -1,7 +1,8 @@
 //! `wirekit exec`: remote commands (demo1 raw, demo2 framed) on the core's `Controller` and
 //! `Agent` machines.
 //!
-//! The controller listens and sends commands; the agent connects, runs each command through
+//! The controller sends commands (it listens by default; `--connect` reaches a listening agent,
+//! e.g. a device); the agent runs each command through
 //! [`crate::runner`] (timeout, output cap) and replies with stdout then stderr — behind a
 //! `struct.pack('i', n)` prefix in demo2, unframed in demo1. A raw controller reads at most
 //! [`RAW_READ`] bytes per command, like the seed's `recv(500)`: a longer reply spills into the

@@ -13,12 +13,13 @@ use std::io::{self, Read};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use wirekit_core::frame::FrameConfig;
+use wirekit_core::frame::{FrameConfig, FrameError};
 use wirekit_core::header::FileHeader;
+use wirekit_core::io::DriveError;
 use wirekit_core::transfer::{FileReceiver, FileSender, ReceiveEvent, TransferError};
 use wirekit_core::Machine;
 
-use crate::atomic_file::{AtomicFile, SizeLimit, RECEIVE_BUF_LEN};
+use crate::atomic_file::{AtomicFile, AtomicFileError, SizeLimit, RECEIVE_BUF_LEN};
 use crate::body::{send_file_to_socket, SendBodyError};
 use crate::cli::Profile;
 use crate::error::{Error, Result};
@@ -85,8 +86,17 @@ pub fn send(session: Session, path: &Path, profile: Profile, quiet: bool) -> Res
                         progress.done()
                     ),
                 },
+                // A send timeout: the receiver stopped reading (not "sent nothing").
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::NotReading {
+                    peer: peer.to_owned(),
+                    secs,
+                    detail: format!(
+                        "(after {} of {filesize} bytes of {filename:?})",
+                        progress.done()
+                    ),
+                },
                 _ => Error::net("sending to", peer, e, secs),
-            })
+            });
         }
         Err(SendBodyError::Read(e)) => return Err(local("cannot read", e)),
         Err(e @ SendBodyError::FileShrank { .. }) => {
@@ -151,7 +161,20 @@ pub fn receive(session: Session, opts: &RecvOptions) -> Result<Received> {
         ReceiveEvent::Header { .. } => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
     })
-    .map_err(|e| drive_error(e, "file header", peer, secs))?;
+    .map_err(|e| match e {
+        // Said once: "file header: header is not a JSON object", not "file header: file header: …".
+        DriveError::Protocol(e @ TransferError::Header(_)) => {
+            Error::Protocol { peer: peer.to_owned(), detail: e.to_string() }
+        }
+        // Not a byte came (a port probe, a client that gave up): say so plainly.
+        DriveError::Protocol(TransferError::Frame(FrameError::TruncatedPrefix {
+            have: 0, ..
+        })) => Error::PeerClosed {
+            peer: peer.to_owned(),
+            detail: "before sending a file header".into(),
+        },
+        other => drive_error(other, "file header", peer, secs),
+    })?;
     let (name, filesize) = match receiver.header() {
         Some(h) => (h.filename.to_owned(), h.filesize),
         None => {
@@ -201,6 +224,18 @@ pub fn receive(session: Session, opts: &RecvOptions) -> Result<Received> {
             conn.consume_buffered(consumed);
         }
     }
+    // Exactly `filesize` bytes, not more: body bytes already here past the announced size mean
+    // a sender that lied about it (the seed's sender closes after the body), so nothing is
+    // put in place. Bytes that come later are never read.
+    if !conn.buffered().is_empty() || bytes_waiting(&conn.get_ref().0) {
+        return Err(Error::Protocol {
+            peer: peer.to_owned(),
+            detail: format!(
+                "{name:?}: {}; the older file (if any) is untouched",
+                AtomicFileError::Overflow { expected: filesize }
+            ),
+        });
+    }
     match receiver.handle_input(&[]).map_err(transfer)?.event {
         Some(ReceiveEvent::Complete) => {}
         _ => {
@@ -212,6 +247,17 @@ pub fn receive(session: Session, opts: &RecvOptions) -> Result<Received> {
     }
     let path = file.commit()?;
     Ok(Received { path, summary: progress.finish() })
+}
+
+/// True when the peer has sent bytes we have not read yet (checked without waiting).
+fn bytes_waiting(stream: &std::net::TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let waiting = matches!(stream.peek(&mut [0u8; 1]), Ok(n) if n > 0);
+    // Back to blocking: the connection is closed next anyway, but keep the socket as found.
+    let _ = stream.set_nonblocking(false);
+    waiting
 }
 
 #[cfg(test)]

@@ -8,6 +8,11 @@
 //!   HMAC-MD5(key, challenge); no verdict is sent back. The verifier is the accepting side,
 //!   except for `exec`, where the agent verifies the controller even though it connects
 //!   ([`Plan::verifier_connects`]): the side that runs commands is the one that must trust.
+//!   There the listening controller answers a challenge from anyone who connects, so it would
+//!   be an oracle for every other seed verifier with the same key (connect to the controller,
+//!   hand it an `auth server`'s challenge, replay its answer). Its handshake therefore uses a
+//!   key of its own, [`exec_seed_key`] (keyed exec is wirekit's extension: the seed's exec has
+//!   no key, so no peer depends on the raw key there).
 //! * `--profile mp` (CPython `multiprocessing.connection`): mutual. The accepting side runs
 //!   `Listener.accept`'s order (challenge first, answer only to a peer that proved itself),
 //!   the connecting side `Client`'s. `--mp-digest legacy` (default) sends Python 3.11's
@@ -18,7 +23,8 @@ use std::io;
 use std::net::TcpStream;
 
 use wirekit_core::auth::{
-    AuthError, ChallengeMode, MpHandshake, MpPolicy, Order, Outcome, SeedProver, SeedVerifier,
+    hmac, AuthError, ChallengeMode, MacAlgorithm, MpHandshake, MpPolicy, Order, Outcome,
+    SeedProver, SeedVerifier,
 };
 use wirekit_core::io::DriveError;
 
@@ -48,12 +54,21 @@ pub struct Plan {
     pub seed_verifier: Side,
     /// Under mp, the challenge we send.
     pub mp_digest: MpDigest,
+    /// Under mp, refuse MD5 both ways (`--mp-require-sha256`): MD5 answers are rejected and
+    /// MD5 challenges are not answered.
+    pub mp_strict: bool,
 }
 
 impl Plan {
     /// The usual plan: under seed the accepting side verifies; mp challenges are legacy.
     pub const fn new(profile: Profile, side: Side) -> Self {
-        Self { profile, side, seed_verifier: Side::Accepting, mp_digest: MpDigest::Legacy }
+        Self {
+            profile,
+            side,
+            seed_verifier: Side::Accepting,
+            mp_digest: MpDigest::Legacy,
+            mp_strict: false,
+        }
     }
 
     /// Under seed, the connecting side verifies (the exec agent).
@@ -70,6 +85,16 @@ impl Plan {
         self
     }
 
+    /// Under mp, accept only SHA-2/SHA-3 answers and send a `{sha256}` challenge (a strict
+    /// side that sent a legacy challenge would reject every CPython peer, which answers it
+    /// with MD5).
+    #[must_use]
+    pub const fn require_sha256(mut self) -> Self {
+        self.mp_strict = true;
+        self.mp_digest = MpDigest::Sha256;
+        self
+    }
+
     /// True when we send the seed challenge.
     pub fn seed_verifies(&self) -> bool {
         self.side == self.seed_verifier
@@ -79,8 +104,11 @@ impl Plan {
 /// A connection ready for the demo's traffic.
 #[derive(Debug)]
 pub struct Session {
-    /// The connection; bytes read past the handshake are in its buffer.
-    pub conn: Link,
+    /// The connection; bytes read past the handshake are in its buffer. Boxed: a `Link`
+    /// holds its 64 KiB buffer inline, and every move of a `Session` (into the connection's
+    /// thread, into each role's function) would otherwise copy it to a new stack slot, and
+    /// every connection thread would keep those stack pages resident.
+    pub conn: Box<Link>,
     /// The peer's address, for messages.
     pub peer: String,
     /// The idle read timeout, for messages.
@@ -93,7 +121,7 @@ impl Session {
         let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "the peer".into());
         net::prepare_stream(&stream, timeout_secs)
             .map_err(|e| Error::net("configuring", &peer, e, timeout_secs))?;
-        Ok(Self { conn: link(stream), peer, timeout_secs })
+        Ok(Self { conn: Box::new(link(stream)), peer, timeout_secs })
     }
 
     /// The socket.
@@ -114,12 +142,19 @@ impl Session {
         key: &[u8],
         plan: Plan,
     ) -> Result<std::result::Result<Outcome, DriveError<io::Error, AuthError>>> {
+        let exec_key;
+        let seed_key = if plan.seed_verifier == Side::Connecting {
+            exec_key = exec_seed_key(key);
+            &exec_key[..]
+        } else {
+            key
+        };
         Ok(match plan.profile {
             Profile::Seed if plan.seed_verifies() => {
-                let mut verifier = SeedVerifier::new(key, random()?);
+                let mut verifier = SeedVerifier::new(seed_key, random()?);
                 self.conn.authenticate(&mut verifier)
             }
-            Profile::Seed => self.conn.authenticate(&mut SeedProver::new(key)),
+            Profile::Seed => self.conn.authenticate(&mut SeedProver::new(seed_key)),
             Profile::Mp => {
                 let order = match plan.side {
                     Side::Accepting => Order::ListenerSide,
@@ -129,7 +164,8 @@ impl Session {
                     MpDigest::Legacy => ChallengeMode::Legacy,
                     MpDigest::Sha256 => ChallengeMode::SHA256,
                 };
-                let mut hs = MpHandshake::new(key, order, mode, MpPolicy::default(), random()?);
+                let policy = if plan.mp_strict { MpPolicy::STRICT } else { MpPolicy::COMPATIBLE };
+                let mut hs = MpHandshake::new(key, order, mode, policy, random()?);
                 self.conn.authenticate(&mut hs)
             }
         })
@@ -170,6 +206,18 @@ pub fn require_trust(outcome: Outcome, peer: &str) -> Result<()> {
         }
     };
     Err(Error::AuthFailed { peer: peer.to_owned(), detail })
+}
+
+/// The key of the seed handshake when the connecting side verifies (exec):
+/// HMAC-SHA256(key, "wirekit exec seed handshake"), so that the exec controller's answers are
+/// worthless to any other seed verifier with the same key (see the module docs).
+pub fn exec_seed_key(key: &[u8]) -> [u8; 32] {
+    let mac = hmac(MacAlgorithm::Sha256, key, &[b"wirekit exec seed handshake"]);
+    let mut derived = [0u8; 32];
+    for (d, m) in derived.iter_mut().zip(mac.as_bytes()) {
+        *d = *m;
+    }
+    derived
 }
 
 /// Challenge bytes from the operating system's CSPRNG (the seed used `os.urandom`).

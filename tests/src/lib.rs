@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod hostile;
+
 /// Longest any single child may run in a test.
 pub const CHILD_LIMIT: Duration = Duration::from_secs(60);
 /// How long a server may take to print `listening on ADDR`.
@@ -195,6 +197,32 @@ impl Child {
                 panic!("{} never printed `listening on ADDR`:\n{out}", self.name)
             }
         }
+    }
+
+    /// The child's process id (for `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Standard output so far (a running server's lines).
+    pub fn stdout_now(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
+    /// Standard error so far.
+    pub fn stderr_now(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
+    /// True while the child has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Send SIGKILL now (no clean-up in the child) and reap it.
+    pub fn kill_now(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Wait until `done(stdout, stderr)` holds for the output so far (a running server's

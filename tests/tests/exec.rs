@@ -154,3 +154,47 @@ fn controller_prompts_on_a_terminal() {
     assert_eq!(out.code(), 0, "{out}");
     assert!(out.stdout.contains(">>> one"), "{out}");
 }
+
+/// A device's agent listens; the controller connects to it (`--connect`). The agent still
+/// verifies the controller under seed, and a wrong key still runs nothing.
+#[test]
+fn controller_connects_to_a_listening_agent_and_the_agent_still_verifies() {
+    for profile in ["seed", "mp"] {
+        for (controller_key, ok) in [("egg", true), ("spam", false)] {
+            let agent_args = ["exec", "agent", "--key", "egg", "--profile", profile];
+            let (agent, addr) = wirekit_server(&agent_args, "wirekit exec agent --listen");
+            let a = addr.to_string();
+            let controller = run(
+                args(
+                    wirekit(),
+                    [
+                        "exec",
+                        "controller",
+                        "--connect",
+                        &a,
+                        "-c",
+                        "echo 吃了",
+                        "--key",
+                        controller_key,
+                        "--profile",
+                        profile,
+                        "--timeout",
+                        "10",
+                    ],
+                ),
+                "wirekit exec controller --connect",
+            );
+            let agent = agent.wait_output(CHILD_LIMIT);
+            if ok {
+                assert_eq!(controller.code(), 0, "{profile}: {controller}");
+                assert_eq!(controller.lines(), ["吃了"], "{profile}: {controller}");
+                assert_eq!(agent.code(), 0, "{profile}: {agent}");
+            } else {
+                assert_ne!(controller.code(), 0, "{profile}: {controller}");
+                assert!(controller.stdout.is_empty(), "{profile}: {controller}");
+                assert_eq!(agent.code(), 5, "{profile}: {agent}");
+                assert!(!agent.stderr.contains("ran "), "{profile}: {agent}");
+            }
+        }
+    }
+}

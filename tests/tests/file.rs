@@ -7,6 +7,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
+use wirekit_tests::hostile::upload;
 use wirekit_tests::{args, python, run, wirekit, wirekit_server, Child, CHILD_LIMIT};
 
 const NAME: &str = "数据 报告 😀📦.bin";
@@ -165,21 +166,6 @@ fn wirekit_sender_to_python_receiver_both_directions() {
     }
 }
 
-/// A JSON string as `json.dumps` writes it (ASCII only, `\uXXXX` escapes).
-fn json_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for unit in s.encode_utf16() {
-        match unit {
-            0x22 => out.push_str("\\\""),
-            0x5c => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(unit as u8 as char),
-            _ => out.push_str(&format!("\\u{unit:04x}")),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// Send raw bytes to `addr` and close.
 fn send_raw(addr: SocketAddr, bytes: &[u8]) {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -188,17 +174,6 @@ fn send_raw(addr: SocketAddr, bytes: &[u8]) {
     // Wait for the receiver to close, so its verdict is in before the next client.
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let _ = s.read(&mut [0u8; 16]);
-}
-
-fn forged(name: &str, filesize: i64, body: &[u8]) -> Vec<u8> {
-    let head = format!(
-        r#"{{"filepath": "F:\\up", "filename": {}, "filesize": {filesize}}}"#,
-        json_str(name)
-    );
-    let mut wire = (head.len() as i32).to_le_bytes().to_vec();
-    wire.extend_from_slice(head.as_bytes());
-    wire.extend_from_slice(body);
-    wire
 }
 
 #[test]
@@ -224,14 +199,14 @@ fn bad_input_is_refused_and_the_receiver_keeps_serving() {
         "x/",
     ];
     for name in names {
-        send_raw(addr, &forged(name, 3, b"abc"));
+        send_raw(addr, &upload(name, 3, b"abc"));
     }
     send_raw(addr, &(-1i32).to_le_bytes());
     send_raw(addr, &i32::MAX.to_le_bytes());
-    send_raw(addr, &forged("big.bin", 1001, b"x"));
-    send_raw(addr, &forged("keep.txt", 100, b"only 14 bytes!"));
+    send_raw(addr, &upload("big.bin", 1001, b"x"));
+    send_raw(addr, &upload("keep.txt", 100, b"only 14 bytes!"));
     // A good client right after all that.
-    send_raw(addr, &forged("good.txt", 4, b"good"));
+    send_raw(addr, &upload("good.txt", 4, b"good"));
     // Each connection's error is printed after its socket closed: wait for all of them.
     let expected_errors = names.len() + 4;
     server.wait_until(Duration::from_secs(20), |out, err| {
@@ -259,13 +234,13 @@ fn bad_input_errors_say_what_happened() {
     let dst = tempfile::tempdir().unwrap();
     let d = dst.path().to_str().unwrap();
     let cases: Vec<(Vec<u8>, &str)> = vec![
-        (forged("../x", 3, b"abc"), "refused file name \"../x\""),
-        (forged("a\0b", 3, b"abc"), "control character U+0000"),
-        (forged("C:\\x", 3, b"abc"), "path separator"),
+        (upload("../x", 3, b"abc"), "refused file name \"../x\""),
+        (upload("a\0b", 3, b"abc"), "control character U+0000"),
+        (upload("C:\\x", 3, b"abc"), "path separator"),
         ((-1i32).to_le_bytes().to_vec(), "negative"),
         (i32::MAX.to_le_bytes().to_vec(), "file header"),
-        (forged("big.bin", 1001, b""), "--max-size"),
-        (forged("cut.bin", 100, b"abc"), "after 3 of 100 bytes"),
+        (upload("big.bin", 1001, b""), "--max-size"),
+        (upload("cut.bin", 100, b"abc"), "after 3 of 100 bytes"),
     ];
     for (wire, expected) in cases {
         let (server, addr) =

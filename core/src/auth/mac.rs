@@ -19,7 +19,8 @@ pub enum MacAlgorithm {
     Md5,
     /// HMAC-SHA256: CPython ≥ 3.12's default challenge.
     Sha256,
-    /// HMAC-SHA384.
+    /// HMAC-SHA384 (feature `sha384`: it links SHA-512's 49 KiB compressor into firmware).
+    #[cfg(feature = "sha384")]
     Sha384,
     /// HMAC-SHA3-256.
     #[cfg(feature = "sha3")]
@@ -34,6 +35,7 @@ impl MacAlgorithm {
     pub const ALL: &'static [MacAlgorithm] = &[
         Self::Md5,
         Self::Sha256,
+        #[cfg(feature = "sha384")]
         Self::Sha384,
         #[cfg(feature = "sha3")]
         Self::Sha3_256,
@@ -46,6 +48,7 @@ impl MacAlgorithm {
         match self {
             Self::Md5 => "md5",
             Self::Sha256 => "sha256",
+            #[cfg(feature = "sha384")]
             Self::Sha384 => "sha384",
             #[cfg(feature = "sha3")]
             Self::Sha3_256 => "sha3_256",
@@ -55,7 +58,7 @@ impl MacAlgorithm {
     }
 
     /// The algorithm with CPython's name `name` (exact, case-sensitive, as CPython compares
-    /// bytes). `None` for unknown names and for SHA3 names when the `sha3` feature is off.
+    /// bytes). `None` for unknown names and for names whose feature (`sha384`, `sha3`) is off.
     pub fn from_name(name: &[u8]) -> Option<Self> {
         Self::ALL.iter().copied().find(|alg| alg.name().as_bytes() == name)
     }
@@ -70,6 +73,7 @@ impl MacAlgorithm {
         match self {
             Self::Md5 => 16,
             Self::Sha256 => 32,
+            #[cfg(feature = "sha384")]
             Self::Sha384 => 48,
             #[cfg(feature = "sha3")]
             Self::Sha3_256 => 32,
@@ -152,6 +156,7 @@ pub fn hmac(alg: MacAlgorithm, key: &[u8], parts: &[&[u8]]) -> Mac {
     match alg {
         MacAlgorithm::Md5 => compute::<Hmac<md5::Md5>>(key, parts),
         MacAlgorithm::Sha256 => compute::<Hmac<sha2::Sha256>>(key, parts),
+        #[cfg(feature = "sha384")]
         MacAlgorithm::Sha384 => compute::<Hmac<sha2::Sha384>>(key, parts),
         #[cfg(feature = "sha3")]
         MacAlgorithm::Sha3_256 => compute::<SimpleHmac<sha3::Sha3_256>>(key, parts),
@@ -166,6 +171,7 @@ pub fn verify(alg: MacAlgorithm, key: &[u8], parts: &[&[u8]], tag: &[u8]) -> boo
     match alg {
         MacAlgorithm::Md5 => check::<Hmac<md5::Md5>>(key, parts, tag),
         MacAlgorithm::Sha256 => check::<Hmac<sha2::Sha256>>(key, parts, tag),
+        #[cfg(feature = "sha384")]
         MacAlgorithm::Sha384 => check::<Hmac<sha2::Sha384>>(key, parts, tag),
         #[cfg(feature = "sha3")]
         MacAlgorithm::Sha3_256 => check::<SimpleHmac<sha3::Sha3_256>>(key, parts, tag),

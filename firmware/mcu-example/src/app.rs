@@ -3,7 +3,6 @@
 
 use core::hint::black_box;
 
-use md5::{Digest, Md5};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
@@ -11,11 +10,10 @@ use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, Ipv4Address};
 use wirekit_core::auth::SeedVerifier;
 use wirekit_core::command::{Agent, Mode};
 use wirekit_core::frame::FrameConfig;
-use wirekit_core::header::FileHeader;
 use wirekit_core::transfer::FileReceiver;
 use wirekit_smoltcp::{
-    BodySink, CommandAgent, CommandHandler, CommandOutput, CommandTable, Exchange, FileEvent,
-    FileReceive, OutputFull, Session, SessionEvent, SinkFull, SliceOutput,
+    md5_hex, CommandAgent, CommandHandler, CommandOutput, CommandTable, Exchange, FileEvent,
+    FileReceive, Md5Sink, OutputFull, Session, SessionEvent, SliceOutput,
 };
 
 use crate::device::StubMac;
@@ -74,40 +72,6 @@ impl Storage {
     }
 }
 
-/// A file body digested as it arrives; nothing is stored.
-pub struct Md5Sink {
-    md5: Md5,
-    digest: Option<[u8; 16]>,
-}
-
-impl Md5Sink {
-    fn new() -> Self {
-        Self { md5: Md5::new(), digest: None }
-    }
-}
-
-impl BodySink for Md5Sink {
-    type Error = SinkFull;
-    fn start(&mut self, header: &FileHeader<'_>) -> Result<(), SinkFull> {
-        if header.filesize > MAX_FILE {
-            return Err(SinkFull { needed: header.filesize, capacity: MAX_FILE });
-        }
-        Ok(())
-    }
-    fn write(&mut self, chunk: &[u8]) -> Result<(), SinkFull> {
-        self.md5.update(chunk);
-        Ok(())
-    }
-    fn finish(&mut self) -> Result<(), SinkFull> {
-        self.digest = Some(self.md5.clone().finalize().into());
-        Ok(())
-    }
-    fn abort(&mut self) {
-        self.md5 = Md5::new();
-        self.digest = None;
-    }
-}
-
 /// The table, plus `md5`: the digest of the last file received, in hex.
 pub struct Commands {
     last_md5: Option<[u8; 16]>,
@@ -119,19 +83,8 @@ impl CommandHandler for Commands {
             return TABLE.clone().run(command, out);
         }
         let Some(digest) = self.last_md5 else { return out.stderr(b"no file yet\n") };
-        for byte in digest {
-            out.stdout(&[hex_digit(byte >> 4), hex_digit(byte & 0xf)])?;
-        }
+        out.stdout(&md5_hex(digest))?;
         out.stdout(b"\n")
-    }
-}
-
-/// `0..=15` as a lowercase hex digit.
-const fn hex_digit(nibble: u8) -> u8 {
-    if nibble < 10 {
-        b'0' + nibble
-    } else {
-        b'a' + (nibble - 10)
     }
 }
 
@@ -159,7 +112,8 @@ fn file_session(trng: &mut Trng) -> FileSession {
     let receiver = FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
     Session::new(
         SeedVerifier::new(KEY, trng.challenge()),
-        FileReceive::new(receiver, Md5Sink::new()),
+        // Files over the partition size are refused from their header.
+        FileReceive::new(receiver, Md5Sink::with_limit(MAX_FILE)),
     )
 }
 
@@ -251,7 +205,7 @@ pub fn run(sockets: &'static mut SocketSlots, storage: &'static mut Storage) -> 
         }
         let mut busy = serve(&mut files, socket, |session, event| {
             if let SessionEvent::Exchange(FileEvent::Done { .. }) = event {
-                last_md5 = session.exchange().sink().digest;
+                last_md5 = session.exchange().sink().digest();
             }
         });
 

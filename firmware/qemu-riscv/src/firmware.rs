@@ -2,12 +2,16 @@
 
 use core::fmt::Write;
 use smoltcp::iface::{Config, Interface, SocketSet, SocketStorage};
+use smoltcp::phy::Device;
 use smoltcp::time::Duration;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address};
+use wirekit_core::datagram::IpVersion;
+use wirekit_smoltcp::unfragmented_max_payload;
 
+use crate::entropy::Challenges;
 use crate::idle::Idle;
 use crate::net::{Buffers, VirtioNet};
-use crate::services::{self, Echo};
+use crate::services::{self, Services};
 use crate::uart::Uart;
 use crate::{announce, clock, dma, uart};
 
@@ -65,9 +69,14 @@ fn main() -> ! {
         [SocketStorage<'static>; services::SOCKET_SLOTS] = [SocketStorage::EMPTY; services::SOCKET_SLOTS]
     );
     let mut sockets = SocketSet::new(&mut socket_storage[..]);
-    let echo_storage = singleton!(services::Storage = services::Storage::new());
-    let echo_metadata = singleton!(services::Metadata = services::Metadata::new());
-    let mut echo = Echo::new(echo_storage, echo_metadata, &mut sockets);
+    let storage = singleton!(services::Storage = services::Storage::new());
+    let metadata = singleton!(services::Metadata = services::Metadata::new());
+    let mut boot_noise = [0u8; 14];
+    boot_noise[..8].copy_from_slice(&clock::ticks().to_le_bytes());
+    boot_noise[8..].copy_from_slice(&mac.0);
+    let challenges = Challenges::new(&boot_noise);
+    let udp_link_max = unfragmented_max_payload(&dev.capabilities(), IpVersion::V4);
+    let mut services = Services::new(storage, metadata, &mut sockets, challenges, udp_link_max);
 
     let idle = Idle::new(dev.base());
     log::info!("ready (sleeping on PLIC source {} between polls)", idle.irq());
@@ -76,8 +85,13 @@ fn main() -> ! {
         // and makes the `wfi` below return at once.
         dev.ack_interrupt();
         idle.clear();
-        iface.poll(clock::now(), &mut dev, &mut sockets);
-        echo.run(&mut sockets);
+        let now = clock::now();
+        iface.poll(now, &mut dev, &mut sockets);
+        // A session stops at each event with bytes possibly still waiting: poll again
+        // before sleeping whenever something moved.
+        if services.run(now, &mut sockets) {
+            continue;
+        }
         let delay = iface.poll_delay(clock::now(), &sockets);
         if delay == Some(Duration::ZERO) || dev.rx_pending() {
             continue;

@@ -13,6 +13,7 @@
 mod announce;
 mod clock;
 mod dma;
+mod entropy;
 mod idle;
 mod net;
 mod services;

@@ -4,10 +4,15 @@
 
 use std::fmt;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub mod pc;
+pub mod peer;
 
 /// The firmware's target triple.
 pub const TARGET: &str = "riscv32imac-unknown-none-elf";
@@ -48,25 +53,125 @@ pub fn find_qemu() -> Result<PathBuf, String> {
         })
 }
 
-/// Builds the firmware image (profile `firmware`: size-optimised, LTO, abort) and returns the ELF's path.
-///
-/// Uses its own target directory: the `cargo test` that runs this test may still
-/// hold the lock on the workspace's `target/`.
-pub fn build_image() -> Result<PathBuf, String> {
+/// The key the test builds into the image (`WIREKIT_FW_KEY`); the firmware's default too.
+pub const KEY: &str = "egg";
+
+/// Runs `cargo build ARGS` in the workspace with its own target directory `target/<dir>`:
+/// the `cargo test` that runs this test may still hold the lock on the workspace's `target/`.
+fn cargo_build(dir: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<PathBuf, String> {
     let root = workspace_root();
-    let target_dir = root.join("target/fw-qemu");
+    let target_dir = root.join("target").join(dir);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(&root)
-        .args(["build", "-p", PACKAGE, "--profile", "firmware", "--target", TARGET])
+        .arg("build")
+        .args(args)
+        .envs(envs.iter().copied())
         .env("CARGO_TARGET_DIR", &target_dir)
         .stdin(Stdio::null())
         .status()
         .map_err(|e| format!("running cargo: {e}"))?;
     if !status.success() {
-        return Err(format!("firmware build failed: {status}"));
+        return Err(format!("cargo build {} failed: {status}", args.join(" ")));
     }
+    Ok(target_dir)
+}
+
+/// Builds the firmware image (profile `firmware`: size-optimised, LTO, abort) with
+/// [`KEY`] compiled in and returns the ELF's path.
+pub fn build_image() -> Result<PathBuf, String> {
+    let args = ["-p", PACKAGE, "--profile", "firmware", "--target", TARGET];
+    let target_dir = cargo_build("fw-qemu", &args, &[("WIREKIT_FW_KEY", KEY)])?;
     Ok(target_dir.join(TARGET).join("firmware").join(PACKAGE))
+}
+
+/// Builds the PC binary `wirekit` (package `wirekit-std`, release) and returns its path;
+/// `$WIREKIT_BIN` names a prebuilt one instead.
+pub fn build_wirekit() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("WIREKIT_BIN") {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("WIREKIT_BIN={} does not exist", path.display()))
+        };
+    }
+    let target_dir =
+        cargo_build("fw-wirekit", &["-p", "wirekit-std", "--release", "--bin", "wirekit"], &[])?;
+    Ok(target_dir.join("release").join(format!("wirekit{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// What a bounded command printed and how it ended.
+#[derive(Debug)]
+pub struct Ran {
+    /// Its exit status (`None`: killed at the time limit).
+    pub status: Option<std::process::ExitStatus>,
+    /// Its stdout.
+    pub stdout: String,
+    /// Its stderr.
+    pub stderr: String,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl Ran {
+    /// Exited with status 0.
+    pub fn success(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+}
+
+impl fmt::Display for Ran {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "{status}")?,
+            None => write!(f, "killed at the time limit")?,
+        }
+        write!(
+            f,
+            " after {:.2}s\nstdout: {}\nstderr: {}",
+            self.elapsed.as_secs_f64(),
+            self.stdout.trim_end(),
+            self.stderr.trim_end()
+        )
+    }
+}
+
+/// Runs `cmd` with no stdin, capturing its output; kills it (by PID) after `limit`.
+pub fn run_bounded(cmd: &mut Command, limit: Duration) -> io::Result<Ran> {
+    let start = Instant::now();
+    let mut child =
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                text = String::from_utf8_lossy(&bytes).into_owned();
+            }
+            text
+        })
+    };
+    let out = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let err = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    Ok(Ran {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        elapsed: start.elapsed(),
+    })
 }
 
 /// A free localhost port for `proto` ("tcp" or "udp"), as the OS hands it out.
@@ -87,13 +192,72 @@ pub struct Qemu {
     pub stderr_log: PathBuf,
 }
 
-/// Host ports forwarded to the guest's echo services.
+/// Cancels a [`Qemu::watchdog`] when dropped (also while unwinding from a failed step).
+#[derive(Debug)]
+pub struct Watchdog {
+    _cancel: std::sync::mpsc::Sender<()>,
+}
+
+/// The firmware's ports in the guest (the seed's defaults, plus 8067 for mp).
+pub mod guest {
+    /// Seed handshake alone.
+    pub const AUTH: u16 = 8066;
+    /// mp handshake alone.
+    pub const MP: u16 = 8067;
+    /// Seed handshake, then a file into the MD5 sink.
+    pub const FILE: u16 = 8080;
+    /// Seed handshake, then framed commands.
+    pub const COMMAND: u16 = 8090;
+    /// UDP hello/bye.
+    pub const UDP: u16 = 8096;
+}
+
+/// Host ports forwarded to the guest's services (`127.0.0.1:host -> guest port`).
 #[derive(Clone, Copy, Debug)]
 pub struct Forwards {
-    /// Host TCP port forwarded to guest port 7000.
-    pub tcp: u16,
-    /// Host UDP port forwarded to guest port 7001.
+    /// To [`guest::AUTH`].
+    pub auth: u16,
+    /// To [`guest::MP`].
+    pub mp: u16,
+    /// To [`guest::FILE`].
+    pub file: u16,
+    /// To [`guest::COMMAND`].
+    pub command: u16,
+    /// To [`guest::UDP`] (UDP).
     pub udp: u16,
+}
+
+impl Forwards {
+    /// Distinct ports the OS just reported free (all TCP listeners are held at once, so
+    /// they differ from each other).
+    pub fn free() -> io::Result<Self> {
+        let held: Vec<TcpListener> =
+            (0..4).map(|_| TcpListener::bind("127.0.0.1:0")).collect::<io::Result<_>>()?;
+        let port = |i: usize| -> io::Result<u16> { Ok(held[i].local_addr()?.port()) };
+        Ok(Self {
+            auth: port(0)?,
+            mp: port(1)?,
+            file: port(2)?,
+            command: port(3)?,
+            udp: free_port("udp")?,
+        })
+    }
+
+    /// QEMU's `-netdev user` forwarding options.
+    pub fn hostfwd(&self) -> String {
+        let tcp = [
+            (self.auth, guest::AUTH),
+            (self.mp, guest::MP),
+            (self.file, guest::FILE),
+            (self.command, guest::COMMAND),
+        ];
+        let mut opts: Vec<String> = tcp
+            .iter()
+            .map(|(host, guest)| format!("hostfwd=tcp:127.0.0.1:{host}-:{guest}"))
+            .collect();
+        opts.push(format!("hostfwd=udp:127.0.0.1:{}-:{}", self.udp, guest::UDP));
+        opts.join(",")
+    }
 }
 
 impl Qemu {
@@ -103,10 +267,7 @@ impl Qemu {
         let serial_log = log_dir.join("serial.log");
         let stderr_log = log_dir.join("qemu-stderr.log");
         let _ = fs::remove_file(&serial_log);
-        let netdev = format!(
-            "user,id=n0,hostfwd=tcp:127.0.0.1:{}-:7000,hostfwd=udp:127.0.0.1:{}-:7001",
-            fwd.tcp, fwd.udp
-        );
+        let netdev = format!("user,id=n0,{}", fwd.hostfwd());
         let mut cmd = Command::new(qemu);
         cmd.args(["-machine", "virt", "-bios", "none", "-m", "32M", "-display", "none"])
             .arg("-serial")
@@ -133,6 +294,21 @@ impl Qemu {
     /// QEMU's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Kills QEMU (by PID) at `deadline` unless the returned guard is dropped first, so a
+    /// hung step fails fast instead of waiting out every socket timeout.
+    pub fn watchdog(&self, deadline: Instant) -> Watchdog {
+        let (cancel, cancelled) = std::sync::mpsc::channel::<()>();
+        let pid = self.child.id().to_string();
+        thread::spawn(move || {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(left) {
+                eprintln!("watchdog: time budget spent, killing QEMU pid {pid}");
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            }
+        });
+        Watchdog { _cancel: cancel }
     }
 
     /// Whether QEMU has exited (and its status if so).

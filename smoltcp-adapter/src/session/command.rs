@@ -76,6 +76,12 @@ impl<'b, H: CommandHandler, const N: usize> CommandAgent<'b, H, N> {
         &mut self.handler
     }
 
+    /// Give back the handler and the reply buffers, e.g. to start the next connection's
+    /// agent with the same static buffers.
+    pub fn into_parts(self) -> (H, SliceOutput<'b>) {
+        (self.handler, self.out)
+    }
+
     /// Reply bytes not yet in the socket.
     pub const fn reply_pending(&self) -> usize {
         self.reply_len.saturating_sub(self.reply_sent)

@@ -95,6 +95,11 @@ impl<H: Handshake, X: Exchange> Session<H, X> {
         &mut self.exchange
     }
 
+    /// Give back the exchange (e.g. to reuse its buffers for the next connection).
+    pub fn into_exchange(self) -> X {
+        self.exchange
+    }
+
     /// True while the exchange runs (the handshake let it start).
     pub fn is_authenticated(&self) -> bool {
         self.stage == Stage::Exchange

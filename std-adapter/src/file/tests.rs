@@ -71,10 +71,30 @@ fn body_bytes_that_arrive_with_the_header_are_counted_once() {
     let got =
         receive(forge("a.txt", 5, b"hello"), &opts(dst.path(), SizeLimit::FreeSpace)).unwrap();
     assert_eq!(std::fs::read(got.path).unwrap(), b"hello");
-    // Extra bytes after the body are not part of the file.
-    let got =
-        receive(forge("b.txt", 3, b"abcdef"), &opts(dst.path(), SizeLimit::FreeSpace)).unwrap();
-    assert_eq!(std::fs::read(got.path).unwrap(), b"abc");
+}
+
+#[test]
+fn more_bytes_than_announced_are_refused_and_an_older_file_stays() {
+    // Regression (hostile catalogue h51): a sender that sends more than `filesize` used to get
+    // the first `filesize` bytes renamed into place over the older file.
+    let dst = tempfile::tempdir().unwrap();
+    std::fs::write(dst.path().join("b.txt"), b"old").unwrap();
+    let err =
+        receive(forge("b.txt", 3, b"abcdef"), &opts(dst.path(), SizeLimit::FreeSpace)).unwrap_err();
+    assert!(err.to_string().contains("more than the announced 3 bytes"), "{err}");
+    assert_eq!(err.exit(), Exit::Failure);
+    assert_eq!(std::fs::read(dst.path().join("b.txt")).unwrap(), b"old");
+    assert_eq!(names(dst.path()), ["b.txt"]);
+}
+
+#[test]
+fn a_header_error_names_the_header_once() {
+    let dst = tempfile::tempdir().unwrap();
+    let err = receive(forge("a.txt", -3, b""), &opts(dst.path(), SizeLimit::FreeSpace))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("file header: header \"filesize\" is negative"), "{err}");
+    assert_eq!(err.matches("file header").count(), 1, "{err}");
 }
 
 #[test]
@@ -122,4 +142,31 @@ fn negative_and_oversize_header_lengths_are_protocol_errors() {
         assert_eq!(err.exit(), Exit::Failure);
     }
     assert!(names(dst.path()).is_empty());
+}
+
+#[test]
+fn a_receiver_that_never_reads_is_a_send_timeout_not_silence() {
+    // Regression (hostile catalogue h83): a blocked body write used to be reported as
+    // "PEER sent nothing for N s".
+    let src = tempfile::tempdir().unwrap();
+    let path = src.path().join("big.bin");
+    std::fs::write(&path, vec![7u8; 32 << 20]).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (_held, _) = listener.accept().unwrap();
+    let err = send(Session::start(stream, 1).unwrap(), &path, Profile::Seed, true).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("did not read for 1 s") && text.contains("\"big.bin\""), "{text}");
+    assert_eq!(err.exit(), Exit::Failure);
+}
+
+#[test]
+fn a_peer_that_closes_without_a_byte_closed_before_the_header() {
+    let dst = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    drop(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
+    let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
+    let err = receive(session, &opts(dst.path(), SizeLimit::FreeSpace)).unwrap_err();
+    assert!(err.to_string().ends_with("closed the connection before sending a file header"));
+    assert_eq!(err.exit(), Exit::Failure);
 }

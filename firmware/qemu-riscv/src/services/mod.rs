@@ -1,0 +1,377 @@
+//! The wirekit agent: the seed's services on their ports, over `wirekit-smoltcp` sessions.
+//!
+//! | port | what |
+//! | --- | --- |
+//! | TCP 8066 | seed handshake (demo4): the device challenges, judges, says nothing back |
+//! | TCP 8067 | mp handshake (CPython `Listener` side, legacy 20-byte challenge): both prove |
+//! | TCP 8080 | seed handshake, then one demo3 file (≤ 256 KiB) into an MD5 sink |
+//! | TCP 8090 | seed handshake, then demo2 (framed) commands from [`commands::Commands`] |
+//! | UDP 8096 | any datagram is answered with `bye` (the seed's UDP server) |
+//!
+//! Every TCP port has [`SOCKETS_PER_PORT`] listening sockets, so a new connection finds one
+//! while the previous connections' sockets are still closing; a socket in TIME-WAIT listens
+//! again at once (smoltcp would keep it 10 s).
+//! A session starts when its connection is established (its challenge is drawn then),
+//! and the socket listens again once it is closed. A peer that fails the handshake gets
+//! nothing: a seed prover's connection is reset at once, an mp client gets `#FAILURE#`
+//! and a close (see `slot::OnRefusal`).
+
+pub mod commands;
+mod slot;
+mod storage;
+
+use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::socket::{tcp, udp};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::IpEndpoint;
+use wirekit_core::auth::{ChallengeMode, MpHandshake, MpPolicy, Order, Outcome, SeedVerifier};
+use wirekit_core::command::{Agent, Mode};
+use wirekit_core::frame::FrameConfig;
+use wirekit_core::transfer::FileReceiver;
+use wirekit_smoltcp::{
+    proceeds_after, recv_datagram_into, send_datagram, AgentEvent, Authenticate, CommandAgent,
+    FileEvent, FileReceive, Md5Sink, Session, SessionEvent, SliceOutput,
+};
+
+use crate::entropy::Challenges;
+use commands::{Commands, LastFile, Stats};
+use slot::{serve, Slot};
+pub use storage::{Metadata, Storage};
+
+/// The shared key, fixed at build time: `WIREKIT_FW_KEY=... cargo build ...` (default
+/// `egg`, the seed's example key; a real device gets 32 random bytes of its own).
+pub const KEY: &[u8] = match option_env!("WIREKIT_FW_KEY") {
+    Some(key) => key.as_bytes(),
+    None => b"egg",
+};
+const _: () = assert!(!KEY.is_empty(), "WIREKIT_FW_KEY must not be empty");
+
+/// Seed handshake alone (demo4).
+pub const AUTH_PORT: u16 = 8066;
+/// mp handshake alone (CPython `multiprocessing.connection`).
+pub const MP_PORT: u16 = 8067;
+/// File receive (demo3).
+pub const FILE_PORT: u16 = 8080;
+/// Framed remote commands (demo2).
+pub const COMMAND_PORT: u16 = 8090;
+/// UDP hello/bye.
+pub const UDP_PORT: u16 = 8096;
+
+/// Listening sockets per TCP port.
+pub const SOCKETS_PER_PORT: usize = 4;
+/// Socket slots the application needs in its `SocketSet`: four TCP ports and one UDP.
+pub const SOCKET_SLOTS: usize = 4 * SOCKETS_PER_PORT + 1;
+
+/// The largest file accepted (the image partition of a small device).
+pub const MAX_FILE: u64 = 256 * 1024;
+/// The largest demo3 header JSON accepted (device file names are short).
+const HEADER_MAX: usize = 512;
+/// The longest command (the table's are short; the seed reads `recv(1024)`).
+const COMMAND_MAX: usize = 256;
+
+/// A peer that stops answering (no ACKs) is dropped after this long.
+const TCP_TIMEOUT: Duration = Duration::from_secs(60);
+
+type SeedAuth = Authenticate<SeedVerifier<'static>>;
+type MpAuth = Authenticate<MpHandshake<'static>>;
+type Upload = Session<SeedVerifier<'static>, FileReceive<Md5Sink, HEADER_MAX>>;
+type Shell = Session<SeedVerifier<'static>, CommandAgent<'static, Commands, COMMAND_MAX>>;
+
+/// A command socket also parks its reply buffers between connections.
+struct ShellSlot {
+    slot: Slot<Shell>,
+    buffers: Option<(&'static mut [u8], &'static mut [u8])>,
+}
+
+/// Device state the sessions report into.
+struct State {
+    challenges: Challenges,
+    stats: Stats,
+    last_file: Option<LastFile>,
+    now: Instant,
+    /// When the current upload's header arrived, for the throughput line in the log.
+    upload_started: [Option<Instant>; SOCKETS_PER_PORT],
+}
+
+/// All services; call [`Services::run`] after every `iface.poll`.
+pub struct Services {
+    auth: [Slot<SeedAuth>; SOCKETS_PER_PORT],
+    mp: [Slot<MpAuth>; SOCKETS_PER_PORT],
+    file: [Slot<Upload>; SOCKETS_PER_PORT],
+    command: [ShellSlot; SOCKETS_PER_PORT],
+    udp: SocketHandle,
+    /// The largest UDP payload the link carries unfragmented.
+    udp_link_max: usize,
+    state: State,
+}
+
+fn tcp_socket(rx: &'static mut [u8], tx: &'static mut [u8]) -> tcp::Socket<'static> {
+    let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
+    // Small request/reply exchanges: with Nagle and delayed ACKs both on, each small write
+    // waits for the other side's delayed ACK (~10x slower bulk, 40 ms per command).
+    socket.set_ack_delay(None);
+    socket.set_nagle_enabled(false);
+    socket.set_timeout(Some(TCP_TIMEOUT));
+    socket
+}
+
+impl Services {
+    /// Creates the sockets in `sockets`; they start listening on the first [`Services::run`].
+    /// `udp_link_max`: see [`wirekit_smoltcp::unfragmented_max_payload`].
+    pub fn new(
+        storage: &'static mut Storage,
+        metadata: &'static mut Metadata,
+        sockets: &mut SocketSet<'static>,
+        challenges: Challenges,
+        udp_link_max: usize,
+    ) -> Self {
+        let Storage { auth, mp, file, command, udp_rx, udp_tx } = storage;
+        let mut add =
+            |rx: &'static mut [u8], tx: &'static mut [u8]| sockets.add(tcp_socket(rx, tx));
+        let auth = auth.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx)));
+        let mp = mp.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx)));
+        let file = file.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx)));
+        let command = command.each_mut().map(|s| ShellSlot {
+            slot: Slot::new(add(&mut s.socket.rx, &mut s.socket.tx)),
+            buffers: Some((&mut s.stdout[..], &mut s.stderr[..])),
+        });
+        let Metadata { udp_rx: rx_meta, udp_tx: tx_meta } = metadata;
+        let mut udp_socket = udp::Socket::new(
+            udp::PacketBuffer::new(&mut rx_meta[..], &mut udp_rx[..]),
+            udp::PacketBuffer::new(&mut tx_meta[..], &mut udp_tx[..]),
+        );
+        if let Err(e) = udp_socket.bind(UDP_PORT) {
+            log::error!("udp bind {UDP_PORT}: {e}");
+        }
+        let udp = sockets.add(udp_socket);
+        log::info!(
+            "seed auth :{AUTH_PORT}, mp auth :{MP_PORT}, file :{FILE_PORT} (md5, max {MAX_FILE} B), \
+             commands :{COMMAND_PORT}, udp :{UDP_PORT}; {SOCKETS_PER_PORT} sockets per TCP port"
+        );
+        Self {
+            auth,
+            mp,
+            file,
+            command,
+            udp,
+            udp_link_max,
+            state: State {
+                challenges,
+                stats: Stats::default(),
+                last_file: None,
+                now: Instant::ZERO,
+                upload_started: [None; SOCKETS_PER_PORT],
+            },
+        }
+    }
+
+    /// Moves bytes for every session after an `iface.poll(now, ..)`. Returns true when
+    /// something happened: poll again before sleeping.
+    pub fn run(&mut self, now: Instant, sockets: &mut SocketSet<'static>) -> bool {
+        self.state.now = now;
+        let state = &mut self.state;
+        let mut busy = false;
+
+        for slot in &mut self.auth {
+            let socket = sockets.get_mut::<tcp::Socket>(slot.handle);
+            busy |= serve(
+                slot,
+                socket,
+                AUTH_PORT,
+                state,
+                |state, peer| {
+                    Some(Authenticate::new(SeedVerifier::new(KEY, challenge(state, peer))))
+                },
+                |_, _| {},
+                |state, _, peer, outcome| verdict(state, AUTH_PORT, peer, outcome),
+            );
+        }
+
+        for slot in &mut self.mp {
+            let socket = sockets.get_mut::<tcp::Socket>(slot.handle);
+            busy |= serve(
+                slot,
+                socket,
+                MP_PORT,
+                state,
+                |state, peer| {
+                    // Legacy: Python 3.11's challenge, and the `wirekit` binary's default.
+                    let hs = MpHandshake::new(
+                        KEY,
+                        Order::ListenerSide,
+                        ChallengeMode::Legacy,
+                        MpPolicy::COMPATIBLE,
+                        challenge(state, peer),
+                    );
+                    Some(Authenticate::new(hs))
+                },
+                |_, _| {},
+                |state, _, peer, outcome| verdict(state, MP_PORT, peer, outcome),
+            );
+        }
+
+        for (index, slot) in self.file.iter_mut().enumerate() {
+            let socket = sockets.get_mut::<tcp::Socket>(slot.handle);
+            busy |= serve(
+                slot,
+                socket,
+                FILE_PORT,
+                state,
+                |state, peer| {
+                    let receiver = FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
+                    let upload = FileReceive::new(receiver, Md5Sink::with_limit(MAX_FILE));
+                    Some(Session::new(SeedVerifier::new(KEY, challenge(state, peer)), upload))
+                },
+                |_, _| {},
+                |state, session, peer, event| upload_event(state, index, session, peer, event),
+            );
+        }
+
+        for shell in &mut self.command {
+            if let Some(session) = shell.slot.session.as_mut() {
+                let handler = session.exchange_mut().handler_mut();
+                handler.now_ms = u64::try_from(state.now.total_millis()).unwrap_or(0);
+                handler.last_file = state.last_file;
+                handler.stats = state.stats;
+            }
+            let ShellSlot { slot, buffers } = shell;
+            let socket = sockets.get_mut::<tcp::Socket>(slot.handle);
+            let mut ctx = (&mut *state, buffers);
+            busy |= serve(
+                slot,
+                socket,
+                COMMAND_PORT,
+                &mut ctx,
+                |(state, buffers), peer| {
+                    let Some((stdout, stderr)) = buffers.take() else {
+                        log::error!("command socket without reply buffers");
+                        return None;
+                    };
+                    let agent = CommandAgent::new(
+                        Agent::new(Mode::seed_framed()),
+                        Commands::default(),
+                        SliceOutput::new(stdout, stderr),
+                    );
+                    Some(Session::new(SeedVerifier::new(KEY, challenge(state, peer)), agent))
+                },
+                |(_, buffers), session| {
+                    let (_, out) = session.into_exchange().into_parts();
+                    **buffers = Some(out.into_buffers());
+                },
+                |(state, _), session, peer, event| {
+                    command_event(state, peer, event);
+                    // A command behind the verdict runs in this same turn: show it the
+                    // verdict just counted.
+                    session.exchange_mut().handler_mut().stats = state.stats;
+                },
+            );
+        }
+
+        busy |= self.udp_hello_bye(sockets);
+        busy
+    }
+
+    /// The seed's UDP server: every datagram gets `bye` back.
+    fn udp_hello_bye(&mut self, sockets: &mut SocketSet<'static>) -> bool {
+        let socket = sockets.get_mut::<udp::Socket>(self.udp);
+        let mut buf = [0u8; 64];
+        let mut busy = false;
+        while socket.can_send() {
+            match recv_datagram_into(socket, &mut buf) {
+                Ok(None) => break,
+                Ok(Some((len, from))) => {
+                    busy = true;
+                    let text = core::str::from_utf8(buf.get(..len).unwrap_or_default());
+                    log::info!("udp {len} B from {from}: {:?}", text.unwrap_or("<binary>"));
+                    if let Err(e) = send_datagram(socket, from, b"bye", self.udp_link_max) {
+                        log::warn!("udp reply to {from}: {e}");
+                    }
+                }
+                // Longer than `buf`: dropped, but still answered like any datagram would be
+                // by the seed (it reads `recvfrom(1024)` and replies `bye`).
+                Err(e) => {
+                    busy = true;
+                    log::warn!("udp: {e}");
+                }
+            }
+        }
+        busy
+    }
+}
+
+/// Challenge bytes for a new connection (see [`crate::entropy`]: not a CSPRNG).
+fn challenge<const N: usize>(state: &mut State, peer: IpEndpoint) -> [u8; N] {
+    let mut noise = [0u8; 8 + 4 + 2];
+    let (ticks, rest) = noise.split_at_mut(8);
+    ticks.copy_from_slice(&crate::clock::ticks().to_le_bytes());
+    let (addr, port) = rest.split_at_mut(4);
+    // Irrefutable while smoltcp is built without IPv6.
+    #[allow(irrefutable_let_patterns)]
+    if let smoltcp::wire::IpAddress::Ipv4(v4) = peer.addr {
+        addr.copy_from_slice(&v4.octets());
+    }
+    port.copy_from_slice(&peer.port.to_le_bytes());
+    state.challenges.array(&noise)
+}
+
+/// Logs a handshake's outcome and counts it.
+fn verdict(state: &mut State, port: u16, peer: IpEndpoint, outcome: Outcome) {
+    if proceeds_after(&outcome) {
+        state.stats.auth_ok = state.stats.auth_ok.saturating_add(1);
+        log::info!(":{port} {peer}: legit client ({outcome:?})");
+    } else {
+        state.stats.auth_rejected = state.stats.auth_rejected.saturating_add(1);
+        log::warn!(":{port} {peer}: illegitimate client ({outcome:?})");
+    }
+}
+
+fn command_event(state: &mut State, peer: IpEndpoint, event: SessionEvent<AgentEvent>) {
+    match event {
+        SessionEvent::Verdict(outcome) => verdict(state, COMMAND_PORT, peer, outcome),
+        SessionEvent::Exchange(AgentEvent::Ran { command_len, reply_len, overflow }) => {
+            state.stats.commands = state.stats.commands.saturating_add(1);
+            match overflow {
+                Some(full) => {
+                    log::warn!("command from {peer} ({command_len} B): reply cut ({full})")
+                }
+                None => log::info!("command from {peer} ({command_len} B): {reply_len} B reply"),
+            }
+        }
+        SessionEvent::Exchange(AgentEvent::Quit) => log::info!("{peer} quit"),
+        SessionEvent::Exchange(AgentEvent::Closed) => log::info!("{peer} closed"),
+    }
+}
+
+fn upload_event(
+    state: &mut State,
+    index: usize,
+    session: &mut Upload,
+    peer: IpEndpoint,
+    event: SessionEvent<FileEvent>,
+) {
+    match event {
+        SessionEvent::Verdict(outcome) => verdict(state, FILE_PORT, peer, outcome),
+        SessionEvent::Exchange(FileEvent::Header { filesize }) => {
+            if let Some(started) = state.upload_started.get_mut(index) {
+                *started = Some(state.now);
+            }
+            let name = session.exchange().header().map(|h| h.filename).unwrap_or("?");
+            log::info!("file {name:?} ({filesize} B) from {peer}");
+        }
+        SessionEvent::Exchange(FileEvent::Done { len }) => {
+            let digest = session.exchange().sink().digest();
+            if let Some(md5) = digest {
+                state.last_file = Some(LastFile { md5, len });
+            }
+            state.stats.files = state.stats.files.saturating_add(1);
+            let started = state.upload_started.get_mut(index).and_then(Option::take);
+            let ms = started.map_or(0, |t| (state.now - t).total_millis()).max(1);
+            let hex = wirekit_smoltcp::md5_hex(digest.unwrap_or_default());
+            log::info!(
+                "file done: {len} B in {ms} ms ({} KiB/s), md5 {}",
+                len.saturating_mul(1000) / 1024 / ms,
+                core::str::from_utf8(&hex).unwrap_or("?")
+            );
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! `wirekit file`: demo3 on the core's `FileSender` / `FileReceiver`.
 //!
 //! Send: the header (prefix + `json.dumps`-style JSON) goes out of the `FileSender`, the body
-//! straight from the file with `sendfile` ([`crate::body`]); every body byte is recorded with
+//! from the file in 1 MiB reads and writes ([`crate::body`]); every body byte is recorded with
 //! the sender. Receive: the header arrives through the pump; the name is checked and the size
 //! refused over the limit before anything is written ([`AtomicFile::create`]); then bytes the
 //! pump already holds go to the file first, and the rest is read straight from the socket in

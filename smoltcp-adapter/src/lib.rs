@@ -65,7 +65,7 @@
 //! * [`session`]: [`Authenticate`], [`FileReceive`], [`FileSend`], [`CommandAgent`],
 //!   [`CommandController`], and [`Session`] (a handshake, then one of them).
 //! * [`tcp`]: [`TcpPump`], which drives any machine on a socket; the sessions use it.
-//! * [`udp`]: one message per datagram, size-checked with
+//! * `udp` (feature `udp`, on by default): one message per datagram, size-checked with
 //!   [`check_datagram`](wirekit_core::datagram::check_datagram).
 //! * [`sink`] / [`source`]: [`BodySink`] and [`BodySource`], where a file body goes to and
 //!   comes from on a device (flash, a digest, a slice).
@@ -85,6 +85,7 @@ pub mod session;
 pub mod sink;
 pub mod source;
 pub mod tcp;
+#[cfg(feature = "udp")]
 pub mod udp;
 
 pub use command::{CommandHandler, CommandOutput, CommandTable, OutputFull, SliceOutput, Stream};
@@ -98,6 +99,7 @@ pub use session::{
 pub use sink::{BodySink, ByteCounter, SinkFull, SliceSink};
 pub use source::{BodySource, SliceSource};
 pub use tcp::{Progress, PumpError, TcpPump};
+#[cfg(feature = "udp")]
 pub use udp::{
     ip_version, recv_datagram, recv_datagram_into, send_datagram, unfragmented_max_payload,
     UdpError,

@@ -153,7 +153,21 @@ pub struct Received {
 }
 
 /// Receive one file on `session` into `opts.dir`.
+///
+/// The seed protocol sends the sender no verdict, so a refusal (unsafe name, too large, bad
+/// header, short body) resets the connection instead of closing it: a plain close can reach
+/// the sender before its body reaches us, and then looks exactly like success to it.
 pub fn receive(session: Session, opts: &RecvOptions) -> Result<Received> {
+    let socket = session.conn.get_ref().0.try_clone().ok();
+    let received = receive_into_dir(session, opts);
+    if let (Err(_), Some(socket)) = (&received, socket) {
+        // SO_LINGER 0: the close that follows sends RST.
+        let _ = rustix::net::sockopt::set_socket_linger(&socket, Some(std::time::Duration::ZERO));
+    }
+    received
+}
+
+fn receive_into_dir(session: Session, opts: &RecvOptions) -> Result<Received> {
     let Session { mut conn, peer, timeout_secs: secs } = session;
     let peer = peer.as_str();
     let mut receiver: FileReceiver = FileReceiver::new(framing(opts.profile));

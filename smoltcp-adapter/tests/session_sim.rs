@@ -8,8 +8,7 @@ mod sim;
 
 use std::fmt::Debug;
 
-use machines::{test_bytes, MIB};
-use md5::{Digest, Md5};
+use machines::{md5_of, test_bytes, DigestSink, MIB};
 use sim::{connect_tcp, Faults, Flow, Limits, Report, Sim};
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
@@ -22,9 +21,9 @@ use wirekit_core::header::FileHeader;
 use wirekit_core::transfer::{FileReceiver, FileSender};
 use wirekit_core::Machine;
 use wirekit_smoltcp::{
-    AgentEvent, Authenticate, BodySink, CommandAgent, CommandController, CommandOutput,
-    ControllerEvent, Exchange, FileEvent, FileReceive, FileSend, OutputFull, Session, SessionEvent,
-    SinkFull, SliceOutput, SliceSink, SliceSource,
+    AgentEvent, Authenticate, CommandAgent, CommandController, CommandOutput, ControllerEvent,
+    Exchange, FileEvent, FileReceive, FileSend, OutputFull, Session, SessionEvent, SliceOutput,
+    SliceSink, SliceSource,
 };
 
 const SEEDS: [u32; 3] = [1, 42, 2024];
@@ -211,40 +210,6 @@ fn mp_handshake_both_orders_both_modes_right_and_wrong_key_at_every_fault_level(
 
 // ---------------------------------------------------------------------------------------
 // File transfer.
-
-/// MD5 and length of a body, and the header's name.
-#[derive(Default)]
-struct DigestSink {
-    md5: Md5,
-    len: u64,
-    name: String,
-    digest: Option<[u8; 16]>,
-    aborted: bool,
-}
-
-impl BodySink for DigestSink {
-    type Error = SinkFull;
-    fn start(&mut self, header: &FileHeader<'_>) -> Result<(), SinkFull> {
-        self.name = header.filename.to_string();
-        Ok(())
-    }
-    fn write(&mut self, chunk: &[u8]) -> Result<(), SinkFull> {
-        self.md5.update(chunk);
-        self.len += chunk.len() as u64;
-        Ok(())
-    }
-    fn finish(&mut self) -> Result<(), SinkFull> {
-        self.digest = Some(self.md5.clone().finalize().into());
-        Ok(())
-    }
-    fn abort(&mut self) {
-        self.aborted = true;
-    }
-}
-
-fn md5_of(data: &[u8]) -> [u8; 16] {
-    Md5::digest(data).into()
-}
 
 fn receiver() -> FileReceiver {
     FileReceiver::new(FrameConfig::seed())

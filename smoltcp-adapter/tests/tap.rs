@@ -37,7 +37,7 @@ use std::thread;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use embedded_io_adapters::std::FromStd;
-use machines::{test_bytes, MIB};
+use machines::{md5_of, test_bytes, DigestSink, MIB};
 use md5::{Digest, Md5};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{self, Medium, TunTapInterface};
@@ -57,8 +57,8 @@ use wirekit_core::io::{Conn, Incoming};
 use wirekit_core::transfer::{FileReceiver, FileSender};
 use wirekit_smoltcp::{
     recv_datagram_into, send_datagram, unfragmented_max_payload, AgentEvent, Authenticate,
-    BodySink, CommandAgent, CommandTable, Exchange, FileEvent, FileReceive, FileSend, Session,
-    SessionEvent, SinkFull, SliceOutput, SliceSource, TcpPump,
+    CommandAgent, CommandTable, Exchange, FileEvent, FileReceive, FileSend, Session, SessionEvent,
+    SliceOutput, SliceSource, TcpPump,
 };
 
 const TAP: &str = "wktap0";
@@ -323,35 +323,6 @@ where
 
 // ---------------------------------------------------------------------------------------
 // Helpers shared by the scenarios.
-
-#[derive(Default)]
-struct DigestSink {
-    md5: Md5,
-    len: u64,
-    name: String,
-    digest: Option<[u8; 16]>,
-}
-
-impl BodySink for DigestSink {
-    type Error = SinkFull;
-    fn start(&mut self, header: &FileHeader<'_>) -> Result<(), SinkFull> {
-        self.name = header.filename.to_string();
-        Ok(())
-    }
-    fn write(&mut self, chunk: &[u8]) -> Result<(), SinkFull> {
-        self.md5.update(chunk);
-        self.len += chunk.len() as u64;
-        Ok(())
-    }
-    fn finish(&mut self) -> Result<(), SinkFull> {
-        self.digest = Some(self.md5.clone().finalize().into());
-        Ok(())
-    }
-}
-
-fn md5_of(data: &[u8]) -> [u8; 16] {
-    Md5::digest(data).into()
-}
 
 fn sender_for(name: &str, data: &[u8]) -> FileSender {
     let header = FileHeader { filename: name, filepath: "/tap", filesize: data.len() as u64 };

@@ -3,8 +3,11 @@
 
 use core::fmt;
 
+use md5::{Digest, Md5};
 use wirekit_core::frame::FrameConfig;
+use wirekit_core::header::FileHeader;
 use wirekit_core::{Handled, Machine};
+use wirekit_smoltcp::{BodySink, SinkFull};
 
 pub const MIB: usize = 1 << 20;
 /// Test machines' only error: input where none was expected.
@@ -286,4 +289,41 @@ pub fn test_frames(seed: u32) -> Vec<Vec<u8>> {
         i += 2;
     }
     frames
+}
+
+// ---------------------------------------------------------------------------------------
+// A file sink for the session tests.
+
+/// MD5 and length of a body, and the header's name.
+#[derive(Default)]
+pub struct DigestSink {
+    pub md5: Md5,
+    pub len: u64,
+    pub name: String,
+    pub digest: Option<[u8; 16]>,
+    pub aborted: bool,
+}
+
+impl BodySink for DigestSink {
+    type Error = SinkFull;
+    fn start(&mut self, header: &FileHeader<'_>) -> Result<(), SinkFull> {
+        self.name = header.filename.to_string();
+        Ok(())
+    }
+    fn write(&mut self, chunk: &[u8]) -> Result<(), SinkFull> {
+        self.md5.update(chunk);
+        self.len += chunk.len() as u64;
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), SinkFull> {
+        self.digest = Some(self.md5.clone().finalize().into());
+        Ok(())
+    }
+    fn abort(&mut self) {
+        self.aborted = true;
+    }
+}
+
+pub fn md5_of(data: &[u8]) -> [u8; 16] {
+    Md5::digest(data).into()
 }

@@ -15,21 +15,9 @@ top=0
 target=thumbv7em-none-eabihf
 rustup target add "$target" >/dev/null 2>&1 || true
 
-find_tool() {
-    local name=$1 tool
-    command -v "llvm-$name" >/dev/null 2>&1 && { echo "llvm-$name"; return 0; }
-    for tool in "$(rustc --print sysroot)"/lib/rustlib/*/bin/llvm-"$name" /usr/lib/llvm-*/bin/llvm-"$name"; do
-        [ -x "$tool" ] && { echo "$tool"; return 0; }
-    done
-    return 1
-}
-if ! size_tool=$(find_tool size); then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq llvm >&2
-    fi
-    size_tool=$(find_tool size) || { echo "error: need llvm-size (apt-get install llvm)" >&2; exit 1; }
-fi
+# shellcheck source=../firmware/size-tool.sh
+source firmware/size-tool.sh
+require_size_tool
 nm_tool=$(find_tool nm || true)
 
 kib() { awk -v n="$1" 'BEGIN { printf "%.1f", n / 1024 }'; }

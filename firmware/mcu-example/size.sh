@@ -18,35 +18,9 @@ elf="target/$target/$profile/wirekit-mcu-example"
 
 cargo build -p wirekit-mcu-example --target "$target" --profile "$profile"
 
-find_size() {
-    for tool in llvm-size rust-size arm-none-eabi-size; do
-        if command -v "$tool" >/dev/null 2>&1; then
-            echo "$tool"
-            return 0
-        fi
-    done
-    local sysroot
-    sysroot=$(rustc --print sysroot)
-    for tool in "$sysroot"/lib/rustlib/*/bin/llvm-size /usr/lib/llvm-*/bin/llvm-size; do
-        if [ -x "$tool" ]; then
-            echo "$tool"
-            return 0
-        fi
-    done
-    return 1
-}
-
-if ! size_tool=$(find_size); then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "no size tool found: installing llvm with apt-get" >&2
-        apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq llvm >&2
-    fi
-    size_tool=$(find_size) || {
-        echo "error: need llvm-size, rust-size or arm-none-eabi-size" >&2
-        exit 1
-    }
-fi
+# shellcheck source=../size-tool.sh
+source firmware/size-tool.sh
+require_size_tool
 
 echo "size tool: $size_tool"
 "$size_tool" "$elf"

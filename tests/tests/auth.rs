@@ -122,50 +122,29 @@ fn python_mp_client_to_wirekit_then_traffic() {
     }
 }
 
+/// `wirekit tcp client --profile mp --key KEY` against a Python `Listener` keyed `egg`;
+/// returns the client's output and the listener's.
+fn mp_tcp_client_to_python_listener(key: &str, digest: &str) -> (Output, Child) {
+    let (listener, addr) = Child::server(
+        args(python("mp_listener.py"), ["127.0.0.1", "0", "--key", "egg"]),
+        "mp_listener.py",
+    );
+    let a = addr.to_string();
+    let c =
+        ["tcp", "client", "--connect", &a, "--profile", "mp", "--key", key, "--mp-digest", digest];
+    (run(args(wirekit(), c), "wirekit tcp client"), listener)
+}
+
 #[test]
 fn wirekit_mp_client_to_python_listener_then_traffic() {
     for digest in ["legacy", "sha256"] {
-        let (listener, addr) = Child::server(
-            args(python("mp_listener.py"), ["127.0.0.1", "0", "--key", "egg"]),
-            "mp_listener.py",
-        );
-        let a = addr.to_string();
-        let c = [
-            "tcp",
-            "client",
-            "--connect",
-            &a,
-            "--profile",
-            "mp",
-            "--key",
-            "egg",
-            "--mp-digest",
-            digest,
-        ];
-        let out = run(args(wirekit(), c), "wirekit tcp client");
+        let (out, listener) = mp_tcp_client_to_python_listener("egg", digest);
         assert_eq!(out.code(), 0, "{digest}: {out}");
         assert_eq!(out.lines(), ["hi", "吃了"]);
         let py = listener.success();
         assert_eq!(py.lines(), ["legit client", "hello", "吃了吗?"]);
 
-        let (listener, addr) = Child::server(
-            args(python("mp_listener.py"), ["127.0.0.1", "0", "--key", "egg"]),
-            "mp_listener.py",
-        );
-        let a = addr.to_string();
-        let c = [
-            "tcp",
-            "client",
-            "--connect",
-            &a,
-            "--profile",
-            "mp",
-            "--key",
-            "spam",
-            "--mp-digest",
-            digest,
-        ];
-        let out = run(args(wirekit(), c), "wirekit tcp client");
+        let (out, listener) = mp_tcp_client_to_python_listener("spam", digest);
         assert_eq!(out.code(), 5, "{out}");
         assert!(out.stderr.contains("authentication with"), "{out}");
         let py = listener.wait_output(CHILD_LIMIT);

@@ -6,6 +6,8 @@
 //!   `#WELCOME#`/`#FAILURE#` verdict, in the legacy (≤ 3.11, HMAC-MD5) and modern (≥ 3.12,
 //!   `{sha256}`) forms.
 //! * [`mac`]: the HMACs both use, with constant-time verification.
+//! * [`keys`]: a key per exchange and role, derived from the shared key, so that an answer
+//!   given in one exchange is worthless in any other.
 //!
 //! Every machine implements [`crate::Machine`] with [`AuthEvent`] events and [`AuthError`]
 //! errors, and reports its final [`Outcome`] through an `outcome()` getter. Randomness (the
@@ -19,11 +21,13 @@ use core::fmt;
 
 use crate::frame::FrameError;
 
+pub mod keys;
 pub mod mac;
 pub mod mp;
 mod outbuf;
 pub mod seed;
 
+pub use keys::{Role, RoleKey, RoleKeys};
 pub use mac::{hmac, verify, Mac, MacAlgorithm};
 pub use mp::{ChallengeMode, MpHandshake, MpPolicy, MpProver, MpVerifier, Order};
 pub use seed::{SeedProver, SeedVerifier};

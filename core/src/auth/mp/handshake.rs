@@ -37,11 +37,26 @@ impl<'k> MpHandshake<'k> {
         policy: MpPolicy,
         random: [u8; MODERN_RANDOM_LEN],
     ) -> Self {
-        let mut deliver = DeliverCore::new(key, mode, policy, random);
+        Self::with_keys(key, key, order, mode, policy, random)
+    }
+
+    /// As [`MpHandshake::new`], checking the peer's answers under `verify_key` and answering
+    /// the peer's challenge under `prove_key` (wirekit's own exchanges give each role its own
+    /// key: [`crate::auth::keys`]). CPython peers use one key both ways, i.e. [`MpHandshake::new`].
+    pub fn with_keys(
+        verify_key: &'k [u8],
+        prove_key: &'k [u8],
+        order: Order,
+        mode: ChallengeMode,
+        policy: MpPolicy,
+        random: [u8; MODERN_RANDOM_LEN],
+    ) -> Self {
+        let mut deliver = DeliverCore::new(verify_key, mode, policy, random);
         if order == Order::ListenerSide {
             deliver.start();
         }
-        Self { order, deliver, answer: AnswerCore::new(key, policy), rx: [0; PRE_AUTH_MAX_FRAME] }
+        let answer = AnswerCore::new(prove_key, policy);
+        Self { order, deliver, answer, rx: [0; PRE_AUTH_MAX_FRAME] }
     }
 
     /// A handshake with its challenge drawn from `rng`.

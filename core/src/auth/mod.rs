@@ -30,7 +30,7 @@ pub mod seed;
 pub use keys::{Role, RoleKey, RoleKeys};
 pub use mac::{hmac, verify, Mac, MacAlgorithm};
 pub use mp::{ChallengeMode, MpHandshake, MpPolicy, MpProver, MpVerifier, Order};
-pub use seed::{SeedProver, SeedVerifier};
+pub use seed::{MutualOrder, SeedMutual, SeedProver, SeedVerifier};
 
 #[cfg(test)]
 mod tests;
@@ -251,4 +251,4 @@ macro_rules! impl_handshake {
     )*};
 }
 
-impl_handshake!(SeedVerifier, SeedProver, MpVerifier, MpProver, MpHandshake);
+impl_handshake!(SeedVerifier, SeedProver, SeedMutual, MpVerifier, MpProver, MpHandshake);

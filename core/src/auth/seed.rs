@@ -190,3 +190,169 @@ impl Machine for SeedProver<'_> {
         self.outcome.is_some()
     }
 }
+
+/// Which side of the connection a [`SeedMutual`] runs on; it fixes who challenges first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MutualOrder {
+    /// We accepted the connection: we challenge first and answer only a peer that passed.
+    AcceptingSide,
+    /// We opened it: we answer first, then challenge.
+    ConnectingSide,
+}
+
+/// Both directions of the seed handshake, for wirekit's own keyed exchanges (see
+/// [`crate::auth::keys`]): the accepting side verifies the connecting side, then the
+/// connecting side verifies the accepting side, each answer an HMAC-MD5 of a 32-byte challenge
+/// as in demo4.
+///
+/// ```text
+/// accepting → connecting  32-byte challenge A
+/// connecting → accepting  HMAC-MD5(connecting role key, A)
+/// connecting → accepting  32-byte challenge B        (sent right behind the answer)
+/// accepting → connecting  HMAC-MD5(accepting role key, B)   (only if the answer to A passed)
+/// ```
+///
+/// The side that accepts connections from anyone never answers a challenge before the peer
+/// proved itself, so it is no signing oracle; with a different key per role, an answer is
+/// never worth anything to a verifier of another role or exchange, and reflecting a challenge
+/// back is answered with the wrong key. A rejected answer ends the accepting side with
+/// [`Outcome::PeerRejected`]; it sends nothing more, so the connecting side sees the close
+/// where the answer should be ([`AuthError::UnexpectedEof`] awaiting [`Awaiting::Answer`]).
+#[derive(Debug, Clone)]
+pub struct SeedMutual<'k> {
+    order: MutualOrder,
+    verifier: SeedVerifier<'k>,
+    prover: SeedProver<'k>,
+}
+
+impl<'k> SeedMutual<'k> {
+    /// Check the peer under `verify_key` with `challenge` (from a CSPRNG) and answer the
+    /// peer's challenge under `prove_key`.
+    pub fn new(
+        verify_key: &'k [u8],
+        prove_key: &'k [u8],
+        order: MutualOrder,
+        challenge: [u8; SEED_CHALLENGE_LEN],
+    ) -> Self {
+        Self {
+            order,
+            verifier: SeedVerifier::new(verify_key, challenge),
+            prover: SeedProver::new(prove_key),
+        }
+    }
+
+    /// As [`SeedMutual::new`], the challenge drawn from `rng`.
+    pub fn with_rng(
+        verify_key: &'k [u8],
+        prove_key: &'k [u8],
+        order: MutualOrder,
+        rng: &mut impl CryptoRng,
+    ) -> Self {
+        let mut challenge = [0u8; SEED_CHALLENGE_LEN];
+        rng.fill_bytes(&mut challenge);
+        Self::new(verify_key, prove_key, order, challenge)
+    }
+
+    /// The order this handshake runs in.
+    pub const fn order(&self) -> MutualOrder {
+        self.order
+    }
+
+    /// The first half's outcome, then the second's.
+    const fn halves(&self) -> (Option<Outcome>, Option<Outcome>) {
+        match self.order {
+            MutualOrder::AcceptingSide => (self.verifier.outcome(), self.prover.outcome()),
+            MutualOrder::ConnectingSide => (self.prover.outcome(), self.verifier.outcome()),
+        }
+    }
+
+    /// How the exchange ended, once it has: [`Outcome::Authenticated`] when we verified the
+    /// peer and answered its challenge.
+    pub const fn outcome(&self) -> Option<Outcome> {
+        match self.halves() {
+            (None, _) => None,
+            (Some(Outcome::Authenticated | Outcome::Answered), None) => None,
+            (Some(Outcome::Authenticated | Outcome::Answered), Some(second)) => match second {
+                Outcome::Authenticated | Outcome::Answered => Some(Outcome::Authenticated),
+                other => Some(other),
+            },
+            (Some(first), _) => Some(first),
+        }
+    }
+
+    /// True once the first half passed, so the second half's bytes may flow.
+    const fn second_half_started(&self) -> bool {
+        matches!(self.halves().0, Some(Outcome::Authenticated | Outcome::Answered))
+    }
+}
+
+impl Machine for SeedMutual<'_> {
+    type Event<'i> = AuthEvent;
+    type Error = AuthError;
+
+    fn handle_input(&mut self, input: &[u8]) -> Result<Handled<AuthEvent>, AuthError> {
+        if let Some(outcome) = self.outcome() {
+            return input_when_done(outcome);
+        }
+        // The verifier half takes input only when it awaits an answer: before our challenge
+        // is out (connecting side, first half) the prover has the floor.
+        match (self.order, self.second_half_started()) {
+            (MutualOrder::AcceptingSide, false) | (MutualOrder::ConnectingSide, true) => {
+                self.verifier.handle_input(input)
+            }
+            (MutualOrder::ConnectingSide, false) | (MutualOrder::AcceptingSide, true) => {
+                self.prover.handle_input(input)
+            }
+        }
+    }
+
+    fn handle_eof(&mut self) -> Result<Option<AuthEvent>, AuthError> {
+        if let Some(outcome) = self.outcome() {
+            return match outcome {
+                Outcome::Failed(err) => Err(err),
+                _ => Ok(None),
+            };
+        }
+        match (self.order, self.second_half_started()) {
+            (MutualOrder::AcceptingSide, false) | (MutualOrder::ConnectingSide, true) => {
+                self.verifier.handle_eof()
+            }
+            (MutualOrder::ConnectingSide, false) | (MutualOrder::AcceptingSide, true) => {
+                self.prover.handle_eof()
+            }
+        }
+    }
+
+    fn output_buf(&self) -> &[u8] {
+        let (first, second) = match self.order {
+            MutualOrder::AcceptingSide => (self.verifier.output_buf(), self.prover.output_buf()),
+            MutualOrder::ConnectingSide => (self.prover.output_buf(), self.verifier.output_buf()),
+        };
+        if !first.is_empty() {
+            first
+        } else if self.second_half_started() {
+            second
+        } else {
+            &[]
+        }
+    }
+
+    fn consume_output(&mut self, n: usize) {
+        let first_pending = match self.order {
+            MutualOrder::AcceptingSide => !self.verifier.output_buf().is_empty(),
+            MutualOrder::ConnectingSide => !self.prover.output_buf().is_empty(),
+        };
+        match (self.order, first_pending) {
+            (MutualOrder::AcceptingSide, true) | (MutualOrder::ConnectingSide, false) => {
+                self.verifier.consume_output(n)
+            }
+            (MutualOrder::ConnectingSide, true) | (MutualOrder::AcceptingSide, false) => {
+                self.prover.consume_output(n)
+            }
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.outcome().is_some()
+    }
+}

@@ -4,6 +4,7 @@
 
 mod driver;
 mod edge;
+mod mutual;
 mod pairs;
 mod py312;
 mod vectors;

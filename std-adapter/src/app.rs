@@ -114,7 +114,8 @@ fn run_udp(role: UdpRole) -> Result<()> {
                 .local_addr()
                 .map_err(|source| Error::Bind { addr: args.listen.clone(), source })?;
             net::announce_listening(&args.listen, local, args.quiet);
-            udp::serve(&socket, &args.reply, args.once, true).map(|_| ())
+            let rate = udp::ReplyRate { per_second: args.max_rate, burst: args.max_rate };
+            udp::serve(&socket, &args.reply, args.once, true, rate).map(|_| ())
         }
         UdpRole::Client(args) => {
             udp::run_client(&args.connect, &args.messages, args.timeout, true).map(|_| ())

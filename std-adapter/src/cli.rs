@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use wirekit_core::datagram::ReplyRate;
 
 use crate::encoding::TextEncoding;
 use crate::exit::EXIT_CODES_HELP;
@@ -210,6 +211,9 @@ pub enum UdpRole {
 
 /// `wirekit udp server`.
 #[derive(Debug, Args)]
+#[command(after_help = "Never answered (no reply loops): datagrams from the server's own \
+address, datagrams that are exactly the server's reply (another server's answer), and a source \
+beyond --max-rate.")]
 pub struct UdpServerArgs {
     /// Address to listen on (port 0 picks a free port and prints it).
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_UDP_ADDR)]
@@ -217,6 +221,10 @@ pub struct UdpServerArgs {
     /// The reply to every datagram.
     #[arg(long, value_name = "TEXT", default_value = "bye")]
     pub reply: String,
+    /// Answer at most N datagrams per second (and N at once) per source address, so that a
+    /// spoofed datagram cannot start an endless reply loop with another server; 0 = no limit.
+    #[arg(long, value_name = "N", default_value_t = ReplyRate::DEFAULT.per_second)]
+    pub max_rate: u32,
     /// Answer one datagram, then exit.
     #[arg(long)]
     pub once: bool,

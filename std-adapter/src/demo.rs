@@ -208,8 +208,9 @@ fn framed_apart(out: &mut Vec<String>) -> Result<bool, String> {
 fn udp_basics(out: &mut Vec<String>) -> Result<bool, String> {
     let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let addr = socket.local_addr().map_err(|e| e.to_string())?.to_string();
-    let server =
-        thread::spawn(move || udp::serve(&socket, "bye", true, false).map_err(|e| e.to_string()));
+    let server = thread::spawn(move || {
+        udp::serve(&socket, "bye", true, false, udp::ReplyRate::DEFAULT).map_err(|e| e.to_string())
+    });
     let replies = udp::run_client(&addr, &strings(&["hello"]), DEMO_TIMEOUT_SECS, false)
         .map_err(|e| e.to_string())?;
     let received = join(server)?.map(|r| r.text).unwrap_or_default();

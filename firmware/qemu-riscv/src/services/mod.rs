@@ -26,11 +26,12 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpEndpoint;
 use wirekit_core::auth::{ChallengeMode, MpHandshake, MpPolicy, Order, Outcome, SeedVerifier};
 use wirekit_core::command::{Agent, Mode};
+use wirekit_core::datagram::{ReplyBudget, ReplyRate};
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::transfer::FileReceiver;
 use wirekit_smoltcp::{
     proceeds_after, recv_datagram_into, send_datagram, AgentEvent, Authenticate, CommandAgent,
-    FileEvent, FileReceive, Md5Sink, Session, SessionEvent, SliceOutput,
+    FileEvent, FileReceive, Md5Sink, Session, SessionEvent, SliceOutput, UdpError,
 };
 
 use crate::entropy::Challenges;
@@ -56,6 +57,8 @@ pub const FILE_PORT: u16 = 8080;
 pub const COMMAND_PORT: u16 = 8090;
 /// UDP hello/bye.
 pub const UDP_PORT: u16 = 8096;
+/// The seed's UDP reply.
+const UDP_REPLY: &[u8] = b"bye";
 
 /// Listening sockets per TCP port.
 pub const SOCKETS_PER_PORT: usize = 4;
@@ -91,6 +94,9 @@ struct State {
     now: Instant,
     /// When the current upload's header arrived, for the throughput line in the log.
     upload_started: [Option<Instant>; SOCKETS_PER_PORT],
+    /// Replies the UDP server may still send (one budget for the device: a loop with any
+    /// peer ends once it is spent).
+    udp_budget: ReplyBudget,
 }
 
 /// All services; call [`Services::run`] after every `iface.poll`.
@@ -161,6 +167,7 @@ impl Services {
                 last_file: None,
                 now: Instant::ZERO,
                 upload_started: [None; SOCKETS_PER_PORT],
+                udp_budget: ReplyBudget::new(ReplyRate::DEFAULT, 0),
             },
         }
     }
@@ -271,28 +278,47 @@ impl Services {
         busy
     }
 
-    /// The seed's UDP server: every datagram gets `bye` back.
+    /// The seed's UDP server: a datagram gets `bye` back, except what would start a reply
+    /// loop (as `wirekit udp server` does): a datagram from the seed's server port (ourselves,
+    /// spoofed, or another server), one that is exactly `bye` (another server's answer), and
+    /// anything beyond the device-wide [`ReplyBudget`].
     fn udp_hello_bye(&mut self, sockets: &mut SocketSet<'static>) -> bool {
         let socket = sockets.get_mut::<udp::Socket>(self.udp);
         let mut buf = [0u8; 64];
         let mut busy = false;
+        let now_ms = self.state.now.total_millis().unsigned_abs();
         while socket.can_send() {
-            match recv_datagram_into(socket, &mut buf) {
+            let from = match recv_datagram_into(socket, &mut buf) {
                 Ok(None) => break,
                 Ok(Some((len, from))) => {
-                    busy = true;
                     let text = core::str::from_utf8(buf.get(..len).unwrap_or_default());
                     log::info!("udp {len} B from {from}: {:?}", text.unwrap_or("<binary>"));
-                    if let Err(e) = send_datagram(socket, from, b"bye", self.udp_link_max) {
-                        log::warn!("udp reply to {from}: {e}");
+                    if from.port == UDP_PORT || buf.get(..len) == Some(UDP_REPLY) {
+                        log::warn!("udp: not answering {from}: a server's port or reply");
+                        busy = true;
+                        continue;
                     }
+                    from
                 }
-                // Longer than `buf`: dropped, but still answered like any datagram would be
-                // by the seed (it reads `recvfrom(1024)` and replies `bye`).
+                // Longer than `buf`: smoltcp has dropped it, and its sender is not known.
+                Err(UdpError::Truncated { .. }) => {
+                    busy = true;
+                    log::warn!("udp: datagram longer than {} B dropped", buf.len());
+                    continue;
+                }
                 Err(e) => {
                     busy = true;
                     log::warn!("udp: {e}");
+                    continue;
                 }
+            };
+            busy = true;
+            if !self.state.udp_budget.take(ReplyRate::DEFAULT, now_ms) {
+                log::warn!("udp: reply budget used up, not answering {from}");
+                continue;
+            }
+            if let Err(e) = send_datagram(socket, from, UDP_REPLY, self.udp_link_max) {
+                log::warn!("udp reply to {from}: {e}");
             }
         }
         busy

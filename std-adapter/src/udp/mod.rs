@@ -1,8 +1,15 @@
 //! `wirekit udp`: the seed's UDP basics. One datagram per message; the server answers each
 //! datagram's sender. A message that does not fit one datagram is refused before sending
-//! (`wirekit_core::datagram`), never truncated.
+//! (`wirekit_core::datagram`), never truncated. Unlike the seed's, the server does not answer
+//! every datagram: [`guard`] drops what would start a reply loop.
+
+pub mod guard;
 
 use std::net::{SocketAddr, UdpSocket};
+use std::time::Instant;
+
+pub use guard::{ReplyGuard, Verdict};
+pub use wirekit_core::datagram::ReplyRate;
 
 use wirekit_core::datagram::{check_datagram, IpVersion};
 
@@ -29,30 +36,77 @@ pub struct Received {
     pub text: String,
 }
 
-/// Answer datagrams on `socket` with `reply`, printing each (when `echo`); after one when
-/// `once`. Errors of one exchange are reported and do not stop the server (unless `once`).
-pub fn serve(socket: &UdpSocket, reply: &str, once: bool, echo: bool) -> Result<Option<Received>> {
+/// Answer datagrams on `socket` with `reply`, printing each (when `echo`); after one answered
+/// when `once`. Datagrams the [`ReplyGuard`] drops get no reply (reported on stderr once per
+/// episode). Errors of one exchange are reported and do not stop the server (unless `once`).
+pub fn serve(
+    socket: &UdpSocket,
+    reply: &str,
+    once: bool,
+    echo: bool,
+    rate: ReplyRate,
+) -> Result<Option<Received>> {
     let local = socket.local_addr().map_err(|e| Error::net("inspecting", "socket", e, 0))?;
     check_datagram(reply.as_bytes(), ip_version(&local))?;
+    let mut guard = ReplyGuard::new(local, reply.as_bytes(), rate);
     let mut buf = vec![0u8; RECV_BUF];
     loop {
-        match serve_one(socket, reply, &mut buf, echo) {
-            Ok(received) if once => return Ok(Some(received)),
-            Ok(_) => {}
+        match serve_one(socket, &mut guard, reply, &mut buf, echo) {
+            Ok(Served::Answered(received)) if once => return Ok(Some(received)),
+            Ok(Served::Dropped(from, verdict)) => report_drop(from, verdict, rate),
+            Ok(Served::Answered(_)) => {}
             Err(err) if once => return Err(err),
             Err(err) => eprintln!("wirekit: {err}"),
         }
     }
 }
 
-fn serve_one(socket: &UdpSocket, reply: &str, buf: &mut [u8], echo: bool) -> Result<Received> {
+/// What [`serve_one`] did with one datagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Served {
+    /// Answered it.
+    Answered(Received),
+    /// Received it from this address and sent nothing, for this reason.
+    Dropped(SocketAddr, Verdict),
+}
+
+/// Receive one datagram and answer it if `guard` allows.
+pub fn serve_one(
+    socket: &UdpSocket,
+    guard: &mut ReplyGuard,
+    reply: &str,
+    buf: &mut [u8],
+    echo: bool,
+) -> Result<Served> {
     let (n, from) = socket.recv_from(buf).map_err(|e| Error::net("receiving on", "udp", e, 0))?;
-    let text = String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned();
+    let payload = buf.get(..n).unwrap_or(&[]);
+    let verdict = guard.handle_datagram(from, payload, Instant::now());
+    if verdict != Verdict::Answer {
+        return Ok(Served::Dropped(from, verdict));
+    }
+    let text = String::from_utf8_lossy(payload).into_owned();
     if echo {
         crate::console::print_line(&text);
     }
     socket.send_to(reply.as_bytes(), from).map_err(|e| Error::net("replying to", from, e, 0))?;
-    Ok(Received { from, text })
+    Ok(Served::Answered(Received { from, text }))
+}
+
+fn report_drop(from: SocketAddr, verdict: Verdict, rate: ReplyRate) {
+    match verdict {
+        Verdict::FromOurselves => {
+            eprintln!("wirekit: ignored a datagram from our own address {from} (spoofed?)")
+        }
+        Verdict::IsAReply => eprintln!(
+            "wirekit: ignored a datagram from {from} that is our own reply (another server?)"
+        ),
+        Verdict::RateLimited { first: true } => eprintln!(
+            "wirekit: {from} sends more than {} datagrams/s: not answering it for now \
+             (--max-rate)",
+            rate.per_second
+        ),
+        Verdict::RateLimited { first: false } | Verdict::Answer => {}
+    }
 }
 
 /// Send each message to `server` as one datagram and print the reply (when `echo`); returns
@@ -109,49 +163,4 @@ fn udp_error(what: &'static str, target: SocketAddr, e: std::io::Error) -> Error
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-    use super::*;
-
-    #[test]
-    fn round_trip_and_once() {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let addr = socket.local_addr().unwrap().to_string();
-        let server =
-            std::thread::spawn(move || serve(&socket, "bye", true, false).unwrap().unwrap());
-        let replies = run_client(&addr, &["hello".to_string()], 5, false).unwrap();
-        assert_eq!(replies, ["bye"]);
-        assert_eq!(server.join().unwrap().text, "hello");
-    }
-
-    #[test]
-    fn largest_datagram_goes_through_whole() {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let addr = socket.local_addr().unwrap().to_string();
-        let server =
-            std::thread::spawn(move || serve(&socket, "bye", true, false).unwrap().unwrap());
-        let big = "x".repeat(65_507);
-        assert_eq!(run_client(&addr, &[big], 5, false).unwrap(), ["bye"]);
-        assert_eq!(server.join().unwrap().text.len(), 65_507);
-    }
-
-    #[test]
-    fn oversize_message_is_refused_before_sending() {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let addr = socket.local_addr().unwrap().to_string();
-        let err = run_client(&addr, &["x".repeat(65_508)], 1, false).unwrap_err();
-        assert!(matches!(err, Error::Datagram(_)), "{err}");
-        assert_eq!(err.exit(), crate::exit::Exit::Refused);
-        socket.set_nonblocking(true).unwrap();
-        let mut buf = [0u8; 16];
-        assert!(socket.recv_from(&mut buf).is_err(), "nothing was sent");
-    }
-
-    #[test]
-    fn no_server_is_a_clear_error() {
-        let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let err =
-            run_client(&format!("127.0.0.1:{port}"), &["hello".to_string()], 1, false).unwrap_err();
-        assert!(matches!(err, Error::Connect { .. } | Error::Timeout { .. }), "{err}");
-    }
-}
+mod tests;

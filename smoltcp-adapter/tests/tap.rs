@@ -26,6 +26,8 @@
 )]
 
 mod machines;
+#[path = "../../tests/src/skip.rs"]
+mod skip;
 mod wirekit_cli;
 
 use std::fs::File;
@@ -468,7 +470,7 @@ fn mp_auth(stack: &mut Stack) {
 fn mp_auth_with_python(stack: &mut Stack) {
     let python = Command::new("python3").arg("--version").output();
     if !python.is_ok_and(|o| o.status.success()) {
-        println!("mp auth with CPython: skipped, no python3");
+        skip::skip("mp auth with CPython (in the TAP test)", "no python3");
         return;
     }
     let handle = stack.listen(6002);
@@ -827,7 +829,7 @@ impl Stack {
 #[test]
 fn against_linux_tcp_in_a_network_namespace() {
     if let Some(reason) = skip_reason() {
-        println!("tap test SKIPPED: {reason}");
+        skip::skip("the TAP test", &reason);
         return;
     }
     // Built before entering the namespace: cargo may need the root namespace's network.

@@ -129,7 +129,10 @@ fn python_controller_to_wirekit_agent_framed_and_raw() {
 #[test]
 fn controller_prompts_on_a_terminal() {
     if std::process::Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: `script` (util-linux) is not installed");
+        wirekit_tests::skip::skip(
+            "controller_prompts_on_a_terminal",
+            "`script` (util-linux) is not installed",
+        );
         return;
     }
     let bin = wirekit_tests::wirekit_bin();

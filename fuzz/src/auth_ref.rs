@@ -1,4 +1,4 @@
-//! A plain reading of the handshakes (PROTOCOL.md §1 demo4 and §2), to check the auth machines
+//! A plain reading of the handshakes (docs/protocol.md §1 demo4 and §2), to check the auth machines
 //! against: what each half must send, consume and conclude for a given peer stream.
 
 use arbitrary::Unstructured;

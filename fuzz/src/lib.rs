@@ -240,7 +240,7 @@ fn read_uint(bytes: &[u8], big: bool) -> u64 {
     v
 }
 
-/// A deliberately naive frame splitter: the specification of PROTOCOL.md written as plainly
+/// A deliberately naive frame splitter: the specification of docs/protocol.md written as plainly
 /// as possible, to check `FrameDecoder` against. Stops at the first error, like the decoder.
 pub fn ref_frames(cfg: &FrameConfig, stream: &[u8]) -> (Vec<RefFrame>, RefEnd) {
     let width = cfg.width().bytes();

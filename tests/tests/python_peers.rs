@@ -1,5 +1,5 @@
 //! The Python peers against each other and against raw sockets, so that the peers the
-//! wirekit tests rely on are themselves known to speak PROTOCOL.md byte for byte.
+//! wirekit tests rely on are themselves known to speak docs/protocol.md byte for byte.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

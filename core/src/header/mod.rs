@@ -26,7 +26,7 @@
 //! 0.7) rejects surrogate pairs, i.e. every emoji file name Python sends. A test pins that.
 //!
 //! The names are data as the peer sent them: nothing here makes them safe to use as a path.
-//! Choosing a safe local file name is the adapter's job (see PROTOCOL.md, path traversal).
+//! Choosing a safe local file name is the adapter's job (see docs/protocol.md §3, file names).
 
 mod decode;
 mod encode;

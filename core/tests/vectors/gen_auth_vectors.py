@@ -12,7 +12,7 @@ recorded (the mp cases hook Connection._send, which send_bytes calls once per fr
   the legacy protocol), over 127.0.0.1.
 * mp_py311_answers_modern: the real 3.11 answer_challenge fed a 3.12-style {sha256}
   challenge (it answers a bare HMAC-MD5 over the whole message).
-* mp_modern_*: 3.11 has no modern protocol, so these frames are built per PROTOCOL.md
+* mp_modern_*: 3.11 has no modern protocol, so these frames are built per docs/protocol.md
   with Python's hmac (the MAC covers the {name} prefix).
 
 Format: "case NAME", then "key HEX", "random SIDE HEX" (that side's urandom bytes),

@@ -5,7 +5,7 @@
 //! address and port, and a counter. That makes every challenge differ (which the seed and
 //! mp handshakes need to stop plain replay), but an attacker who can estimate the timer
 //! can predict them. A real board feeds [`Challenges::new`] and [`Challenges::fill`] from
-//! its TRNG instead (or replaces this type with the TRNG), as PROTOCOL.md §3 demands.
+//! its TRNG instead (or replaces this type with the TRNG), as docs/protocol.md §3 demands.
 
 use sha2::{Digest, Sha256};
 

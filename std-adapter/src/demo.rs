@@ -278,7 +278,21 @@ fn exec_pair(raw: bool, out: &mut Vec<String>) -> Result<(Vec<String>, Vec<Strin
 }
 
 fn exec_raw(out: &mut Vec<String>) -> Result<bool, String> {
-    let (outputs, _) = exec_pair(true, out)?;
+    let (outputs, agent_lines) = exec_pair(true, out)?;
+    let sent = exec_commands();
+    // The seed's commands are unframed too: two that arrive in one recv run as one.
+    let merged = sent.windows(2).find_map(|pair| {
+        let joined = format!("{}{}", pair[0], pair[1]);
+        agent_lines.iter().any(|l| l.contains(&format!("{joined:?}"))).then_some((pair, joined))
+    });
+    if let Some((pair, joined)) = merged {
+        out.push(format!(
+            "sticky commands: {:?} and {:?} were two writes, one read at the agent got \
+             both, and it ran {joined:?} as one command (demo1/demo2 commands have no frame; \
+             --profile mp or secure frames each one)",
+            pair[0], pair[1]
+        ));
+    }
     let spilled = outputs.len() == 3
         && outputs.first().is_some_and(|o| o.len() <= RAW_READ)
         && outputs.get(1).is_some_and(|o| o != "done\n");

@@ -110,6 +110,8 @@ fn demo_runs_every_demo_and_exits_0() {
         assert!(out.stdout.contains(name), "{name}: {out}");
     }
     assert!(out.stdout.contains("sticky packets: the first reply did not fit"), "{out}");
+    // demo1's commands stick together too, and the transcript says so (it is the lesson).
+    assert!(out.stdout.contains(r#"it ran "echo doneecho bye" as one command"#), "{out}");
     assert!(out.stdout.contains("合法的客户端 legit client"), "{out}");
     assert!(out.stdout.contains("不合法的客户端 illegitimate client"), "{out}");
     assert!(out.stdout.contains("demo: 13 passed, 0 failed"), "{out}");

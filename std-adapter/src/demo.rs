@@ -279,8 +279,9 @@ fn exec_pair(raw: bool, out: &mut Vec<String>) -> Result<(Vec<String>, Vec<Strin
 
 fn exec_raw(out: &mut Vec<String>) -> Result<bool, String> {
     let (outputs, agent_lines) = exec_pair(true, out)?;
-    let sent = exec_commands();
-    // The seed's commands are unframed too: two that arrive in one recv run as one.
+    let mut sent = exec_commands();
+    sent.push("q".to_owned()); // the quit the controller sends last
+                               // The seed's commands are unframed too: two that arrive in one read run as one.
     let merged = sent.windows(2).find_map(|pair| {
         let joined = format!("{}{}", pair[0], pair[1]);
         agent_lines.iter().any(|l| l.contains(&format!("{joined:?}"))).then_some((pair, joined))

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wirekit_core::datagram::ReplyRate;
 
+use crate::args::{parse_address, parse_memory_size, parse_size};
 use crate::encoding::TextEncoding;
 use crate::exit::EXIT_CODES_HELP;
 
@@ -173,7 +174,7 @@ repeats the last one until the client closes. With --profile mp every message is
 multiprocessing.connection frame (send_bytes/recv_bytes) instead of raw bytes.")]
 pub struct TcpServerArgs {
     /// Address to listen on (port 0 picks a free port and prints it).
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_TCP_ADDR)]
+    #[arg(long, value_name = "ADDR", value_parser = parse_address, default_value = DEFAULT_TCP_ADDR)]
     pub listen: String,
     /// Replies, in order (repeat the option for several).
     #[arg(long = "reply", value_name = "TEXT", default_values_t = ["hi".to_string(), "吃了".to_string()])]
@@ -190,7 +191,7 @@ pub struct TcpServerArgs {
 #[derive(Debug, Args)]
 pub struct TcpClientArgs {
     /// Server address.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_TCP_ADDR)]
+    #[arg(long, value_name = "ADDR", value_parser = parse_address, default_value = DEFAULT_TCP_ADDR)]
     pub connect: String,
     /// Messages to send, one reply awaited after each.
     #[arg(value_name = "MESSAGE", default_values_t = ["hello".to_string(), "吃了吗?".to_string()])]
@@ -216,7 +217,7 @@ address, datagrams that are exactly the server's reply (another server's answer)
 beyond --max-rate.")]
 pub struct UdpServerArgs {
     /// Address to listen on (port 0 picks a free port and prints it).
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_UDP_ADDR)]
+    #[arg(long, value_name = "ADDR", value_parser = parse_address, default_value = DEFAULT_UDP_ADDR)]
     pub listen: String,
     /// The reply to every datagram.
     #[arg(long, value_name = "TEXT", default_value = "bye")]
@@ -239,7 +240,7 @@ pub struct UdpServerArgs {
 (65,527 over IPv6). Longer messages are refused, never truncated.")]
 pub struct UdpClientArgs {
     /// Server address.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_UDP_ADDR)]
+    #[arg(long, value_name = "ADDR", value_parser = parse_address, default_value = DEFAULT_UDP_ADDR)]
     pub connect: String,
     /// Messages, one datagram each.
     #[arg(value_name = "MESSAGE", default_values_t = ["hello".to_string()])]
@@ -314,7 +315,7 @@ pub struct ExecAgentArgs {
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub command_timeout: u64,
     /// Keep at most BYTES of each command's stdout and of its stderr; the rest is cut with a notice.
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    #[arg(long, value_name = "BYTES", value_parser = parse_memory_size, default_value = "1M")]
     pub max_output: usize,
     /// Wire options.
     #[command(flatten)]
@@ -331,11 +332,13 @@ pub struct ExecAgentArgs {
 /// without ADDR means the subcommand's seed default address.
 #[derive(Debug, Clone, Args)]
 pub struct EndpointArgs {
-    /// Listen on ADDR and talk to the peer that connects.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, conflicts_with = "connect")]
+    /// Listen on ADDR (HOST:PORT, :PORT or PORT) and talk to the peer that connects.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true,
+          value_parser = parse_address, conflicts_with = "connect")]
     pub listen: Option<Option<String>>,
     /// Connect to ADDR (e.g. a device that listens).
-    #[arg(long, value_name = "ADDR", num_args = 0..=1)]
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true,
+          value_parser = parse_address)]
     pub connect: Option<Option<String>>,
 }
 
@@ -393,7 +396,7 @@ pub struct FileRecvArgs {
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
     /// Refuse files larger than BYTES (default: the free space of --dir).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub max_size: Option<u64>,
     /// Session options.
     #[command(flatten)]
@@ -416,7 +419,7 @@ pub enum AuthRole {
 #[derive(Debug, Args)]
 pub struct AuthServerArgs {
     /// Address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_AUTH_ADDR)]
+    #[arg(long, value_name = "ADDR", value_parser = parse_address, default_value = DEFAULT_AUTH_ADDR)]
     pub listen: String,
     /// Session options (a key is required).
     #[command(flatten)]
@@ -430,7 +433,7 @@ pub struct AuthServerArgs {
 #[derive(Debug, Args)]
 pub struct AuthClientArgs {
     /// Server address.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_AUTH_ADDR)]
+    #[arg(long, value_name = "ADDR", value_parser = parse_address, default_value = DEFAULT_AUTH_ADDR)]
     pub connect: String,
     /// Session options (a key is required).
     #[command(flatten)]
@@ -463,7 +466,8 @@ mod tests {
     use clap::CommandFactory;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("wirekit").chain(args.iter().copied()))
+        let argv = std::iter::once("wirekit").chain(args.iter().copied()).map(Into::into);
+        Cli::try_parse_from(crate::args::join_address_values(argv))
     }
 
     #[test]
@@ -521,6 +525,47 @@ mod tests {
             panic!()
         };
         assert_eq!(a.endpoint.pick(false, DEFAULT_TCP_ADDR), (false, DEFAULT_TCP_ADDR.into()));
+    }
+
+    /// Issue 12.9: `--connect`/`--listen` never swallow the next argument, and take what
+    /// socat/nc users type.
+    #[test]
+    fn an_optional_address_never_swallows_the_path() {
+        let Command::File { role: FileRole::Send(f) } =
+            parse(&["file", "send", "--connect", "big.bin"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!(f.path, PathBuf::from("big.bin"));
+        assert_eq!(f.endpoint.pick(true, DEFAULT_FILE_ADDR), (false, DEFAULT_FILE_ADDR.into()));
+        let Command::File { role: FileRole::Send(f) } =
+            parse(&["file", "send", "--listen", ":18080", "big.bin"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!(f.endpoint.pick(false, DEFAULT_FILE_ADDR), (true, "127.0.0.1:18080".into()));
+        let Command::Exec { role: ExecRole::Agent(a) } =
+            parse(&["exec", "agent", "--listen", "18090", "--key", "egg"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!(a.endpoint.pick(false, DEFAULT_TCP_ADDR), (true, "127.0.0.1:18090".into()));
+        let Command::Tcp { role: TcpRole::Server(t) } =
+            parse(&["tcp", "server", "--listen", "18090"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!(t.listen, "127.0.0.1:18090");
+        let Command::File { role: FileRole::Recv(r) } =
+            parse(&["file", "recv", "--connect", "--key", "egg", "--max-size", "10M"])
+                .unwrap()
+                .command
+        else {
+            panic!()
+        };
+        assert_eq!(r.endpoint.pick(false, DEFAULT_FILE_ADDR), (false, DEFAULT_FILE_ADDR.into()));
+        assert_eq!(r.max_size, Some(10 << 20));
+        assert!(parse(&["tcp", "client", "--connect", "nowhere"]).is_err());
     }
 
     #[test]

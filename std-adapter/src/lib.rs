@@ -15,6 +15,7 @@
 pub use wirekit_core as core_machines;
 
 pub mod app;
+pub mod args;
 pub mod atomic_file;
 pub mod auth;
 pub mod body;

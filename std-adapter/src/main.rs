@@ -16,7 +16,8 @@ fn main() -> ExitCode {
             panic_message(info)
         );
     }));
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(wirekit_std::args::join_address_values(std::env::args_os()))
+    {
         Ok(cli) => cli,
         Err(err) => {
             // --help and --version also come this way, on stdout with success.

@@ -28,8 +28,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::File { role } => run_file(role),
         Command::Auth { role } => run_auth(role),
         Command::Keygen(args) => {
-            keygen::write_key_file(&args.path, args.force)?;
-            eprintln!("wrote a {}-byte key to {}", keygen::KEY_LEN, args.path.display());
+            let to = keygen::KeyDestination::of(&args.path);
+            keygen::write_key(to, args.force)?;
+            if let keygen::KeyDestination::File(path) = to {
+                eprintln!("wrote a {}-byte key to {}", keygen::KEY_LEN, path.display());
+            }
             Ok(())
         }
         Command::Demo(args) => crate::demo::print_and_judge(&crate::demo::run_all(), args.quiet),

@@ -443,7 +443,8 @@ pub struct AuthClientArgs {
 /// `wirekit keygen`.
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
-    /// Where to write the key.
+    /// Where to write the key (created 0600); `-` writes it to standard output (not a
+    /// terminal; `./-` is a file named `-`).
     #[arg(value_name = "PATH", default_value = "wirekit.key")]
     pub path: PathBuf,
     /// Overwrite an existing file.

@@ -126,3 +126,22 @@ fn demo_runs_every_demo_and_exits_0() {
     assert_eq!(quiet.code(), 0, "{quiet}");
     assert_eq!(quiet.lines(), ["demo: 13 passed, 0 failed"]);
 }
+
+/// Issue 12.10: `keygen -` writes the key to standard output (not to a file named `-`), and
+/// `keygen DIR` says it is a directory.
+#[test]
+fn keygen_dash_is_stdout_and_a_directory_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = wirekit()
+        .args(["keygen", "-"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout.len(), 32);
+    assert!(!dir.path().join("-").exists(), "no file named -");
+    let out = run(args(wirekit(), ["keygen", dir.path().to_str().unwrap()]), "wirekit keygen");
+    assert_eq!(out.code(), 3, "{out}");
+    assert!(out.stderr.contains("is a directory"), "{out}");
+}

@@ -15,6 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod hostile;
+pub mod readme;
 pub mod skip;
 
 /// Longest any single child may run in a test.

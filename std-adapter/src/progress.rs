@@ -1,5 +1,6 @@
 //! Progress for file transfers: an indicatif bar (bytes, rate, ETA) when stderr is a terminal,
-//! and always — unless `--quiet` — a one-line summary `name, bytes, seconds, MB/s` on stdout.
+//! and always — unless `--quiet` — a one-line summary `name, bytes, seconds, MiB/s` on stdout.
+//! One unit in both: powers of 1024 (the bar's `binary_bytes_per_sec` is MiB/s too).
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -81,10 +82,10 @@ pub struct Summary {
 
 impl Summary {
     /// Megabytes (10^6 bytes) per second; 0 for an instant transfer of nothing.
-    pub fn mb_per_sec(&self) -> f64 {
+    pub fn mib_per_sec(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
         if secs > 0.0 {
-            self.bytes as f64 / 1e6 / secs
+            self.bytes as f64 / (1024.0 * 1024.0) / secs
         } else {
             0.0
         }
@@ -95,11 +96,11 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}, {} bytes, {:.3} s, {:.1} MB/s",
+            "{}, {} bytes, {:.3} s, {:.1} MiB/s",
             self.name,
             self.bytes,
             self.elapsed.as_secs_f64(),
-            self.mb_per_sec()
+            self.mib_per_sec()
         )
     }
 }
@@ -115,13 +116,13 @@ mod tests {
             bytes: 20_971_520,
             elapsed: Duration::from_millis(500),
         };
-        assert_eq!(s.to_string(), "数据.bin, 20971520 bytes, 0.500 s, 41.9 MB/s");
+        assert_eq!(s.to_string(), "数据.bin, 20971520 bytes, 0.500 s, 40.0 MiB/s");
     }
 
     #[test]
     fn zero_time_does_not_divide_by_zero() {
         let s = Summary { name: "e".into(), bytes: 0, elapsed: Duration::ZERO };
-        assert_eq!(s.to_string(), "e, 0 bytes, 0.000 s, 0.0 MB/s");
+        assert_eq!(s.to_string(), "e, 0 bytes, 0.000 s, 0.0 MiB/s");
     }
 
     #[test]

@@ -69,10 +69,10 @@ fn wirekit_pair(name: &str, body: &[u8], sender_listens: bool, extra: &[&str]) {
     let server = server.wait_output(CHILD_LIMIT);
     assert_eq!(server.code(), 0, "{server}");
     check_arrived(dst.path(), name, body);
-    // The summary line: name, bytes, seconds, MB/s.
+    // The summary line: name, bytes, seconds, MiB/s.
     for out in [&client, &server] {
         let summary = format!("{name}, {} bytes, ", body.len());
-        assert!(out.stdout.contains(&summary) && out.stdout.contains(" MB/s"), "{out}");
+        assert!(out.stdout.contains(&summary) && out.stdout.contains(" MiB/s"), "{out}");
     }
 }
 

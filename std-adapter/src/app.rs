@@ -18,6 +18,7 @@ use crate::net::{self, ServeOptions};
 use crate::runner::RunLimits;
 use crate::session::{self, Plan, Session, Side};
 use crate::{auth, file, keygen, tcp, udp};
+use wirekit_core::auth::Role;
 
 /// Run `cli` to completion.
 pub fn run(cli: Cli) -> Result<()> {
@@ -49,8 +50,14 @@ fn serve_options(serve: &crate::cli::ServeArgs, quiet: bool) -> ServeOptions {
     }
 }
 
-fn plan(session: &SessionArgs, side: Side) -> Plan {
-    let plan = Plan::new(session.profile, side).with_mp_digest(session.mp_digest);
+/// The handshake plan of a role: `role` is ours in one of wirekit's own exchanges (role keys,
+/// see [`session`]), `None` for `auth` (the shared key).
+fn plan(session: &SessionArgs, side: Side, role: Option<Role>) -> Plan {
+    let plan = match role {
+        Some(role) => Plan::for_role(session.profile, side, role),
+        None => Plan::new(session.profile, side),
+    }
+    .with_mp_digest(session.mp_digest);
     if session.mp_require_sha256 {
         plan.require_sha256()
     } else {
@@ -92,7 +99,7 @@ fn run_tcp(role: TcpRole) -> Result<()> {
                 profile: args.session.profile,
                 echo: true,
             };
-            let plan = plan(&args.session, Side::Accepting);
+            let plan = plan(&args.session, Side::Accepting, Some(Role::TcpServer));
             listen_and_serve(&args.listen, &args.session, &args.serve, key, plan, move |s| {
                 tcp::serve_connection(s, &config).map(|_| ())
             })
@@ -100,7 +107,8 @@ fn run_tcp(role: TcpRole) -> Result<()> {
         TcpRole::Client(args) => {
             let key = session_key(&args.session)?;
             let opts = &args.session;
-            let session = connect(&args.connect, opts, key.as_ref(), plan(opts, Side::Connecting))?;
+            let plan = plan(opts, Side::Connecting, Some(Role::TcpClient));
+            let session = connect(&args.connect, opts, key.as_ref(), plan)?;
             tcp::run_client(session, &args.messages, opts.profile, true).map(|_| ())
         }
     }
@@ -151,7 +159,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 exec::control(s, wire, next, |x| print_output(&x.output)).map(|_| ())
             };
             let (listens, addr) = args.endpoint.pick(true, DEFAULT_TCP_ADDR);
-            let plan = exec_plan(&args.session, listens, false);
+            let plan = plan(&args.session, side(listens), Some(Role::ExecController));
             if listens {
                 listen_and_serve(&addr, &args.session, &args.serve, key, plan, control)
             } else {
@@ -186,7 +194,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 .map(|_| ())
             };
             let (listens, addr) = args.endpoint.pick(false, DEFAULT_TCP_ADDR);
-            let plan = exec_plan(&args.session, listens, true);
+            let plan = plan(&args.session, side(listens), Some(Role::ExecAgent));
             if listens {
                 listen_and_serve(&addr, &args.session, &args.serve, key, plan, serve)
             } else {
@@ -196,16 +204,12 @@ fn run_exec(role: ExecRole) -> Result<()> {
     }
 }
 
-/// The handshake plan of an exec role. Under seed the agent verifies the controller, whichever
-/// side of the TCP connection it is on: it is the side that runs commands, so it must trust.
-fn exec_plan(session: &SessionArgs, we_listen: bool, we_are_agent: bool) -> Plan {
-    let side = if we_listen { Side::Accepting } else { Side::Connecting };
-    let agent_connects = we_are_agent != we_listen;
-    let plan = plan(session, side);
-    if agent_connects {
-        plan.verifier_connects()
+/// The side of the connection we are on.
+const fn side(we_listen: bool) -> Side {
+    if we_listen {
+        Side::Accepting
     } else {
-        plan
+        Side::Connecting
     }
 }
 
@@ -222,16 +226,11 @@ fn run_file(role: FileRole) -> Result<()> {
             let (profile, quiet) = (args.session.profile, args.session.quiet);
             let path = args.path.clone();
             let send = move |s: Session| file::send(s, &path, profile, quiet).map(|_| ());
+            let plan = plan(&args.session, side(listens), Some(Role::FileSender));
             if listens {
-                let plan = plan(&args.session, Side::Accepting);
                 listen_and_serve(&addr, &args.session, &args.serve, key, plan, send)
             } else {
-                send(connect(
-                    &addr,
-                    &args.session,
-                    key.as_ref(),
-                    plan(&args.session, Side::Connecting),
-                )?)
+                send(connect(&addr, &args.session, key.as_ref(), plan)?)
             }
         }
         FileRole::Recv(args) => {
@@ -252,16 +251,11 @@ fn run_file(role: FileRole) -> Result<()> {
                 }
                 Ok(())
             };
+            let plan = plan(&args.session, side(listens), Some(Role::FileReceiver));
             if listens {
-                let plan = plan(&args.session, Side::Accepting);
                 listen_and_serve(&addr, &args.session, &args.serve, key, plan, recv)
             } else {
-                recv(connect(
-                    &addr,
-                    &args.session,
-                    key.as_ref(),
-                    plan(&args.session, Side::Connecting),
-                )?)
+                recv(connect(&addr, &args.session, key.as_ref(), plan)?)
             }
         }
     }
@@ -286,7 +280,7 @@ fn run_auth(role: AuthRole) -> Result<()> {
         AuthRole::Server(args) => {
             let key =
                 session_key(&args.session)?.ok_or(Error::KeyRequired("wirekit auth server"))?;
-            let plan = plan(&args.session, Side::Accepting);
+            let plan = plan(&args.session, Side::Accepting, None);
             // The handshake is the whole exchange here, so the session opens without one.
             let listener = net::bind_tcp(&args.listen)?;
             let local = listener
@@ -296,7 +290,7 @@ fn run_auth(role: AuthRole) -> Result<()> {
             let timeout = args.session.timeout;
             net::serve(&listener, serve_options(&args.serve, args.session.quiet), move |s, _| {
                 let session = Session::start(s, timeout)?;
-                auth::judge(session, key.bytes(), plan, console::print_line)
+                auth::judge(session, &key, plan, console::print_line)
             })
         }
         AuthRole::Client(args) => {
@@ -305,7 +299,7 @@ fn run_auth(role: AuthRole) -> Result<()> {
             let opts = &args.session;
             let stream = net::connect_tcp(&args.connect, net::timeout_of(opts.timeout))?;
             let session = Session::start(stream, opts.timeout)?;
-            let line = auth::prove(session, key.bytes(), plan(opts, Side::Connecting))?;
+            let line = auth::prove(session, &key, plan(opts, Side::Connecting, None))?;
             if !opts.quiet {
                 console::print_line(line);
             }

@@ -112,6 +112,11 @@ pub enum MpDigest {
 pub struct KeyArgs {
     /// Shared key as text (the seed's example is `egg`). Beats --key-file and WIREKIT_KEY.
     /// Other users can see it in the process list: prefer --key-file or WIREKIT_KEY.
+    ///
+    /// `tcp`, `file` and `exec` never use it on the wire: each role proves itself with
+    /// HMAC-SHA256(key, "wirekit/1 role-key " + role), both sides verify each other, and no
+    /// traffic flows before that. `auth`, and `tcp --profile mp`, use it as it is (for the
+    /// seed's Python peers and CPython's authkey).
     #[arg(long, value_name = "TEXT", conflicts_with = "key_file")]
     pub key: Option<String>,
     /// Read the shared key from a file (see `wirekit keygen`). Beats WIREKIT_KEY.
@@ -293,8 +298,8 @@ pub struct ExecControllerArgs {
 /// `wirekit exec agent`.
 #[derive(Debug, Args)]
 #[command(after_help = "This runs commands from the network. Without a key it refuses to \
-start unless --insecure is given; with a key it verifies the controller before running \
-anything.")]
+start unless --insecure is given; with a key it verifies the controller (with the controller's \
+role key, see --key) before running anything, whichever side listens.")]
 pub struct ExecAgentArgs {
     /// Listen or connect (default: connect to 127.0.0.1:8090).
     #[command(flatten)]

@@ -156,6 +156,14 @@ pub enum Error {
     /// The operating system's random generator failed.
     #[error("the system random generator failed: {0}")]
     Random(String),
+    /// Another error, with what most likely caused it and how to fix it.
+    #[error("{error}; {hint}")]
+    Hinted {
+        /// The error.
+        error: Box<Error>,
+        /// The likely cause and fix.
+        hint: String,
+    },
     /// Some demos of `wirekit demo` failed.
     #[error("{failed} of {total} demos failed; see the transcript above")]
     DemoFailed {
@@ -204,6 +212,7 @@ impl Error {
             | Self::Name { .. }
             | Self::Encoding(_)
             | Self::CommandRefused { .. } => Exit::Refused,
+            Self::Hinted { error, .. } => error.exit(),
             Self::File(e) => match e {
                 AtomicFileError::Name { .. }
                 | AtomicFileError::NotARegularFile { .. }
@@ -213,6 +222,12 @@ impl Error {
                 AtomicFileError::Io { .. } => Exit::Local,
             },
         }
+    }
+
+    /// This error with `hint` (the likely cause and fix) after it; same exit code.
+    #[must_use]
+    pub fn hinted(self, hint: impl Into<String>) -> Self {
+        Self::Hinted { error: Box::new(self), hint: hint.into() }
     }
 
     /// Build the right error for an I/O failure while talking to `peer`: timeouts and

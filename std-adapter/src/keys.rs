@@ -46,6 +46,11 @@ pub struct Key {
 }
 
 impl Key {
+    /// A key of `bytes` from `source` (the caller checked it is not empty).
+    pub fn new(bytes: impl Into<Vec<u8>>, source: KeySource) -> Self {
+        Self { bytes: bytes.into(), source }
+    }
+
     /// The key bytes, as given to HMAC.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes

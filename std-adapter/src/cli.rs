@@ -276,7 +276,12 @@ pub enum ExecRole {
 #[command(after_help = "Send `q` to end the session (as the seed does). With --raw (demo1) \
 a reply has no length: each command's output is one read of at most 500 bytes, like the \
 seed's recv(500), so a longer reply spills into the next command's output, and a command that \
-prints nothing leaves the controller waiting until --timeout.")]
+prints nothing leaves the controller waiting until --timeout.
+
+Commands under --profile seed have no length either: the agent runs each piece the network \
+delivers as one command, so a command split in two segments runs as two, and two that arrive \
+together run as one (the seed's wire; keep commands short and wait for each reply). Under \
+--profile mp every command is one frame (at most 1024 bytes) and runs whole.")]
 pub struct ExecControllerArgs {
     /// Listen or connect (default: listen on 127.0.0.1:8090).
     #[command(flatten)]
@@ -299,7 +304,10 @@ pub struct ExecControllerArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "This runs commands from the network. Without a key it refuses to \
 start unless --insecure is given; with a key it verifies the controller (with the controller's \
-role key, see --key) before running anything, whichever side listens.")]
+role key, see --key) before running anything, whichever side listens.
+
+Under --profile seed each received segment is one command (the seed's wire: the network can \
+split or merge commands); under --profile mp each command is one frame and runs whole.")]
 pub struct ExecAgentArgs {
     /// Listen or connect (default: connect to 127.0.0.1:8090).
     #[command(flatten)]

@@ -1,4 +1,4 @@
-//! Hostile-input catalogue (tests/hostile/README.md), rows h84–h89: remote commands. A hostile
+//! Hostile-input catalogue (tests/hostile/README.md), rows h84–h89 and h94: remote commands. A hostile
 //! "agent" against a real `wirekit exec controller` (rows end with [`Target::finish`]), and a
 //! hostile "controller" against a real `wirekit exec agent`, which must run nothing for it.
 
@@ -126,4 +126,22 @@ fn h89_exec_agent_mp_oversize_pre_auth_frame() {
     assert!(out.stderr.contains("exceeds 256"), "{out}");
     assert_eq!(out.stderr.lines().filter(|l| l.starts_with("wirekit:")).count(), 1, "{out}");
     assert!(listing(cwd.path()).is_empty());
+}
+
+#[test]
+fn h94_exec_agent_mp_runs_a_command_split_across_segments_whole() {
+    // Issue 10 item 3: a command in two TCP segments 200 ms apart ran as two commands.
+    let (agent, mut fake, cwd) = agent_against_fake(&["--insecure", "--profile", "mp"]);
+    fake.stream.set_nodelay(true).unwrap();
+    let frame = mp_prefixed(b"mkdir cache; mkdir DATA; touch DATA/cache-only");
+    fake.send(&frame[..4 + 20]);
+    std::thread::sleep(Duration::from_millis(200));
+    fake.send(&frame[4 + 20..]);
+    assert_eq!(fake.read_n(4), 0u32.to_be_bytes());
+    fake.send(&mp_prefixed(b"q"));
+    let out = agent.wait_output(IO_LIMIT);
+    assert_eq!(out.code(), 0, "{out}");
+    assert_eq!(listing(cwd.path()), ["DATA", "cache"]);
+    assert_eq!(listing(&cwd.path().join("DATA")), ["cache-only"]);
+    assert_eq!(out.stderr.matches("ran ").count(), 1, "{out}");
 }

@@ -105,3 +105,75 @@ fn a_command_longer_than_the_agent_reads_is_refused_before_sending() {
     assert_eq!(err.exit(), crate::exit::Exit::Refused, "{err}");
     assert!(err.to_string().contains("2000 bytes exceeds the maximum of 1024"), "{err}");
 }
+
+/// Serve an mp agent on one end; the test writes raw bytes on the other and reads the replies.
+fn mp_agent_with_raw_controller() -> (TcpStream, thread::JoinHandle<Result<Vec<Ran>>>) {
+    let (controller, agent) = sessions();
+    let wire = ExecWire { raw: false, encoding: TextEncoding::Utf8, profile: Profile::Mp };
+    let agent = thread::spawn(move || serve_agent(agent, wire, limits(1024), |_| {}));
+    let stream = controller.stream().try_clone().unwrap();
+    (stream, agent)
+}
+
+fn mp_frame(payload: &[u8]) -> Vec<u8> {
+    let mut frame = (payload.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(payload);
+    frame
+}
+
+#[cfg(unix)]
+#[test]
+fn an_mp_command_split_in_two_segments_runs_as_one_and_two_in_one_segment_run_as_two() {
+    // Issue 10 item 3: `echo cleaning cache; rm -rf DATA/cache` in two segments 200 ms apart
+    // ran as two commands.
+    let (mut s, agent) = mp_agent_with_raw_controller();
+    s.set_nodelay(true).unwrap();
+    let frame = mp_frame(b"echo one; echo piece");
+    s.write_all(&frame[..12]).unwrap();
+    thread::sleep(Duration::from_millis(200));
+    s.write_all(&frame[12..]).unwrap();
+    let mut reply = [0u8; 4 + 10];
+    s.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply[4..], b"one\npiece\n");
+    // Two commands in one write: two frames, two runs.
+    let mut two = mp_frame(b"echo a");
+    two.extend_from_slice(&mp_frame(b"echo b"));
+    two.extend_from_slice(&mp_frame(b"q"));
+    s.write_all(&two).unwrap();
+    let mut replies = [0u8; 2 * (4 + 2)];
+    s.read_exact(&mut replies).unwrap();
+    assert_eq!(&replies[..], b"\0\0\0\x02a\n\0\0\0\x02b\n");
+    let ran = agent.join().unwrap().unwrap();
+    let commands: Vec<&str> = ran.iter().map(|r| r.command.as_str()).collect();
+    assert_eq!(commands, ["echo one; echo piece", "echo a", "echo b"]);
+}
+
+#[test]
+fn an_mp_command_frame_over_the_limit_runs_nothing() {
+    let (mut s, agent) = mp_agent_with_raw_controller();
+    s.write_all(&mp_frame(&[b'x'; DEFAULT_MAX_COMMAND_LEN + 1])).unwrap();
+    let err = agent.join().unwrap().unwrap_err();
+    assert!(err.to_string().contains("exceeds the maximum of 1024"), "{err}");
+}
+
+#[test]
+fn the_mp_controller_sends_each_command_as_one_frame() {
+    let (controller, agent) = sessions();
+    let wire = ExecWire { raw: false, encoding: TextEncoding::Utf8, profile: Profile::Mp };
+    let mut raw = agent.stream().try_clone().unwrap();
+    let peer = thread::spawn(move || {
+        let mut got = [0u8; 4 + 7];
+        raw.read_exact(&mut got).unwrap();
+        raw.write_all(b"\0\0\0\x02ok").unwrap();
+        let mut quit = [0u8; 5];
+        raw.read_exact(&mut quit).unwrap();
+        (got, quit)
+    });
+    let mut commands = vec!["echo hi".to_string()].into_iter();
+    let x = control(controller, wire, || Ok(commands.next()), |_| {}).unwrap();
+    assert_eq!(x[0].output, "ok");
+    let (got, quit) = peer.join().unwrap();
+    assert_eq!(&got, b"\0\0\0\x07echo hi");
+    assert_eq!(&quit, b"\0\0\0\x01q");
+    drop(agent);
+}

@@ -1,6 +1,7 @@
-//! Hostile-input catalogue (tests/hostile/README.md), rows h84–h89 and h94: remote commands. A hostile
-//! "agent" against a real `wirekit exec controller` (rows end with [`Target::finish`]), and a
-//! hostile "controller" against a real `wirekit exec agent`, which must run nothing for it.
+//! Hostile-input catalogue (tests/hostile/README.md), rows h84–h89 and h94: remote commands.
+//! A hostile "agent" against a real `wirekit exec controller` (rows end with
+//! [`Target::finish`]), and a hostile "controller" against a real `wirekit exec agent`, which
+//! must run nothing for it (or, h94, run exactly what it was sent).
 
 use std::net::TcpListener;
 use std::time::Duration;

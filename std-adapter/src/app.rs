@@ -1,7 +1,7 @@
 //! Run a parsed command line. Each subcommand validates its options (keys, insecure agents,
 //! directories) before touching the network.
 
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -13,9 +13,9 @@ use crate::cli::{
 use crate::console::{self, CommandSource};
 use crate::error::{Error, Result};
 use crate::exec::{self, ExecWire};
-use crate::keys::{load_key_from_process, Key};
+use crate::keys::{self, load_key_from_process, Key, KeySource};
 use crate::net::{self, ServeOptions};
-use crate::runner::RunLimits;
+use crate::runner::{self, RunLimits};
 use crate::session::{self, Plan, Session, Side};
 use crate::{auth, file, keygen, tcp, udp};
 use wirekit_core::auth::Role;
@@ -39,7 +39,13 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// The key from the session's options or the environment, if any.
 pub fn session_key(session: &SessionArgs) -> Result<Option<Key>> {
-    Ok(load_key_from_process(session.key.key.as_deref(), session.key.key_file.as_deref())?)
+    let key = load_key_from_process(session.key.key.as_deref(), session.key.key_file.as_deref())?;
+    if let Some(KeySource::File(path)) = key.as_ref().map(Key::source) {
+        if let Some(warning) = keys::loose_permissions_warning(path) {
+            eprintln!("{warning}");
+        }
+    }
+    Ok(key)
 }
 
 fn serve_options(serve: &crate::cli::ServeArgs, quiet: bool) -> ServeOptions {
@@ -65,13 +71,27 @@ fn plan(session: &SessionArgs, side: Side, role: Option<Role>) -> Plan {
     }
 }
 
-/// Bind, print `listening on ADDR`, and serve connections with `handler` (which gets the
+/// The warning for a server that lets anyone who connects act (`risk` says how) and listens
+/// on an address other machines can reach; `None` on loopback.
+pub fn exposure_warning(local: SocketAddr, risk: &str) -> Option<String> {
+    if local.ip().is_loopback() {
+        return None;
+    }
+    Some(format!(
+        "wirekit: warning: listening on {local}, reachable from other machines, and {risk}; \
+         give it a key (--key-file, WIREKIT_KEY) or listen on 127.0.0.1"
+    ))
+}
+
+/// Bind, print `listening on ADDR` (and [`exposure_warning`] when `risk` says what an
+/// unauthenticated peer could do), and serve connections with `handler` (which gets the
 /// prepared, authenticated session).
 fn listen_and_serve(
     addr: &str,
     session: &SessionArgs,
     serve: &crate::cli::ServeArgs,
     key: Option<Key>,
+    risk: Option<&str>,
     plan: Plan,
     handler: impl Fn(Session) -> Result<()> + Send + Sync + 'static,
 ) -> Result<()> {
@@ -79,6 +99,9 @@ fn listen_and_serve(
     let local =
         listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_owned(), source })?;
     net::announce_listening(addr, local, session.quiet);
+    if let Some(warning) = risk.filter(|_| key.is_none()).and_then(|r| exposure_warning(local, r)) {
+        eprintln!("{warning}");
+    }
     let timeout = session.timeout;
     net::serve(&listener, serve_options(serve, session.quiet), move |stream, _| {
         handler(session::open(stream, key.as_ref(), plan, timeout)?)
@@ -100,7 +123,7 @@ fn run_tcp(role: TcpRole) -> Result<()> {
                 echo: true,
             };
             let plan = plan(&args.session, Side::Accepting, Some(Role::TcpServer));
-            listen_and_serve(&args.listen, &args.session, &args.serve, key, plan, move |s| {
+            listen_and_serve(&args.listen, &args.session, &args.serve, key, None, plan, move |s| {
                 tcp::serve_connection(s, &config).map(|_| ())
             })
         }
@@ -161,7 +184,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
             let (listens, addr) = args.endpoint.pick(true, DEFAULT_TCP_ADDR);
             let plan = plan(&args.session, side(listens), Some(Role::ExecController));
             if listens {
-                listen_and_serve(&addr, &args.session, &args.serve, key, plan, control)
+                listen_and_serve(&addr, &args.session, &args.serve, key, None, plan, control)
             } else {
                 control(connect(&addr, &args.session, key.as_ref(), plan)?)
             }
@@ -181,8 +204,15 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 max_output: args.max_output,
             };
             let quiet = args.session.quiet;
+            let env = runner::CommandEnv::of_process(key.as_ref().map(Key::bytes));
+            // The agent's commands end with it (issue 12 item 3).
+            runner::tree::end_runs_on_signal().map_err(|e| Error::LocalIo {
+                what: "cannot watch signals in",
+                path: "wirekit".into(),
+                source: e,
+            })?;
             let serve = move |session: Session| {
-                exec::serve_agent(session, wire, limits, |ran| {
+                exec::serve_agent_with(session, wire, limits, &env, |ran| {
                     if !quiet {
                         let killed = if ran.timed_out { " (killed at the timeout)" } else { "" };
                         eprintln!(
@@ -196,7 +226,8 @@ fn run_exec(role: ExecRole) -> Result<()> {
             let (listens, addr) = args.endpoint.pick(false, DEFAULT_TCP_ADDR);
             let plan = plan(&args.session, side(listens), Some(Role::ExecAgent));
             if listens {
-                listen_and_serve(&addr, &args.session, &args.serve, key, plan, serve)
+                let risk = Some("runs the commands of anyone who connects (--insecure)");
+                listen_and_serve(&addr, &args.session, &args.serve, key, risk, plan, serve)
             } else {
                 serve(connect(&addr, &args.session, key.as_ref(), plan)?)
             }
@@ -228,7 +259,7 @@ fn run_file(role: FileRole) -> Result<()> {
             let send = move |s: Session| file::send(s, &path, profile, quiet).map(|_| ());
             let plan = plan(&args.session, side(listens), Some(Role::FileSender));
             if listens {
-                listen_and_serve(&addr, &args.session, &args.serve, key, plan, send)
+                listen_and_serve(&addr, &args.session, &args.serve, key, None, plan, send)
             } else {
                 send(connect(&addr, &args.session, key.as_ref(), plan)?)
             }
@@ -253,7 +284,8 @@ fn run_file(role: FileRole) -> Result<()> {
             };
             let plan = plan(&args.session, side(listens), Some(Role::FileReceiver));
             if listens {
-                listen_and_serve(&addr, &args.session, &args.serve, key, plan, recv)
+                let risk = Some("saves the files of anyone who connects (no key)");
+                listen_and_serve(&addr, &args.session, &args.serve, key, risk, plan, recv)
             } else {
                 recv(connect(&addr, &args.session, key.as_ref(), plan)?)
             }
@@ -304,6 +336,24 @@ fn run_auth(role: AuthRole) -> Result<()> {
                 console::print_line(line);
             }
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn only_a_server_reachable_from_other_machines_is_warned_about() {
+        let risk = "runs the commands of anyone who connects (--insecure)";
+        for loopback in ["127.0.0.1:8090", "[::1]:8090", "127.0.0.2:1"] {
+            assert_eq!(exposure_warning(loopback.parse().unwrap(), risk), None, "{loopback}");
+        }
+        for open in ["0.0.0.0:8090", "[::]:8090", "192.168.1.5:8090"] {
+            let warning = exposure_warning(open.parse().unwrap(), risk).unwrap();
+            assert!(warning.contains(risk) && warning.contains("warning"), "{warning}");
         }
     }
 }

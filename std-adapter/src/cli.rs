@@ -307,7 +307,12 @@ start unless --insecure is given; with a key it verifies the controller (with th
 role key, see --key) before running anything, whichever side listens.
 
 Under --profile seed each received segment is one command (the seed's wire: the network can \
-split or merge commands); under --profile mp each command is one frame and runs whole.")]
+split or merge commands); under --profile mp each command is one frame and runs whole.
+
+Commands run without WIREKIT_KEY (or any variable holding the key) in their environment. A \
+command's processes, setsid or double-forked ones included, end when it ends, times out, or \
+the agent is stopped (SIGINT/SIGTERM/SIGHUP). With --insecure --listen on an address other \
+machines reach, the agent warns at start.")]
 pub struct ExecAgentArgs {
     /// Listen or connect (default: connect to 127.0.0.1:8090).
     #[command(flatten)]

@@ -29,7 +29,7 @@ use crate::cli::Profile;
 use crate::encoding::TextEncoding;
 use crate::error::{Error, Result};
 use crate::link::{drive_error, frame_error, recv_frame_or_close, Link, StdIo};
-use crate::runner::{run_shell, RunLimits};
+use crate::runner::{run_shell_with, CommandEnv, RunLimits};
 use crate::session::Session;
 
 /// Bytes a raw controller reads per command, as the seed's `recv(500)`.
@@ -201,11 +201,23 @@ pub struct Ran {
 
 /// Agent side of one connection: run every command the controller sends until `q` or its
 /// close, replying with the output. Waiting for the next command has no timeout (a person may
-/// be typing); replies are sent as soon as the command ends.
+/// be typing); replies are sent as soon as the command ends. Commands run without
+/// [`crate::keys::KEY_ENV`] in their environment.
 pub fn serve_agent(
     session: Session,
     wire: ExecWire,
     limits: RunLimits,
+    on_run: impl FnMut(&Ran),
+) -> Result<Vec<Ran>> {
+    serve_agent_with(session, wire, limits, &CommandEnv::of_process(None), on_run)
+}
+
+/// [`serve_agent`], the commands' environment changed by `env` (the agent's key removed).
+pub fn serve_agent_with(
+    session: Session,
+    wire: ExecWire,
+    limits: RunLimits,
+    env: &CommandEnv,
     mut on_run: impl FnMut(&Ran),
 ) -> Result<Vec<Ran>> {
     let Session { mut conn, peer, timeout_secs } = session;
@@ -232,7 +244,7 @@ pub fn serve_agent(
         };
         let Some(bytes) = next else { return Ok(ran) };
         let command = wire.encoding.decode_lossy(&bytes).into_owned();
-        let (stdout, stderr, timed_out) = match run_shell(&command, limits) {
+        let (stdout, stderr, timed_out) = match run_shell_with(&command, limits, env) {
             Ok(out) => (
                 wire.encoding.from_local(&out.stdout).into_owned(),
                 wire.encoding.from_local(&out.stderr).into_owned(),

@@ -117,3 +117,22 @@ fn demo_runs_every_demo_and_exits_0() {
     assert_eq!(quiet.code(), 0, "{quiet}");
     assert_eq!(quiet.lines(), ["demo: 13 passed, 0 failed"]);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_can_read_is_warned_about_and_still_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.key");
+    std::fs::write(&path, b"egg").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let p = path.to_str().unwrap();
+    let a = ["auth", "client", "--key-file", p, "--connect", "127.0.0.1:1"];
+    let out = run(args(wirekit(), a), "wirekit");
+    assert!(out.stderr.contains("warning: key file") && out.stderr.contains("0644"), "{out}");
+    // Still used: it gets as far as connecting.
+    assert!(out.stderr.contains("cannot connect"), "{out}");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run(args(wirekit(), a), "wirekit");
+    assert!(!out.stderr.contains("warning"), "{out}");
+}

@@ -104,7 +104,9 @@ fn listen_and_serve(
     }
     let timeout = session.timeout;
     net::serve(&listener, serve_options(serve, session.quiet), move |stream, _| {
+        let keyed = key.is_some();
         handler(session::open(stream, key.as_ref(), plan, timeout)?)
+            .map_err(|e| e.unless_keyed(keyed))
     })
 }
 
@@ -132,7 +134,9 @@ fn run_tcp(role: TcpRole) -> Result<()> {
             let opts = &args.session;
             let plan = plan(opts, Side::Connecting, Some(Role::TcpClient));
             let session = connect(&args.connect, opts, key.as_ref(), plan)?;
-            tcp::run_client(session, &args.messages, opts.profile, true).map(|_| ())
+            tcp::run_client(session, &args.messages, opts.profile, true)
+                .map(|_| ())
+                .map_err(|e| e.unless_keyed(key.is_some()))
         }
     }
 }
@@ -187,6 +191,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 listen_and_serve(&addr, &args.session, &args.serve, key, None, plan, control)
             } else {
                 control(connect(&addr, &args.session, key.as_ref(), plan)?)
+                    .map_err(|e| e.unless_keyed(key.is_some()))
             }
         }
         ExecRole::Agent(args) => {
@@ -230,6 +235,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 listen_and_serve(&addr, &args.session, &args.serve, key, risk, plan, serve)
             } else {
                 serve(connect(&addr, &args.session, key.as_ref(), plan)?)
+                    .map_err(|e| e.unless_keyed(key.is_some()))
             }
         }
     }
@@ -262,6 +268,7 @@ fn run_file(role: FileRole) -> Result<()> {
                 listen_and_serve(&addr, &args.session, &args.serve, key, None, plan, send)
             } else {
                 send(connect(&addr, &args.session, key.as_ref(), plan)?)
+                    .map_err(|e| e.unless_keyed(key.is_some()))
             }
         }
         FileRole::Recv(args) => {
@@ -288,6 +295,7 @@ fn run_file(role: FileRole) -> Result<()> {
                 listen_and_serve(&addr, &args.session, &args.serve, key, risk, plan, recv)
             } else {
                 recv(connect(&addr, &args.session, key.as_ref(), plan)?)
+                    .map_err(|e| e.unless_keyed(key.is_some()))
             }
         }
     }

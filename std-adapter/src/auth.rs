@@ -7,8 +7,6 @@
 use wirekit_core::auth::{AuthError, Awaiting, Outcome};
 use wirekit_core::io::DriveError;
 
-use crate::link::drive_error;
-
 use crate::error::{Error, Result};
 use crate::keys::Key;
 use crate::session::{require_trust, Plan, Session};
@@ -31,7 +29,7 @@ pub fn judge(mut session: Session, key: &Key, plan: Plan, print: impl Fn(&str)) 
             print(&format!("{ILLEGITIMATE} ({e})"));
             return Err(Error::AuthFailed { peer: session.peer, detail: e.to_string() });
         }
-        Err(e) => return Err(drive_error(e, "handshake", &session.peer, session.timeout_secs)),
+        Err(e) => return Err(session.handshake_failure(e, key.source(), plan)),
     };
     match outcome {
         Outcome::Authenticated => {

@@ -179,7 +179,7 @@ impl Session {
     /// cause (a key on one side only, the other `--profile`).
     pub fn handshake(&mut self, key: &Key, plan: Plan) -> Result<Outcome> {
         let driven = self.try_handshake(key, plan)?;
-        driven.map_err(|e| self.handshake_error(e, key.source(), plan))
+        driven.map_err(|e| self.handshake_failure(e, key.source(), plan))
     }
 
     /// As [`Session::handshake`], with the pump's error as it is. Under seed, a side that
@@ -257,7 +257,10 @@ impl Session {
         }
     }
 
-    fn handshake_error(
+    /// The binary's error for a handshake the pump could not finish, with the likely cause:
+    /// a key on one side only, the other `--profile`, our `--mp-require-sha256` against an
+    /// MD5-only peer (exit 5), a listener that rejected our answer (exit 5).
+    pub fn handshake_failure(
         &self,
         err: DriveError<io::Error, AuthError>,
         source: &KeySource,
@@ -289,6 +292,16 @@ impl Session {
             {
                 return rejected_us(peer, source);
             }
+            // Strict us, a peer that challenges with MD5 only (Python 3.11 and older).
+            DriveError::Protocol(e @ AuthError::WeakDigest) => {
+                return Error::AuthFailed {
+                    peer: peer.to_owned(),
+                    detail: format!(
+                        "{e}: the peer speaks only HMAC-MD5 (Python 3.11 or older, or \
+                         --mp-digest legacy); drop --mp-require-sha256 to talk to it"
+                    ),
+                };
+            }
             DriveError::Io(e)
                 if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
             {
@@ -301,6 +314,17 @@ impl Session {
                 format!(
                     "it closed during the --profile {profile} handshake: does it have a key, \
                      the same --profile, and the key we use ({source})?"
+                )
+            }
+            DriveError::Io(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                format!(
+                    "it reset the connection during the --profile {profile} handshake: does it \
+                     have a key, the same --profile, and the key we use ({source})?"
                 )
             }
             DriveError::Protocol(

@@ -172,9 +172,7 @@ fn control_on<const N: usize>(
         if closed && reply.is_empty() {
             return Err(Error::PeerClosed {
                 peer: peer.to_owned(),
-                detail: format!(
-                    "before replying to {command:?} (an agent that rejects our key closes without a word; check --key)"
-                ),
+                detail: format!("before replying to {command:?}"),
             });
         }
         step(command, reply);

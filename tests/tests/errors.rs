@@ -96,3 +96,12 @@ fn an_address_without_a_port_is_a_usage_error() {
     let out = run(args(wirekit(), ["tcp", "client", "--connect", "no-port-here", "hi"]), "wirekit");
     assert_eq!(out.code(), 2, "{out}");
 }
+
+#[test]
+fn a_wrong_key_on_the_tcp_client_is_exit_5_and_says_so() {
+    let (server, client) =
+        against(&["tcp", "server", "--key", "egg"], &["tcp", "client", "--key", "spam", "hello"]);
+    assert_eq!((server.code(), client.code()), (5, 5), "{server}\n{client}");
+    assert!(client.stderr.contains("its key is not ours (ours is from --key)"), "{client}");
+    assert!(client.stdout.is_empty(), "{client}");
+}

@@ -51,7 +51,11 @@ fn agent_with_the_wrong_key_runs_nothing() {
         assert_eq!(agent.code(), 5, "{profile}: {agent}");
         assert!(agent.stderr.contains("authentication with"), "{agent}");
         assert!(!agent.stderr.contains("ran "), "{agent}");
-        assert_ne!(controller.code(), 0, "{profile}: {controller}");
+        // Issue 12 item 7: both sides say it is the key (was `connection closed before the
+        // reply` on the controller).
+        assert_eq!(controller.code(), 5, "{profile}: {controller}");
+        assert!(controller.stderr.contains("authentication with"), "{controller}");
+        assert!(agent.stderr.contains("--key"), "{agent}");
         assert!(controller.stdout.is_empty(), "{controller}");
     }
 }

@@ -187,7 +187,9 @@ impl Session {
     /// or a file header where a challenge should be is reported as what it is.
     pub fn try_handshake(&mut self, key: &Key, plan: Plan) -> Result<Driven> {
         if plan.profile == Profile::Seed && plan.answers_first() {
-            self.check_first_bytes(key.source())?;
+            if let Err(e) = self.check_first_bytes(key.source())? {
+                return Ok(Err(DriveError::Io(e)));
+            }
         }
         let key = key.bytes();
         let role_keys = match plan.keying {
@@ -227,19 +229,19 @@ impl Session {
     }
 
     /// Wait for the peer's first bytes (up to what tells the cases apart) and refuse to answer
-    /// bytes that are plainly not a seed challenge.
-    fn check_first_bytes(&mut self, source: &KeySource) -> Result<()> {
+    /// bytes that are plainly not a seed challenge. Silence and I/O errors are the pump's, for
+    /// [`Session::handshake_failure`] to explain.
+    fn check_first_bytes(&mut self, source: &KeySource) -> Result<io::Result<()>> {
         while self.conn.buffered().len() < first_bytes::ENOUGH {
             match self.conn.fill() {
                 Ok(0) => break,
                 Ok(_) => {}
-                // Silence and errors are the handshake's to report, with its own words.
-                Err(_) => return Ok(()),
+                Err(e) => return Ok(Err(e)),
             }
         }
         let peer = self.peer.clone();
         match PeerLooksLike::from_first_bytes(self.conn.buffered()) {
-            PeerLooksLike::SeedChallenge => Ok(()),
+            PeerLooksLike::SeedChallenge => Ok(Ok(())),
             PeerLooksLike::MpChallenge => Err(Error::Protocol {
                 peer,
                 detail: "sent a multiprocessing.connection #CHALLENGE# frame where a seed \

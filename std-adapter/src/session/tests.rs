@@ -279,3 +279,19 @@ fn a_keyed_client_names_a_keyless_peer_that_sends_its_traffic_at_once() {
     assert!(err.to_string().contains("no key") && err.to_string().contains("k.key"), "{err}");
     drop(server);
 }
+
+#[test]
+fn a_keyed_side_waiting_on_a_silent_peer_suggests_a_key_on_one_side_only() {
+    // Issue 12 item 7: `WIREKIT_KEY` on one side only gave a bare `sent nothing for 1 s`.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (_silent_server, _) = listener.accept().unwrap();
+    let mut client = Session::start(client, 1).unwrap();
+    let env_key = Key::new("egg", KeySource::Env);
+    let plan = Plan::for_role(Profile::Seed, Side::Connecting, Role::TcpClient);
+    let err = client.handshake(&env_key, plan).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("sent nothing for 1 s"), "{text}");
+    assert!(text.contains("WIREKIT_KEY") && text.contains("without a key waits for us"), "{text}");
+    assert_eq!(err.exit(), Exit::Failure);
+}

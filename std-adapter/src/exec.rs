@@ -241,6 +241,16 @@ pub fn serve_agent_with(
             }
         };
         let Some(bytes) = next else { return Ok(ran) };
+        if ran.is_empty() && looks_like_a_handshake(&bytes) {
+            // A keyed controller's challenge, read by an agent without a key: never run it.
+            return Err(Error::Protocol {
+                peer: peer.to_owned(),
+                detail: "the first command looks like a handshake challenge (32 binary bytes, \
+                         or #CHALLENGE#): the controller uses a key; give this agent the same \
+                         key (--key, --key-file or WIREKIT_KEY)"
+                    .into(),
+            });
+        }
         let command = wire.encoding.decode_lossy(&bytes).into_owned();
         let (stdout, stderr, timed_out) = match run_shell_with(&command, limits, env) {
             Ok(out) => (
@@ -274,6 +284,13 @@ pub fn serve_agent_with(
         on_run(&done);
         ran.push(done);
     }
+}
+
+/// True for a seed challenge (32 bytes with control bytes no typed command has) or an mp one.
+fn looks_like_a_handshake(command: &[u8]) -> bool {
+    let binary = |b: &u8| (*b < 0x20 && !b"\t\n\r".contains(b)) || *b == 0x7f;
+    (command.len() == wirekit_core::auth::seed::SEED_CHALLENGE_LEN && command.iter().any(binary))
+        || command.starts_with(b"#CHALLENGE#")
 }
 
 /// The next command under mp: exactly one frame, handed to the agent as one input (so it is

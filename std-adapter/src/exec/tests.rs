@@ -177,3 +177,28 @@ fn the_mp_controller_sends_each_command_as_one_frame() {
     assert_eq!(&quit, b"\0\0\0\x01q");
     drop(agent);
 }
+
+#[test]
+fn an_agent_without_a_key_never_runs_a_keyed_controllers_challenge() {
+    // Issue 12 item 7: a key on the controller only made the agent run 32 random bytes.
+    for profile in [Profile::Seed, Profile::Mp] {
+        let (controller, agent) = sessions();
+        let wire = ExecWire { raw: false, encoding: TextEncoding::Utf8, profile };
+        let agent = thread::spawn(move || serve_agent(agent, wire, limits(1024), |_| {}));
+        let mut s = controller.stream().try_clone().unwrap();
+        match profile {
+            Profile::Seed => s.write_all(&[0x01; 32]).unwrap(),
+            Profile::Mp => s.write_all(&mp_frame(b"#CHALLENGE#0123456789abcdefghij")).unwrap(),
+        }
+        let err = agent.join().unwrap().unwrap_err();
+        assert!(err.to_string().contains("give this agent the same key"), "{profile:?}: {err}");
+        drop(controller);
+    }
+}
+
+#[test]
+fn typed_commands_are_never_taken_for_a_challenge() {
+    assert!(!looks_like_a_handshake(b"echo 0123456789abcdefghijklmnopq"));
+    assert!(!looks_like_a_handshake("dir \u{5403}\u{4e86}".as_bytes()));
+    assert!(!looks_like_a_handshake(b"printf 'a\\tb'\n"));
+}

@@ -18,11 +18,12 @@ use std::net::TcpStream;
 use std::ops::ControlFlow;
 
 use wirekit_core::command::{
-    Agent, AgentEvent, CommandError, Controller, ControllerEvent, Mode, DEFAULT_MAX_COMMAND_LEN,
-    QUIT,
+    Agent, AgentEvent, CommandError, Controller, ControllerEvent, Mode, ReplyError,
+    DEFAULT_MAX_COMMAND_LEN, QUIT,
 };
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::io::Conn;
+use wirekit_core::io::DriveError;
 use wirekit_core::Machine;
 
 use crate::cli::Profile;
@@ -164,7 +165,13 @@ fn control_on<const N: usize>(
             ControllerEvent::ReplyStart { .. } => ControlFlow::Continue(()),
             ControllerEvent::ReplyEnd | ControllerEvent::Closed => ControlFlow::Break(()),
         })
-        .map_err(|e| drive_error(e, "reply", peer, secs))?;
+        .map_err(|e| match e {
+            // A bad length prefix: said as a frame error, which names the likely cause.
+            DriveError::Protocol(ReplyError::Frame(source)) => {
+                Error::Frame { peer: peer.to_owned(), source }
+            }
+            other => drive_error(other, "reply", peer, secs),
+        })?;
         if bytes.as_ref() == QUIT {
             return Ok(());
         }
@@ -314,7 +321,7 @@ fn next_framed_command(
 }
 
 fn send_error(
-    err: wirekit_core::io::DriveError<std::io::Error, std::convert::Infallible>,
+    err: DriveError<std::io::Error, std::convert::Infallible>,
     peer: &str,
     secs: u64,
 ) -> Error {

@@ -61,22 +61,36 @@ fn raw_replies_spill_into_the_next_command() {
     assert_ne!(x[1].output, "done\n");
 }
 
-#[test]
-fn controller_reports_a_negative_reply_length() {
+/// A seed controller sends `ls`; the fake agent answers with `reply`; the controller's error.
+fn seed_controller_error_for_reply(reply: &'static [u8]) -> Error {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let agent = thread::spawn(move || {
         let mut s = TcpStream::connect(addr).unwrap();
         let mut cmd = [0u8; 2];
         s.read_exact(&mut cmd).unwrap();
-        s.write_all(&(-5i32).to_le_bytes()).unwrap();
+        s.write_all(reply).unwrap();
     });
     let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
     let wire = ExecWire { raw: false, encoding: TextEncoding::Utf8, profile: Profile::Seed };
     let mut commands = vec!["ls".to_string()].into_iter();
     let err = control(session, wire, || Ok(commands.next()), |_| {}).unwrap_err();
-    assert!(err.to_string().contains("negative"), "{err}");
     agent.join().unwrap();
+    err
+}
+
+#[test]
+fn controller_reports_a_negative_reply_length() {
+    let err = seed_controller_error_for_reply(&[0xfb, 0xff, 0xff, 0xff]);
+    assert!(err.to_string().contains("negative"), "{err}");
+}
+
+#[test]
+fn a_seed_controller_names_an_mp_agents_big_endian_reply_as_the_other_profile() {
+    // Issue 12 item 7: the profile mismatch was a bare "frame length … exceeds".
+    let err = seed_controller_error_for_reply(b"\0\0\0\x05hello");
+    let text = err.to_string();
+    assert!(text.contains("length is 5") && text.contains("other --profile"), "{text}");
 }
 
 #[test]

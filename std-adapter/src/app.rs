@@ -1,7 +1,7 @@
 //! Run a parsed command line. Each subcommand validates its options (keys, insecure agents,
 //! directories) before touching the network.
 
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -13,11 +13,12 @@ use crate::cli::{
 use crate::console::{self, CommandSource};
 use crate::error::{Error, Result};
 use crate::exec::{self, ExecWire};
-use crate::keys::{load_key_from_process, Key};
+use crate::keys::{self, load_key_from_process, Key, KeySource};
 use crate::net::{self, ServeOptions};
-use crate::runner::RunLimits;
+use crate::runner::{self, RunLimits};
 use crate::session::{self, Plan, Session, Side};
 use crate::{auth, file, keygen, tcp, udp};
+use wirekit_core::auth::Role;
 
 /// Run `cli` to completion.
 pub fn run(cli: Cli) -> Result<()> {
@@ -41,7 +42,13 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// The key from the session's options or the environment, if any.
 pub fn session_key(session: &SessionArgs) -> Result<Option<Key>> {
-    Ok(load_key_from_process(session.key.key.as_deref(), session.key.key_file.as_deref())?)
+    let key = load_key_from_process(session.key.key.as_deref(), session.key.key_file.as_deref())?;
+    if let Some(KeySource::File(path)) = key.as_ref().map(Key::source) {
+        if let Some(warning) = keys::loose_permissions_warning(path) {
+            eprintln!("{warning}");
+        }
+    }
+    Ok(key)
 }
 
 fn serve_options(serve: &crate::cli::ServeArgs, quiet: bool) -> ServeOptions {
@@ -52,8 +59,14 @@ fn serve_options(serve: &crate::cli::ServeArgs, quiet: bool) -> ServeOptions {
     }
 }
 
-fn plan(session: &SessionArgs, side: Side) -> Plan {
-    let plan = Plan::new(session.profile, side).with_mp_digest(session.mp_digest);
+/// The handshake plan of a role: `role` is ours in one of wirekit's own exchanges (role keys,
+/// see [`session`]), `None` for `auth` (the shared key).
+fn plan(session: &SessionArgs, side: Side, role: Option<Role>) -> Plan {
+    let plan = match role {
+        Some(role) => Plan::for_role(session.profile, side, role),
+        None => Plan::new(session.profile, side),
+    }
+    .with_mp_digest(session.mp_digest);
     if session.mp_require_sha256 {
         plan.require_sha256()
     } else {
@@ -61,13 +74,27 @@ fn plan(session: &SessionArgs, side: Side) -> Plan {
     }
 }
 
-/// Bind, print `listening on ADDR`, and serve connections with `handler` (which gets the
+/// The warning for a server that lets anyone who connects act (`risk` says how) and listens
+/// on an address other machines can reach; `None` on loopback.
+pub fn exposure_warning(local: SocketAddr, risk: &str) -> Option<String> {
+    if local.ip().is_loopback() {
+        return None;
+    }
+    Some(format!(
+        "wirekit: warning: listening on {local}, reachable from other machines, and {risk}; \
+         give it a key (--key-file, WIREKIT_KEY) or listen on 127.0.0.1"
+    ))
+}
+
+/// Bind, print `listening on ADDR` (and [`exposure_warning`] when `risk` says what an
+/// unauthenticated peer could do), and serve connections with `handler` (which gets the
 /// prepared, authenticated session).
 fn listen_and_serve(
     addr: &str,
     session: &SessionArgs,
     serve: &crate::cli::ServeArgs,
     key: Option<Key>,
+    risk: Option<&str>,
     plan: Plan,
     handler: impl Fn(Session) -> Result<()> + Send + Sync + 'static,
 ) -> Result<()> {
@@ -75,9 +102,14 @@ fn listen_and_serve(
     let local =
         listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_owned(), source })?;
     net::announce_listening(addr, local, session.quiet);
+    if let Some(warning) = risk.filter(|_| key.is_none()).and_then(|r| exposure_warning(local, r)) {
+        eprintln!("{warning}");
+    }
     let timeout = session.timeout;
     net::serve(&listener, serve_options(serve, session.quiet), move |stream, _| {
+        let keyed = key.is_some();
         handler(session::open(stream, key.as_ref(), plan, timeout)?)
+            .map_err(|e| e.unless_keyed(keyed))
     })
 }
 
@@ -95,16 +127,19 @@ fn run_tcp(role: TcpRole) -> Result<()> {
                 profile: args.session.profile,
                 echo: true,
             };
-            let plan = plan(&args.session, Side::Accepting);
-            listen_and_serve(&args.listen, &args.session, &args.serve, key, plan, move |s| {
+            let plan = plan(&args.session, Side::Accepting, Some(Role::TcpServer));
+            listen_and_serve(&args.listen, &args.session, &args.serve, key, None, plan, move |s| {
                 tcp::serve_connection(s, &config).map(|_| ())
             })
         }
         TcpRole::Client(args) => {
             let key = session_key(&args.session)?;
             let opts = &args.session;
-            let session = connect(&args.connect, opts, key.as_ref(), plan(opts, Side::Connecting))?;
-            tcp::run_client(session, &args.messages, opts.profile, true).map(|_| ())
+            let plan = plan(opts, Side::Connecting, Some(Role::TcpClient));
+            let session = connect(&args.connect, opts, key.as_ref(), plan)?;
+            tcp::run_client(session, &args.messages, opts.profile, true)
+                .map(|_| ())
+                .map_err(|e| e.unless_keyed(key.is_some()))
         }
     }
 }
@@ -155,11 +190,12 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 exec::control(s, wire, next, |x| print_output(&x.output)).map(|_| ())
             };
             let (listens, addr) = args.endpoint.pick(true, DEFAULT_TCP_ADDR);
-            let plan = exec_plan(&args.session, listens, false);
+            let plan = plan(&args.session, side(listens), Some(Role::ExecController));
             if listens {
-                listen_and_serve(&addr, &args.session, &args.serve, key, plan, control)
+                listen_and_serve(&addr, &args.session, &args.serve, key, None, plan, control)
             } else {
                 control(connect(&addr, &args.session, key.as_ref(), plan)?)
+                    .map_err(|e| e.unless_keyed(key.is_some()))
             }
         }
         ExecRole::Agent(args) => {
@@ -177,8 +213,15 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 max_output: args.max_output,
             };
             let quiet = args.session.quiet;
+            let env = runner::CommandEnv::of_process(key.as_ref().map(Key::bytes));
+            // The agent's commands end with it (issue 12 item 3).
+            runner::tree::end_runs_on_signal().map_err(|e| Error::LocalIo {
+                what: "cannot watch signals in",
+                path: "wirekit".into(),
+                source: e,
+            })?;
             let serve = move |session: Session| {
-                exec::serve_agent(session, wire, limits, |ran| {
+                exec::serve_agent_with(session, wire, limits, &env, |ran| {
                     if !quiet {
                         let killed = if ran.timed_out { " (killed at the timeout)" } else { "" };
                         eprintln!(
@@ -190,26 +233,24 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 .map(|_| ())
             };
             let (listens, addr) = args.endpoint.pick(false, DEFAULT_TCP_ADDR);
-            let plan = exec_plan(&args.session, listens, true);
+            let plan = plan(&args.session, side(listens), Some(Role::ExecAgent));
             if listens {
-                listen_and_serve(&addr, &args.session, &args.serve, key, plan, serve)
+                let risk = Some("runs the commands of anyone who connects (--insecure)");
+                listen_and_serve(&addr, &args.session, &args.serve, key, risk, plan, serve)
             } else {
                 serve(connect(&addr, &args.session, key.as_ref(), plan)?)
+                    .map_err(|e| e.unless_keyed(key.is_some()))
             }
         }
     }
 }
 
-/// The handshake plan of an exec role. Under seed the agent verifies the controller, whichever
-/// side of the TCP connection it is on: it is the side that runs commands, so it must trust.
-fn exec_plan(session: &SessionArgs, we_listen: bool, we_are_agent: bool) -> Plan {
-    let side = if we_listen { Side::Accepting } else { Side::Connecting };
-    let agent_connects = we_are_agent != we_listen;
-    let plan = plan(session, side);
-    if agent_connects {
-        plan.verifier_connects()
+/// The side of the connection we are on.
+const fn side(we_listen: bool) -> Side {
+    if we_listen {
+        Side::Accepting
     } else {
-        plan
+        Side::Connecting
     }
 }
 
@@ -226,16 +267,12 @@ fn run_file(role: FileRole) -> Result<()> {
             let (profile, quiet) = (args.session.profile, args.session.quiet);
             let path = args.path.clone();
             let send = move |s: Session| file::send(s, &path, profile, quiet).map(|_| ());
+            let plan = plan(&args.session, side(listens), Some(Role::FileSender));
             if listens {
-                let plan = plan(&args.session, Side::Accepting);
-                listen_and_serve(&addr, &args.session, &args.serve, key, plan, send)
+                listen_and_serve(&addr, &args.session, &args.serve, key, None, plan, send)
             } else {
-                send(connect(
-                    &addr,
-                    &args.session,
-                    key.as_ref(),
-                    plan(&args.session, Side::Connecting),
-                )?)
+                send(connect(&addr, &args.session, key.as_ref(), plan)?)
+                    .map_err(|e| e.unless_keyed(key.is_some()))
             }
         }
         FileRole::Recv(args) => {
@@ -256,16 +293,13 @@ fn run_file(role: FileRole) -> Result<()> {
                 }
                 Ok(())
             };
+            let plan = plan(&args.session, side(listens), Some(Role::FileReceiver));
             if listens {
-                let plan = plan(&args.session, Side::Accepting);
-                listen_and_serve(&addr, &args.session, &args.serve, key, plan, recv)
+                let risk = Some("saves the files of anyone who connects (no key)");
+                listen_and_serve(&addr, &args.session, &args.serve, key, risk, plan, recv)
             } else {
-                recv(connect(
-                    &addr,
-                    &args.session,
-                    key.as_ref(),
-                    plan(&args.session, Side::Connecting),
-                )?)
+                recv(connect(&addr, &args.session, key.as_ref(), plan)?)
+                    .map_err(|e| e.unless_keyed(key.is_some()))
             }
         }
     }
@@ -290,7 +324,7 @@ fn run_auth(role: AuthRole) -> Result<()> {
         AuthRole::Server(args) => {
             let key =
                 session_key(&args.session)?.ok_or(Error::KeyRequired("wirekit auth server"))?;
-            let plan = plan(&args.session, Side::Accepting);
+            let plan = plan(&args.session, Side::Accepting, None);
             // The handshake is the whole exchange here, so the session opens without one.
             let listener = net::bind_tcp(&args.listen)?;
             let local = listener
@@ -300,7 +334,7 @@ fn run_auth(role: AuthRole) -> Result<()> {
             let timeout = args.session.timeout;
             net::serve(&listener, serve_options(&args.serve, args.session.quiet), move |s, _| {
                 let session = Session::start(s, timeout)?;
-                auth::judge(session, key.bytes(), plan, console::print_line)
+                auth::judge(session, &key, plan, console::print_line)
             })
         }
         AuthRole::Client(args) => {
@@ -309,11 +343,29 @@ fn run_auth(role: AuthRole) -> Result<()> {
             let opts = &args.session;
             let stream = net::connect_tcp(&args.connect, net::timeout_of(opts.timeout))?;
             let session = Session::start(stream, opts.timeout)?;
-            let line = auth::prove(session, key.bytes(), plan(opts, Side::Connecting))?;
+            let line = auth::prove(session, &key, plan(opts, Side::Connecting, None))?;
             if !opts.quiet {
                 console::print_line(line);
             }
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn only_a_server_reachable_from_other_machines_is_warned_about() {
+        let risk = "runs the commands of anyone who connects (--insecure)";
+        for loopback in ["127.0.0.1:8090", "[::1]:8090", "127.0.0.2:1"] {
+            assert_eq!(exposure_warning(loopback.parse().unwrap(), risk), None, "{loopback}");
+        }
+        for open in ["0.0.0.0:8090", "[::]:8090", "192.168.1.5:8090"] {
+            let warning = exposure_warning(open.parse().unwrap(), risk).unwrap();
+            assert!(warning.contains(risk) && warning.contains("warning"), "{warning}");
         }
     }
 }

@@ -7,9 +7,8 @@
 use wirekit_core::auth::{AuthError, Awaiting, Outcome};
 use wirekit_core::io::DriveError;
 
-use crate::link::drive_error;
-
 use crate::error::{Error, Result};
+use crate::keys::Key;
 use crate::session::{require_trust, Plan, Session};
 
 /// The seed server's words for a good and a bad client, kept next to ours.
@@ -19,7 +18,7 @@ pub const ILLEGITIMATE: &str = "不合法的客户端 illegitimate client";
 
 /// Server side of one connection: challenge, judge, print the verdict line. `Ok` for a legit
 /// client, [`Error::AuthFailed`] (exit 5) otherwise.
-pub fn judge(mut session: Session, key: &[u8], plan: Plan, print: impl Fn(&str)) -> Result<()> {
+pub fn judge(mut session: Session, key: &Key, plan: Plan, print: impl Fn(&str)) -> Result<()> {
     let outcome = match session.try_handshake(key, plan)? {
         Ok(outcome) => outcome,
         // A prover that sends fewer bytes than a MAC and closes is as illegitimate as a wrong
@@ -30,7 +29,7 @@ pub fn judge(mut session: Session, key: &[u8], plan: Plan, print: impl Fn(&str))
             print(&format!("{ILLEGITIMATE} ({e})"));
             return Err(Error::AuthFailed { peer: session.peer, detail: e.to_string() });
         }
-        Err(e) => return Err(drive_error(e, "handshake", &session.peer, session.timeout_secs)),
+        Err(e) => return Err(session.handshake_failure(e, key.source(), plan)),
     };
     match outcome {
         Outcome::Authenticated => {
@@ -39,22 +38,24 @@ pub fn judge(mut session: Session, key: &[u8], plan: Plan, print: impl Fn(&str))
         }
         Outcome::PeerRejected(reason) => {
             print(&format!("{ILLEGITIMATE} ({reason})"));
-            require_trust(outcome, &session.peer)
+            require_trust(outcome, &session.peer, key.source())
         }
-        other => require_trust(other, &session.peer),
+        other => require_trust(other, &session.peer, key.source()),
     }
 }
 
 /// Client side: answer (and under mp, challenge and learn the verdict). Returns the line to
 /// print on success.
-pub fn prove(mut session: Session, key: &[u8], plan: Plan) -> Result<&'static str> {
+pub fn prove(mut session: Session, key: &Key, plan: Plan) -> Result<&'static str> {
     let outcome = session.handshake(key, plan)?;
-    require_trust(outcome, &session.peer).map_err(|e| match (e, outcome) {
+    require_trust(outcome, &session.peer, key.source()).map_err(|e| match (e, outcome) {
         (Error::AuthFailed { peer, .. }, Outcome::Refused) => Error::AuthFailed {
             peer,
-            detail:
-                "the server rejected our answer (#FAILURE#): our key is not its key; check --key"
-                    .into(),
+            detail: format!(
+                "the server rejected our answer (#FAILURE#): our key ({}) is not its key; \
+                 check the key on both sides",
+                key.source()
+            ),
         },
         (e, _) => e,
     })?;

@@ -114,6 +114,11 @@ pub enum MpDigest {
 pub struct KeyArgs {
     /// Shared key as text (the seed's example is `egg`). Beats --key-file and WIREKIT_KEY.
     /// Other users can see it in the process list: prefer --key-file or WIREKIT_KEY.
+    ///
+    /// `tcp`, `file` and `exec` never use it on the wire: each role proves itself with
+    /// HMAC-SHA256(key, "wirekit/1 role-key " + role), both sides verify each other, and no
+    /// traffic flows before that. `auth`, and `tcp --profile mp`, use it as it is (for the
+    /// seed's Python peers and CPython's authkey).
     #[arg(long, value_name = "TEXT", conflicts_with = "key_file")]
     pub key: Option<String>,
     /// Read the shared key from a file (see `wirekit keygen`). Beats WIREKIT_KEY.
@@ -280,7 +285,12 @@ pub enum ExecRole {
 #[command(after_help = "Send `q` to end the session (as the seed does). With --raw (demo1) \
 a reply has no length: each command's output is one read of at most 500 bytes, like the \
 seed's recv(500), so a longer reply spills into the next command's output, and a command that \
-prints nothing leaves the controller waiting until --timeout.")]
+prints nothing leaves the controller waiting until --timeout.
+
+Commands under --profile seed have no length either: the agent runs each piece the network \
+delivers as one command, so a command split in two segments runs as two, and two that arrive \
+together run as one (the seed's wire; keep commands short and wait for each reply). Under \
+--profile mp every command is one frame (at most 1024 bytes) and runs whole.")]
 pub struct ExecControllerArgs {
     /// Listen or connect (default: listen on 127.0.0.1:8090).
     #[command(flatten)]
@@ -302,8 +312,16 @@ pub struct ExecControllerArgs {
 /// `wirekit exec agent`.
 #[derive(Debug, Args)]
 #[command(after_help = "This runs commands from the network. Without a key it refuses to \
-start unless --insecure is given; with a key it verifies the controller before running \
-anything.")]
+start unless --insecure is given; with a key it verifies the controller (with the controller's \
+role key, see --key) before running anything, whichever side listens.
+
+Under --profile seed each received segment is one command (the seed's wire: the network can \
+split or merge commands); under --profile mp each command is one frame and runs whole.
+
+Commands run without WIREKIT_KEY (or any variable holding the key) in their environment. A \
+command's processes, setsid or double-forked ones included, end when it ends, times out, or \
+the agent is stopped (SIGINT/SIGTERM/SIGHUP). With --insecure --listen on an address other \
+machines reach, the agent warns at start.")]
 pub struct ExecAgentArgs {
     /// Listen or connect (default: connect to 127.0.0.1:8090).
     #[command(flatten)]

@@ -16,6 +16,7 @@ use crate::cli::{MpDigest, Profile};
 use crate::encoding::TextEncoding;
 use crate::error::{Error, Result};
 use crate::exec::{ExecWire, RAW_READ};
+use crate::keys::{Key, KeySource};
 use crate::runner::RunLimits;
 use crate::session::{Plan, Session, Side};
 use crate::{auth, console, exec, file, tcp, udp};
@@ -392,7 +393,8 @@ fn auth_server(key: &'static [u8], plan: Plan) -> Result<(String, JudgeThread), 
         let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&lines);
-        let result = auth::judge(session, key, plan, move |l| {
+        let key = Key::new(key, KeySource::Arg);
+        let result = auth::judge(session, &key, plan, move |l| {
             sink.lock().map(|mut v| v.push(l.to_owned())).unwrap_or(())
         });
         let mut printed = lines.lock().map(|v| v.clone()).unwrap_or_default();
@@ -408,7 +410,11 @@ fn auth_seed(out: &mut Vec<String>, client_key: &[u8], right: bool) -> Result<bo
     let (addr, server) = auth_server(b"egg", Plan::new(Profile::Seed, Side::Accepting))?;
     let stream = TcpStream::connect(&addr).map_err(|e| e.to_string())?;
     let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
-    let client = auth::prove(session, client_key, Plan::new(Profile::Seed, Side::Connecting));
+    let client = auth::prove(
+        session,
+        &Key::new(client_key, KeySource::Arg),
+        Plan::new(Profile::Seed, Side::Connecting),
+    );
     let (printed, legit) = join(server)?;
     out.push(format!(
         "client (key {:?}): {}",
@@ -432,7 +438,7 @@ fn auth_mp(
     let stream = TcpStream::connect(&addr).map_err(|e| e.to_string())?;
     let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
     let plan = Plan::new(Profile::Mp, Side::Connecting).with_mp_digest(digest);
-    let client = auth::prove(session, client_key, plan);
+    let client = auth::prove(session, &Key::new(client_key, KeySource::Arg), plan);
     let (printed, legit) = join(server)?;
     out.push(format!(
         "client (key {:?}): {}",

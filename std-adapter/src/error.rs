@@ -25,7 +25,7 @@ pub enum Error {
         source: io::Error,
     },
     /// The address did not resolve.
-    #[error("cannot resolve {addr}: {source}; give HOST:PORT, e.g. 127.0.0.1:8090")]
+    #[error("cannot resolve {addr}: {source}; {}", resolve_hint(source))]
     Resolve {
         /// The address asked for.
         addr: String,
@@ -77,7 +77,7 @@ pub enum Error {
         detail: String,
     },
     /// The peer broke the framing.
-    #[error("bad frame from {peer}: {source}; is it speaking the same --profile?")]
+    #[error("bad frame from {peer}: {source}; {}", frame_hint(source))]
     Frame {
         /// The peer.
         peer: String,
@@ -156,6 +156,14 @@ pub enum Error {
     /// The operating system's random generator failed.
     #[error("the system random generator failed: {0}")]
     Random(String),
+    /// Another error, with what most likely caused it and how to fix it.
+    #[error("{error}; {hint}")]
+    Hinted {
+        /// The error.
+        error: Box<Error>,
+        /// The likely cause and fix.
+        hint: String,
+    },
     /// Some demos of `wirekit demo` failed.
     #[error("{failed} of {total} demos failed; see the transcript above")]
     DemoFailed {
@@ -164,6 +172,39 @@ pub enum Error {
         /// Demos run.
         total: usize,
     },
+}
+
+/// What a bad length prefix most likely means: read in the other byte order it is often a
+/// sane length (a peer of the other `--profile`); otherwise it may be a handshake.
+fn frame_hint(err: &FrameError) -> String {
+    let announced = match err {
+        // The prefix is 4 bytes (or, mp, the -1 marker and 8); its value as read.
+        FrameError::Negative { value } => i32::try_from(*value).ok().map(|v| v as u32),
+        FrameError::Oversize { len, .. } => u32::try_from(*len).ok(),
+        _ => None,
+    };
+    match announced.map(u32::swap_bytes) {
+        Some(other) if other <= OTHER_ORDER_PLAUSIBLE => format!(
+            "read in the other byte order that length is {other}: the peer most likely speaks \
+             the other --profile (seed: little-endian prefixes, mp: big-endian)"
+        ),
+        _ => "is it speaking the same --profile, and using a key exactly when we do?".into(),
+    }
+}
+
+/// A length read in the other byte order that is this small is taken for a real one.
+const OTHER_ORDER_PLAUSIBLE: u32 = 1 << 20;
+
+/// The hint for a side without a key whose peer's first bytes made no sense.
+const WITHOUT_KEY_HINT: &str = "if the peer uses a key, these bytes may be its handshake \
+     challenge: give this side the same key (--key, --key-file or WIREKIT_KEY)";
+
+fn resolve_hint(err: &io::Error) -> &'static str {
+    if err.kind() == io::ErrorKind::InvalidInput {
+        "give HOST:PORT, e.g. 127.0.0.1:8090"
+    } else {
+        "check the host name (and this machine's DNS), or give an IP address"
+    }
 }
 
 fn bind_hint(err: &io::Error) -> &'static str {
@@ -192,7 +233,16 @@ impl Error {
             | Self::Protocol { .. }
             | Self::DemoFailed { .. } => Exit::Failure,
             Self::AuthFailed { .. } => Exit::AuthFailed,
-            Self::Resolve { .. } | Self::KeyRequired(_) | Self::InsecureAgent => Exit::Usage,
+            // An address without a port is a bad command line; a name that does not resolve
+            // (DNS) is not: the exchange could not start, as with a refused connection.
+            Self::Resolve { source, .. } if source.kind() == io::ErrorKind::InvalidInput => {
+                Exit::Usage
+            }
+            Self::Resolve { .. } => Exit::Failure,
+            // `--key ""`, an empty WIREKIT_KEY or key file: the command line lacks a key.
+            Self::Key(KeyError::Empty(_)) | Self::KeyRequired(_) | Self::InsecureAgent => {
+                Exit::Usage
+            }
             Self::Bind { .. }
             | Self::Key(_)
             | Self::KeyFileExists(_)
@@ -204,6 +254,7 @@ impl Error {
             | Self::Name { .. }
             | Self::Encoding(_)
             | Self::CommandRefused { .. } => Exit::Refused,
+            Self::Hinted { error, .. } => error.exit(),
             Self::File(e) => match e {
                 AtomicFileError::Name { .. }
                 | AtomicFileError::NotARegularFile { .. }
@@ -213,6 +264,30 @@ impl Error {
                 AtomicFileError::Io { .. } => Exit::Local,
             },
         }
+    }
+
+    /// For a side that has no key (`keyed` false): a framing error may be a keyed peer's
+    /// challenge read as a length, so say so. Unchanged otherwise.
+    #[must_use]
+    pub fn unless_keyed(self, keyed: bool) -> Self {
+        let bad_length = match &self {
+            Self::Frame { .. } => true,
+            Self::Protocol { detail, .. } => {
+                detail.contains("frame length") || detail.contains("bad reply framing")
+            }
+            _ => false,
+        };
+        if keyed || !bad_length {
+            self
+        } else {
+            self.hinted(WITHOUT_KEY_HINT)
+        }
+    }
+
+    /// This error with `hint` (the likely cause and fix) after it; same exit code.
+    #[must_use]
+    pub fn hinted(self, hint: impl Into<String>) -> Self {
+        Self::Hinted { error: Box::new(self), hint: hint.into() }
     }
 
     /// Build the right error for an I/O failure while talking to `peer`: timeouts and
@@ -239,6 +314,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -258,6 +334,51 @@ mod tests {
         assert!(matches!(err, Error::Timeout { secs: 7, .. }));
         assert!(err.to_string().contains("--timeout"));
         assert_eq!(err.exit(), Exit::Failure);
+    }
+
+    #[test]
+    fn exit_codes_follow_the_readme_table() {
+        // Issue 12 item 8.
+        let empty = Error::Key(KeyError::Empty(crate::keys::KeySource::Env));
+        assert_eq!(empty.exit(), Exit::Usage);
+        let no_port = crate::net::resolve("no-port-here").unwrap_err();
+        assert_eq!(no_port.exit(), Exit::Usage, "{no_port}");
+        let dns = Error::Resolve {
+            addr: "nonexistent.invalid:80".into(),
+            source: io::Error::other("failed to lookup address information"),
+        };
+        assert_eq!(dns.exit(), Exit::Failure);
+        assert!(dns.to_string().contains("host name"), "{dns}");
+        let hinted = Error::AuthFailed { peer: "p".into(), detail: "d".into() }.hinted("h");
+        assert_eq!(hinted.exit(), Exit::AuthFailed);
+        assert_eq!(hinted.to_string(), "authentication with p failed: d; h");
+    }
+
+    #[test]
+    fn a_length_in_the_other_byte_order_names_the_other_profile() {
+        // Issue 12 item 7: `negative frame length …` said nothing of the likely cause.
+        let mp_read_as_seed = Error::Frame {
+            peer: "p".into(),
+            source: FrameError::Oversize { len: u64::from(0x2e00_0000u32), max: 4096 },
+        };
+        assert!(mp_read_as_seed.to_string().contains("length is 46"), "{mp_read_as_seed}");
+        let seed_read_as_mp = Error::Frame {
+            peer: "p".into(),
+            source: FrameError::Negative { value: i64::from(0x9a00_0000u32 as i32) },
+        };
+        assert!(seed_read_as_mp.to_string().contains("other --profile"), "{seed_read_as_mp}");
+        let random =
+            Error::Frame { peer: "p".into(), source: FrameError::Negative { value: -1767466919 } };
+        assert!(random.to_string().contains("using a key"), "{random}");
+        let keyless = random.unless_keyed(false).to_string();
+        assert!(keyless.contains("give this side the same key"), "{keyless}");
+        let keyed = Error::Frame { peer: "p".into(), source: FrameError::Negative { value: -5 } };
+        assert!(!keyed.unless_keyed(true).to_string().contains("same key"));
+        let header = Error::Protocol {
+            peer: "p".into(),
+            detail: "header frame: frame length 1818846754 exceeds the maximum".into(),
+        };
+        assert!(header.unless_keyed(false).to_string().contains("WIREKIT_KEY"));
     }
 
     #[test]

@@ -7,22 +7,30 @@
 //! `struct.pack('i', n)` prefix in demo2, unframed in demo1. A raw controller reads at most
 //! [`RAW_READ`] bytes per command, like the seed's `recv(500)`: a longer reply spills into the
 //! next command's output. That is demo1's lesson (sticky packets), kept on purpose.
+//!
+//! Commands: under `--profile seed` a command is its bytes as they are, in one send, and the
+//! agent takes each received segment as one command, as the seed does: the network may split
+//! a command in two or merge two into one, and the agent then runs the pieces. Under
+//! `--profile mp` each command is one mp frame (`!i` length, then the bytes) and the agent runs
+//! exactly one command per frame, never a piece or a pair ([`CommandWire`]).
 
 use std::net::TcpStream;
 use std::ops::ControlFlow;
 
 use wirekit_core::command::{
-    Agent, AgentEvent, CommandError, Controller, ControllerEvent, Mode, QUIT,
+    Agent, AgentEvent, CommandError, Controller, ControllerEvent, Mode, ReplyError,
+    DEFAULT_MAX_COMMAND_LEN, QUIT,
 };
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::io::Conn;
+use wirekit_core::io::DriveError;
 use wirekit_core::Machine;
 
 use crate::cli::Profile;
 use crate::encoding::TextEncoding;
 use crate::error::{Error, Result};
-use crate::link::{drive_error, StdIo};
-use crate::runner::{run_shell, RunLimits};
+use crate::link::{drive_error, frame_error, recv_frame_or_close, Link, StdIo};
+use crate::runner::{run_shell_with, CommandEnv, RunLimits};
 use crate::session::Session;
 
 /// Bytes a raw controller reads per command, as the seed's `recv(500)`.
@@ -39,7 +47,32 @@ pub struct ExecWire {
     pub profile: Profile,
 }
 
+/// How commands travel: as they are (seed), or one mp frame each (mp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandWire {
+    /// The seed's: one send per command, one received segment per command.
+    Segment,
+    /// One `multiprocessing.connection` frame per command, at most
+    /// [`DEFAULT_MAX_COMMAND_LEN`] bytes.
+    MpFrame,
+}
+
+impl CommandWire {
+    /// The framing of a command frame.
+    fn frame_config() -> FrameConfig {
+        FrameConfig::mp().with_max_frame_len(DEFAULT_MAX_COMMAND_LEN as u64)
+    }
+}
+
 impl ExecWire {
+    /// How commands travel under this wire's profile (raw or framed replies alike).
+    pub const fn commands(&self) -> CommandWire {
+        match self.profile {
+            Profile::Seed => CommandWire::Segment,
+            Profile::Mp => CommandWire::MpFrame,
+        }
+    }
+
     /// The core's reply mode; framed replies are accepted up to `max_reply` bytes.
     pub fn mode(&self, max_reply: u64) -> Mode {
         if self.raw {
@@ -111,6 +144,13 @@ fn control_on<const N: usize>(
         let command = next_command()?.unwrap_or_else(|| "q".to_owned());
         let bytes = wire.encoding.encode(&command)?;
         controller.send_command(&bytes).map_err(|e| command_refused(e, &command))?;
+        if wire.commands() == CommandWire::MpFrame {
+            // The command, as the controller queued it, goes out as one frame.
+            let queued = controller.output_buf().to_vec();
+            conn.send_frame(&CommandWire::frame_config(), &queued)
+                .map_err(|e| drive_error(e, "command", peer, secs))?;
+            controller.consume_output(queued.len());
+        }
         let mut reply = Vec::new();
         conn.drive(&mut controller, |_, event| match event {
             ControllerEvent::Output(bytes) => {
@@ -125,7 +165,13 @@ fn control_on<const N: usize>(
             ControllerEvent::ReplyStart { .. } => ControlFlow::Continue(()),
             ControllerEvent::ReplyEnd | ControllerEvent::Closed => ControlFlow::Break(()),
         })
-        .map_err(|e| drive_error(e, "reply", peer, secs))?;
+        .map_err(|e| match e {
+            // A bad length prefix: said as a frame error, which names the likely cause.
+            DriveError::Protocol(ReplyError::Frame(source)) => {
+                Error::Frame { peer: peer.to_owned(), source }
+            }
+            other => drive_error(other, "reply", peer, secs),
+        })?;
         if bytes.as_ref() == QUIT {
             return Ok(());
         }
@@ -133,9 +179,7 @@ fn control_on<const N: usize>(
         if closed && reply.is_empty() {
             return Err(Error::PeerClosed {
                 peer: peer.to_owned(),
-                detail: format!(
-                    "before replying to {command:?} (an agent that rejects our key closes without a word; check --key)"
-                ),
+                detail: format!("before replying to {command:?}"),
             });
         }
         step(command, reply);
@@ -162,11 +206,23 @@ pub struct Ran {
 
 /// Agent side of one connection: run every command the controller sends until `q` or its
 /// close, replying with the output. Waiting for the next command has no timeout (a person may
-/// be typing); replies are sent as soon as the command ends.
+/// be typing); replies are sent as soon as the command ends. Commands run without
+/// [`crate::keys::KEY_ENV`] in their environment.
 pub fn serve_agent(
     session: Session,
     wire: ExecWire,
     limits: RunLimits,
+    on_run: impl FnMut(&Ran),
+) -> Result<Vec<Ran>> {
+    serve_agent_with(session, wire, limits, &CommandEnv::of_process(None), on_run)
+}
+
+/// [`serve_agent`], the commands' environment changed by `env` (the agent's key removed).
+pub fn serve_agent_with(
+    session: Session,
+    wire: ExecWire,
+    limits: RunLimits,
+    env: &CommandEnv,
     mut on_run: impl FnMut(&Ran),
 ) -> Result<Vec<Ran>> {
     let Session { mut conn, peer, timeout_secs } = session;
@@ -177,16 +233,33 @@ pub fn serve_agent(
     let mut agent: Agent = Agent::new(wire.mode(max_reply));
     conn.get_ref().0.set_read_timeout(None).map_err(fail)?;
     let mut ran = Vec::new();
+    let mut frame = vec![0u8; DEFAULT_MAX_COMMAND_LEN];
     loop {
-        let next = conn
-            .drive(&mut agent, |_, event| match event {
-                AgentEvent::Command(bytes) => ControlFlow::Break(Some(bytes.to_vec())),
-                AgentEvent::Quit | AgentEvent::Closed => ControlFlow::Break(None),
-            })
-            .map_err(|e| drive_error(e, "command", peer, timeout_secs))?;
-        let Some(Some(bytes)) = next else { return Ok(ran) };
+        let next = match wire.commands() {
+            CommandWire::Segment => conn
+                .drive(&mut agent, |_, event| match event {
+                    AgentEvent::Command(bytes) => ControlFlow::Break(Some(bytes.to_vec())),
+                    AgentEvent::Quit | AgentEvent::Closed => ControlFlow::Break(None),
+                })
+                .map_err(|e| drive_error(e, "command", peer, timeout_secs))?
+                .flatten(),
+            CommandWire::MpFrame => {
+                next_framed_command(&mut conn, &mut agent, &mut frame, peer, timeout_secs)?
+            }
+        };
+        let Some(bytes) = next else { return Ok(ran) };
+        if ran.is_empty() && looks_like_a_handshake(&bytes) {
+            // A keyed controller's challenge, read by an agent without a key: never run it.
+            return Err(Error::Protocol {
+                peer: peer.to_owned(),
+                detail: "the first command looks like a handshake challenge (32 binary bytes, \
+                         or #CHALLENGE#): the controller uses a key; give this agent the same \
+                         key (--key, --key-file or WIREKIT_KEY)"
+                    .into(),
+            });
+        }
         let command = wire.encoding.decode_lossy(&bytes).into_owned();
-        let (stdout, stderr, timed_out) = match run_shell(&command, limits) {
+        let (stdout, stderr, timed_out) = match run_shell_with(&command, limits, env) {
             Ok(out) => (
                 wire.encoding.from_local(&out.stdout).into_owned(),
                 wire.encoding.from_local(&out.stderr).into_owned(),
@@ -220,8 +293,35 @@ pub fn serve_agent(
     }
 }
 
+/// True for a seed challenge (32 bytes with control bytes no typed command has) or an mp one.
+fn looks_like_a_handshake(command: &[u8]) -> bool {
+    let binary = |b: &u8| (*b < 0x20 && !b"\t\n\r".contains(b)) || *b == 0x7f;
+    (command.len() == wirekit_core::auth::seed::SEED_CHALLENGE_LEN && command.iter().any(binary))
+        || command.starts_with(b"#CHALLENGE#")
+}
+
+/// The next command under mp: exactly one frame, handed to the agent as one input (so it is
+/// one command, whatever segments carried it). `None` once the controller sent `q` or closed.
+fn next_framed_command(
+    conn: &mut Link,
+    agent: &mut Agent,
+    frame: &mut [u8],
+    peer: &str,
+    secs: u64,
+) -> Result<Option<Vec<u8>>> {
+    let command = recv_frame_or_close(conn, &CommandWire::frame_config(), frame)
+        .map_err(|e| frame_error(e, "command", peer, secs))?;
+    let Some(command) = command else { return Ok(None) };
+    let refused = |detail: String| Error::Protocol { peer: peer.to_owned(), detail };
+    match agent.handle_input(command).map_err(|e| refused(format!("command: {e}")))?.event {
+        Some(AgentEvent::Command(bytes)) => Ok(Some(bytes.to_vec())),
+        Some(AgentEvent::Quit | AgentEvent::Closed) => Ok(None),
+        None => Err(refused("an empty command frame".into())),
+    }
+}
+
 fn send_error(
-    err: wirekit_core::io::DriveError<std::io::Error, std::convert::Infallible>,
+    err: DriveError<std::io::Error, std::convert::Infallible>,
     peer: &str,
     secs: u64,
 ) -> Error {

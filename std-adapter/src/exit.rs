@@ -39,8 +39,10 @@ impl From<Exit> for std::process::ExitCode {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
-  1  the exchange failed (refused, reset, peer closed early, timeout, protocol error)
-  2  bad command line (also: a required key or --insecure is missing)
+  1  the exchange failed (refused, reset, peer closed early, timeout, protocol error,
+     a host name that does not resolve)
+  2  bad command line (also: an address without a valid port, a required key, an empty
+     key or --insecure is missing)
   3  local problem (port in use, key file unreadable, directory missing, disk error)
   4  refused by a safety check (unsafe file name, too large, datagram over 65,507 bytes)
   5  authentication failed (wrong key, illegitimate peer)";

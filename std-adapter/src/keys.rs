@@ -46,6 +46,11 @@ pub struct Key {
 }
 
 impl Key {
+    /// A key of `bytes` from `source` (the caller checked it is not empty).
+    pub fn new(bytes: impl Into<Vec<u8>>, source: KeySource) -> Self {
+        Self { bytes: bytes.into(), source }
+    }
+
     /// The key bytes, as given to HMAC.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
@@ -79,6 +84,31 @@ pub enum KeyError {
     /// `WIREKIT_KEY` is not valid Unicode (only possible on Windows).
     #[error("{KEY_ENV} is not valid Unicode; use --key-file instead")]
     EnvNotUnicode,
+}
+
+/// The warning for a key file that other users may read (as ssh warns about a private key
+/// readable by group or others); `None` when only its owner can, or off Unix.
+pub fn loose_permissions_warning(path: &Path) -> Option<String> {
+    let mode = file_mode(path)?;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "wirekit: warning: key file {} is readable or writable by group or others (mode \
+             {:04o}); anyone who can read it has the key: chmod 600 {0}",
+            path.display(),
+            mode & 0o7777
+        )
+    })
+}
+
+#[cfg(unix)]
+fn file_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).ok().map(|m| m.permissions().mode())
+}
+
+#[cfg(not(unix))]
+fn file_mode(_path: &Path) -> Option<u32> {
+    None
 }
 
 /// Pick the key by precedence (`arg`, then `file`, then `env`); `Ok(None)` when none is given.
@@ -208,6 +238,20 @@ mod tests {
         let text = err.to_string();
         assert!(matches!(err, KeyError::Unreadable { .. }));
         assert!(text.contains("/nonexistent/wirekit.key"), "{text}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let file = file_with(b"egg");
+        std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(loose_permissions_warning(file.path()), None);
+        for mode in [0o644, 0o640, 0o604, 0o620] {
+            std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+            let warning = loose_permissions_warning(file.path()).unwrap();
+            assert!(warning.contains(&format!("{mode:04o}")) && warning.contains("chmod 600"));
+        }
     }
 
     #[test]

@@ -3,36 +3,50 @@
 //! Bytes the peer sent right behind the handshake stay in the [`Link`]'s buffer, so the demo's
 //! traffic starts exactly where the handshake ended.
 //!
-//! Who proves what:
-//! * `--profile seed` (demo4): one side sends 32 random bytes, the other answers
-//!   HMAC-MD5(key, challenge); no verdict is sent back. The verifier is the accepting side,
-//!   except for `exec`, where the agent verifies the controller even though it connects
-//!   ([`Plan::verifier_connects`]): the side that runs commands is the one that must trust.
-//!   There the listening controller answers a challenge from anyone who connects, so it would
-//!   be an oracle for every other seed verifier with the same key (connect to the controller,
-//!   hand it an `auth server`'s challenge, replay its answer). Its handshake therefore uses a
-//!   key of its own, [`exec_seed_key`] (keyed exec is wirekit's extension: the seed's exec has
-//!   no key, so no peer depends on the raw key there).
-//! * `--profile mp` (CPython `multiprocessing.connection`): mutual. The accepting side runs
-//!   `Listener.accept`'s order (challenge first, answer only to a peer that proved itself),
-//!   the connecting side `Client`'s. `--mp-digest legacy` (default) sends Python 3.11's
-//!   20-byte challenge, `sha256` Python 3.12's `{sha256}` one; answers of both kinds are
-//!   accepted either way.
+//! Which key, and who proves what ([`Keying`] decides, in one place):
+//! * wirekit's own keyed exchanges — `file` and `exec` under both profiles, `tcp` under seed —
+//!   never use the shared key on the wire. Each role proves itself with its own *role key*,
+//!   `HMAC-SHA256(shared key, "wirekit/1 role-key " + label)`, label `exec controller`,
+//!   `exec agent`, `file sender`, `file receiver`, `tcp client` or `tcp server`
+//!   ([`wirekit_core::auth::keys`]); it checks the peer's answers with the peer role's key.
+//!   Every keyed client answers whatever challenge it is sent, so a shared key would let an
+//!   attacker relay a verifier's challenge through any client of another exchange (issue 10,
+//!   hostile rows h90–h93): with role keys an answer only ever convinces a verifier of exactly
+//!   that role of exactly that exchange.
+//!   - seed: [`SeedMutual`], both directions of demo4 (32-byte challenge, HMAC-MD5 answer).
+//!     The accepting side challenges first and answers only after the connecting side passed,
+//!     so a listener is never a signing oracle; with a key, neither side sends or takes any
+//!     traffic (a command, a file) before the peer proved itself.
+//!   - mp: [`MpHandshake::with_keys`], CPython's message format with the role keys.
+//! * The shared key itself stays where a peer outside wirekit needs it: `auth` (demo4's Python
+//!   peers: one-way, the accepting side verifies, no verdict) and `auth`/`tcp --profile mp`
+//!   (CPython `multiprocessing.connection`, mutual with the raw `authkey`). These exchanges
+//!   let the peer act on nothing, so an answer obtained through them is worth nothing to a
+//!   role-keyed verifier.
+//!
+//! Under mp the accepting side runs `Listener.accept`'s order (challenge first, answer only a
+//! peer that proved itself), the connecting side `Client`'s. `--mp-digest legacy` (default)
+//! sends Python 3.11's 20-byte challenge, `sha256` Python 3.12's `{sha256}` one; answers of
+//! both kinds are accepted either way.
 
 use std::io;
 use std::net::TcpStream;
 
 use wirekit_core::auth::{
-    hmac, AuthError, ChallengeMode, MacAlgorithm, MpHandshake, MpPolicy, Order, Outcome,
-    SeedProver, SeedVerifier,
+    AuthError, Awaiting, ChallengeMode, MpHandshake, MpPolicy, MutualOrder, Order, Outcome, Role,
+    RoleKeys, SeedMutual, SeedProver, SeedVerifier,
 };
 use wirekit_core::io::DriveError;
 
 use crate::cli::{MpDigest, Profile};
 use crate::error::{Error, Result};
-use crate::keys::Key;
+use crate::keys::{Key, KeySource};
 use crate::link::{drive_error, link, Link};
 use crate::net;
+
+mod first_bytes;
+
+pub use first_bytes::PeerLooksLike;
 
 /// Which end of the connection we are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +57,26 @@ pub enum Side {
     Connecting,
 }
 
+/// How the shared key is used on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keying {
+    /// The shared key as it is (demo4's `auth`, CPython peers under mp).
+    Shared,
+    /// Role keys derived from it; we are this role.
+    Role(Role),
+}
+
+impl Keying {
+    /// The keying of an exchange in which we play `role` (`None`: `auth`). The one rule of
+    /// which exchanges keep the shared key: `auth` (both profiles) and `tcp --profile mp`.
+    pub const fn of(profile: Profile, role: Option<Role>) -> Self {
+        match (profile, role) {
+            (_, None) | (Profile::Mp, Some(Role::TcpClient | Role::TcpServer)) => Self::Shared,
+            (_, Some(role)) => Self::Role(role),
+        }
+    }
+}
+
 /// How the handshake runs on one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
@@ -50,8 +84,8 @@ pub struct Plan {
     pub profile: Profile,
     /// Our end.
     pub side: Side,
-    /// Under the seed profile, the end that challenges (the other answers).
-    pub seed_verifier: Side,
+    /// Shared key or role keys (see the module docs).
+    pub keying: Keying,
     /// Under mp, the challenge we send.
     pub mp_digest: MpDigest,
     /// Under mp, refuse MD5 both ways (`--mp-require-sha256`): MD5 answers are rejected and
@@ -60,22 +94,23 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The usual plan: under seed the accepting side verifies; mp challenges are legacy.
+    /// The plan of `auth`: the shared key; under seed the accepting side verifies; mp
+    /// challenges are legacy.
     pub const fn new(profile: Profile, side: Side) -> Self {
         Self {
             profile,
             side,
-            seed_verifier: Side::Accepting,
+            keying: Keying::Shared,
             mp_digest: MpDigest::Legacy,
             mp_strict: false,
         }
     }
 
-    /// Under seed, the connecting side verifies (the exec agent).
-    #[must_use]
-    pub const fn verifier_connects(mut self) -> Self {
-        self.seed_verifier = Side::Connecting;
-        self
+    /// The plan of one of wirekit's own exchanges, in which we play `role`.
+    pub const fn for_role(profile: Profile, side: Side, role: Role) -> Self {
+        let mut plan = Self::new(profile, side);
+        plan.keying = Keying::of(profile, Some(role));
+        plan
     }
 
     /// The mp challenge kind.
@@ -95,9 +130,16 @@ impl Plan {
         self
     }
 
-    /// True when we send the seed challenge.
-    pub fn seed_verifies(&self) -> bool {
-        self.side == self.seed_verifier
+    /// True when we challenge first, i.e. under seed we judge the peer before it judges us
+    /// (or, one-way, at all).
+    pub fn challenges_first(&self) -> bool {
+        self.side == Side::Accepting
+    }
+
+    /// True when we answer a challenge before the peer proved anything: the connecting side
+    /// of every exchange (where the peer's first bytes are worth a look first).
+    fn answers_first(&self) -> bool {
+        self.side == Side::Connecting
     }
 }
 
@@ -115,6 +157,9 @@ pub struct Session {
     pub timeout_secs: u64,
 }
 
+/// The pump's verdict on a handshake, before it becomes the binary's error.
+pub type Driven = std::result::Result<Outcome, DriveError<io::Error, AuthError>>;
+
 impl Session {
     /// Prepare `stream` (idle timeout, no Nagle); no handshake.
     pub fn start(stream: TcpStream, timeout_secs: u64) -> Result<Self> {
@@ -130,32 +175,44 @@ impl Session {
     }
 
     /// Run the handshake of `plan` with `key` and return how it ended (a wrong key is an
-    /// `Ok` outcome here; see [`require_trust`]).
-    pub fn handshake(&mut self, key: &[u8], plan: Plan) -> Result<Outcome> {
-        let (peer, secs) = (self.peer.clone(), self.timeout_secs);
-        self.try_handshake(key, plan)?.map_err(|e| drive_error(e, "handshake", &peer, secs))
+    /// `Ok` outcome here; see [`require_trust`]). Errors name the key's source and the likely
+    /// cause (a key on one side only, the other `--profile`).
+    pub fn handshake(&mut self, key: &Key, plan: Plan) -> Result<Outcome> {
+        let driven = self.try_handshake(key, plan)?;
+        driven.map_err(|e| self.handshake_failure(e, key.source(), plan))
     }
 
-    /// As [`Session::handshake`], with the pump's error as it is.
-    pub fn try_handshake(
-        &mut self,
-        key: &[u8],
-        plan: Plan,
-    ) -> Result<std::result::Result<Outcome, DriveError<io::Error, AuthError>>> {
-        let exec_key;
-        let seed_key = if plan.seed_verifier == Side::Connecting {
-            exec_key = exec_seed_key(key);
-            &exec_key[..]
-        } else {
-            key
-        };
-        Ok(match plan.profile {
-            Profile::Seed if plan.seed_verifies() => {
-                let mut verifier = SeedVerifier::new(seed_key, random()?);
-                self.conn.authenticate(&mut verifier)
+    /// As [`Session::handshake`], with the pump's error as it is. Under seed, a side that
+    /// answers first looks at the peer's first bytes before answering: an mp challenge frame
+    /// or a file header where a challenge should be is reported as what it is.
+    pub fn try_handshake(&mut self, key: &Key, plan: Plan) -> Result<Driven> {
+        if plan.profile == Profile::Seed && plan.answers_first() {
+            if let Err(e) = self.check_first_bytes(key.source())? {
+                return Ok(Err(DriveError::Io(e)));
             }
-            Profile::Seed => self.conn.authenticate(&mut SeedProver::new(seed_key)),
-            Profile::Mp => {
+        }
+        let key = key.bytes();
+        let role_keys = match plan.keying {
+            Keying::Role(role) => Some(RoleKeys::for_role(key, role)),
+            Keying::Shared => None,
+        };
+        let (verify, prove): (&[u8], &[u8]) = match &role_keys {
+            Some(keys) => (keys.verify.as_bytes(), keys.prove.as_bytes()),
+            None => (key, key),
+        };
+        Ok(match (plan.profile, plan.keying) {
+            (Profile::Seed, Keying::Shared) if plan.challenges_first() => {
+                self.conn.authenticate(&mut SeedVerifier::new(key, random()?))
+            }
+            (Profile::Seed, Keying::Shared) => self.conn.authenticate(&mut SeedProver::new(key)),
+            (Profile::Seed, Keying::Role(_)) => {
+                let order = match plan.side {
+                    Side::Accepting => MutualOrder::AcceptingSide,
+                    Side::Connecting => MutualOrder::ConnectingSide,
+                };
+                self.conn.authenticate(&mut SeedMutual::new(verify, prove, order, random()?))
+            }
+            (Profile::Mp, _) => {
                 let order = match plan.side {
                     Side::Accepting => Order::ListenerSide,
                     Side::Connecting => Order::ClientSide,
@@ -165,10 +222,136 @@ impl Session {
                     MpDigest::Sha256 => ChallengeMode::SHA256,
                 };
                 let policy = if plan.mp_strict { MpPolicy::STRICT } else { MpPolicy::COMPATIBLE };
-                let mut hs = MpHandshake::new(key, order, mode, policy, random()?);
+                let mut hs = MpHandshake::with_keys(verify, prove, order, mode, policy, random()?);
                 self.conn.authenticate(&mut hs)
             }
         })
+    }
+
+    /// Wait for the peer's first bytes (up to what tells the cases apart) and refuse to answer
+    /// bytes that are plainly not a seed challenge. Silence and I/O errors are the pump's, for
+    /// [`Session::handshake_failure`] to explain.
+    fn check_first_bytes(&mut self, source: &KeySource) -> Result<io::Result<()>> {
+        while self.conn.buffered().len() < first_bytes::ENOUGH {
+            match self.conn.fill() {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        let peer = self.peer.clone();
+        match PeerLooksLike::from_first_bytes(self.conn.buffered()) {
+            PeerLooksLike::SeedChallenge => Ok(Ok(())),
+            PeerLooksLike::MpChallenge => Err(Error::Protocol {
+                peer,
+                detail: "sent a multiprocessing.connection #CHALLENGE# frame where a seed \
+                         challenge should be: it speaks --profile mp; add --profile mp here"
+                    .into(),
+            }),
+            PeerLooksLike::FramedData => Err(Error::AuthFailed {
+                peer,
+                detail: format!(
+                    "it sent framed data (a file header or a message) where its challenge \
+                     should be: it has no key, and we have one ({source}); give it the same \
+                     key, or drop ours"
+                ),
+            }),
+        }
+    }
+
+    /// The binary's error for a handshake the pump could not finish, with the likely cause:
+    /// a key on one side only, the other `--profile`, our `--mp-require-sha256` against an
+    /// MD5-only peer (exit 5), a listener that rejected our answer (exit 5).
+    pub fn handshake_failure(
+        &self,
+        err: DriveError<io::Error, AuthError>,
+        source: &KeySource,
+        plan: Plan,
+    ) -> Error {
+        let (peer, secs) = (self.peer.as_str(), self.timeout_secs);
+        let profile = match plan.profile {
+            Profile::Seed => "seed",
+            Profile::Mp => "mp",
+        };
+        let hint = match &err {
+            // Our answer went out first; the accepting side closes instead of answering a peer
+            // that failed (SeedMutual): that is its verdict. The close is a reset when our
+            // challenge, sent behind the answer, was still unread there.
+            DriveError::Protocol(AuthError::UnexpectedEof {
+                awaiting: Awaiting::Answer,
+                received: 0,
+                ..
+            }) if plan.answers_first() && matches!(plan.keying, Keying::Role(_)) => {
+                return rejected_us(peer, source);
+            }
+            DriveError::Io(e)
+                if plan.answers_first()
+                    && matches!(plan.keying, Keying::Role(_))
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                    ) =>
+            {
+                return rejected_us(peer, source);
+            }
+            // Strict us, a peer that challenges with MD5 only (Python 3.11 and older).
+            DriveError::Protocol(e @ AuthError::WeakDigest) => {
+                return Error::AuthFailed {
+                    peer: peer.to_owned(),
+                    detail: format!(
+                        "{e}: the peer speaks only HMAC-MD5 (Python 3.11 or older, or \
+                         --mp-digest legacy); drop --mp-require-sha256 to talk to it"
+                    ),
+                };
+            }
+            DriveError::Io(e)
+                if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
+            {
+                format!(
+                    "we hold a key ({source}) and wait for its handshake; a peer without a key \
+                     waits for us instead: give both sides the same key, or neither"
+                )
+            }
+            DriveError::Protocol(AuthError::UnexpectedEof { .. }) | DriveError::UnexpectedEof => {
+                format!(
+                    "it closed during the --profile {profile} handshake: does it have a key, \
+                     the same --profile, and the key we use ({source})?"
+                )
+            }
+            DriveError::Io(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                format!(
+                    "it reset the connection during the --profile {profile} handshake: does it \
+                     have a key, the same --profile, and the key we use ({source})?"
+                )
+            }
+            DriveError::Protocol(
+                AuthError::Frame(_) | AuthError::PreAuthOversize { .. } | AuthError::NotAChallenge,
+            ) => match plan.profile {
+                Profile::Mp => format!(
+                    "that is no multiprocessing.connection handshake: is the peer using \
+                     --profile seed, or no key? (we use --profile mp and the key from {source})"
+                ),
+                Profile::Seed => return drive_error(err, "handshake", peer, secs),
+            },
+            _ => return drive_error(err, "handshake", peer, secs),
+        };
+        drive_error(err, "handshake", peer, secs).hinted(hint)
+    }
+}
+
+/// The seed verdict of a role-keyed listener on our answer: it closed instead of answering.
+fn rejected_us(peer: &str, source: &KeySource) -> Error {
+    Error::AuthFailed {
+        peer: peer.to_owned(),
+        detail: format!(
+            "it closed instead of answering our challenge: it rejected our answer, so its key \
+             is not ours (ours is from {source}); give both sides the same key"
+        ),
     }
 }
 
@@ -182,22 +365,24 @@ pub fn open(
 ) -> Result<Session> {
     let mut session = Session::start(stream, timeout_secs)?;
     if let Some(key) = key {
-        let outcome = session.handshake(key.bytes(), plan)?;
-        require_trust(outcome, &session.peer)?;
+        let outcome = session.handshake(key, plan)?;
+        require_trust(outcome, &session.peer, key.source())?;
     }
     Ok(session)
 }
 
 /// `Ok` when the handshake lets the exchange go on: the peer proved the key, or (seed
 /// prover) we answered and the verifier sends no verdict.
-pub fn require_trust(outcome: Outcome, peer: &str) -> Result<()> {
+pub fn require_trust(outcome: Outcome, peer: &str, source: &KeySource) -> Result<()> {
     let detail = match outcome {
         Outcome::Authenticated | Outcome::Answered | Outcome::Accepted => return Ok(()),
         Outcome::PeerRejected(reason) => format!(
-            "its answer to our challenge was wrong ({reason}): it does not have our key; \
-             check that both sides use the same --key"
+            "its answer to our challenge was wrong ({reason}): it does not have our key \
+             (ours is from {source}); check that both sides use the same key"
         ),
-        Outcome::Refused => "it refused our answer: our key is not its key; check --key".into(),
+        Outcome::Refused => format!(
+            "it refused our answer: our key ({source}) is not its key; check the key on both sides"
+        ),
         Outcome::Failed(e) => {
             return Err(Error::Protocol {
                 peer: peer.to_owned(),
@@ -206,18 +391,6 @@ pub fn require_trust(outcome: Outcome, peer: &str) -> Result<()> {
         }
     };
     Err(Error::AuthFailed { peer: peer.to_owned(), detail })
-}
-
-/// The key of the seed handshake when the connecting side verifies (exec):
-/// HMAC-SHA256(key, "wirekit exec seed handshake"), so that the exec controller's answers are
-/// worthless to any other seed verifier with the same key (see the module docs).
-pub fn exec_seed_key(key: &[u8]) -> [u8; 32] {
-    let mac = hmac(MacAlgorithm::Sha256, key, &[b"wirekit exec seed handshake"]);
-    let mut derived = [0u8; 32];
-    for (d, m) in derived.iter_mut().zip(mac.as_bytes()) {
-        *d = *m;
-    }
-    derived
 }
 
 /// Challenge bytes from the operating system's CSPRNG (the seed used `os.urandom`).

@@ -234,7 +234,12 @@ mod tests {
                         let mut session = Session::start(s.try_clone().unwrap(), 5).unwrap();
                         let plan = Plan::new(Profile::Mp, Side::Connecting);
                         assert_eq!(
-                            session.handshake(b"egg", plan).unwrap(),
+                            session
+                                .handshake(
+                                    &crate::keys::Key::new("egg", crate::keys::KeySource::Arg),
+                                    plan
+                                )
+                                .unwrap(),
                             Outcome::Authenticated
                         );
                         s.write_all(b"\x00\x00\x00\x05hello").unwrap();
@@ -247,7 +252,12 @@ mod tests {
             let (stream, _) = listener.accept().unwrap();
             let mut session = plain(stream, 5);
             let plan = Plan::new(profile, Side::Accepting);
-            assert_eq!(session.handshake(b"egg", plan).unwrap(), Outcome::Authenticated);
+            assert_eq!(
+                session
+                    .handshake(&crate::keys::Key::new("egg", crate::keys::KeySource::Arg), plan)
+                    .unwrap(),
+                Outcome::Authenticated
+            );
             let config = TcpServerConfig { replies: strings(&["hi"]), profile, echo: false };
             let reply = std::thread::spawn(move || client.join().unwrap());
             let transcript = serve_connection(session, &config);

@@ -145,3 +145,22 @@ fn keygen_dash_is_stdout_and_a_directory_is_named() {
     assert_eq!(out.code(), 3, "{out}");
     assert!(out.stderr.contains("is a directory"), "{out}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_can_read_is_warned_about_and_still_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.key");
+    std::fs::write(&path, b"egg").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let p = path.to_str().unwrap();
+    let a = ["auth", "client", "--key-file", p, "--connect", "127.0.0.1:1"];
+    let out = run(args(wirekit(), a), "wirekit");
+    assert!(out.stderr.contains("warning: key file") && out.stderr.contains("0644"), "{out}");
+    // Still used: it gets as far as connecting.
+    assert!(out.stderr.contains("cannot connect"), "{out}");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run(args(wirekit(), a), "wirekit");
+    assert!(!out.stderr.contains("warning"), "{out}");
+}

@@ -51,7 +51,11 @@ fn agent_with_the_wrong_key_runs_nothing() {
         assert_eq!(agent.code(), 5, "{profile}: {agent}");
         assert!(agent.stderr.contains("authentication with"), "{agent}");
         assert!(!agent.stderr.contains("ran "), "{agent}");
-        assert_ne!(controller.code(), 0, "{profile}: {controller}");
+        // Issue 12 item 7: both sides say it is the key (was `connection closed before the
+        // reply` on the controller).
+        assert_eq!(controller.code(), 5, "{profile}: {controller}");
+        assert!(controller.stderr.contains("authentication with"), "{controller}");
+        assert!(agent.stderr.contains("--key"), "{agent}");
         assert!(controller.stdout.is_empty(), "{controller}");
     }
 }
@@ -197,6 +201,77 @@ fn controller_connects_to_a_listening_agent_and_the_agent_still_verifies() {
                 assert!(controller.stdout.is_empty(), "{profile}: {controller}");
                 assert_eq!(agent.code(), 5, "{profile}: {agent}");
                 assert!(!agent.stderr.contains("ran "), "{profile}: {agent}");
+            }
+        }
+    }
+}
+
+#[test]
+fn commands_never_see_the_agents_key() {
+    // Issue 10 item 14: commands inherited WIREKIT_KEY (and any variable holding the key).
+    let (controller, addr) = wirekit_server(
+        &["exec", "controller", "--key", "sesame-42", "-c", "env"],
+        "wirekit exec controller",
+    );
+    let a = addr.to_string();
+    let mut cmd = args(wirekit(), ["exec", "agent", "--connect", &a, "--timeout", "10"]);
+    cmd.env("WIREKIT_KEY", "sesame-42").env("DEPLOY_TOKEN", "sesame-42").env("HARMLESS", "yes");
+    let agent = run(cmd, "wirekit exec agent");
+    let controller = controller.wait_output(CHILD_LIMIT);
+    assert_eq!((controller.code(), agent.code()), (0, 0), "{controller}\n{agent}");
+    assert!(controller.stdout.contains("HARMLESS=yes"), "{controller}");
+    assert!(!controller.stdout.contains("sesame-42"), "the key leaked: {controller}");
+    assert!(!controller.stdout.contains("WIREKIT_KEY"), "{controller}");
+}
+
+#[cfg(target_os = "linux")]
+mod signals {
+    use super::*;
+    use std::net::TcpListener;
+    use std::time::{Duration, Instant};
+
+    fn gone(pid: &str) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+        stat.map(|s| s.contains(") Z ")).unwrap_or(true)
+    }
+
+    /// Issue 12 item 3: killing the agent orphaned its running command (`sleep 25` kept
+    /// running, re-parented to init). Its commands, `setsid` ones too, end with it.
+    #[test]
+    fn a_terminated_agent_ends_its_running_commands() {
+        for signal in ["TERM", "INT"] {
+            let dir = tempfile::tempdir().unwrap();
+            let pids = dir.path().join("pids");
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let a = listener.local_addr().unwrap().to_string();
+            let c = ["exec", "agent", "--insecure", "--connect", &a, "--timeout", "10"];
+            let agent = Child::spawn(args(wirekit(), c), "wirekit exec agent");
+            let (mut fake, _) = listener.accept().unwrap();
+            let command = format!(
+                "setsid sh -c 'echo $$ >> {0}; exec sleep 25' & echo $$ >> {0}; exec sleep 25",
+                pids.display()
+            );
+            std::io::Write::write_all(&mut fake, command.as_bytes()).unwrap();
+            let start = Instant::now();
+            let count = || std::fs::read_to_string(&pids).unwrap_or_default().lines().count();
+            while count() < 2 && start.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let listed = std::fs::read_to_string(&pids).unwrap();
+            assert_eq!(listed.lines().count(), 2, "{listed}");
+            let sent = std::process::Command::new("kill")
+                .args([&format!("-{signal}"), &agent.pid().to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+            let out = agent.wait_output(Duration::from_secs(10));
+            assert_ne!(out.code(), 0, "{out}");
+            let start = Instant::now();
+            while !listed.lines().all(gone) && start.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            for pid in listed.lines() {
+                assert!(gone(pid), "SIG{signal}: command process {pid} outlived the agent");
             }
         }
     }

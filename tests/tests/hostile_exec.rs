@@ -1,6 +1,7 @@
-//! Hostile-input catalogue (tests/hostile/README.md), rows h85–h89: remote commands. A hostile
-//! "agent" against a real `wirekit exec controller` (rows end with [`Target::finish`]), and a
-//! hostile "controller" against a real `wirekit exec agent`, which must run nothing for it.
+//! Hostile-input catalogue (tests/hostile/README.md), rows h84–h89 and h94: remote commands.
+//! A hostile "agent" against a real `wirekit exec controller` (rows end with
+//! [`Target::finish`]), and a hostile "controller" against a real `wirekit exec agent`, which
+//! must run nothing for it (or, h94, run exactly what it was sent).
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -29,27 +30,27 @@ fn reply_refused(row: &str, prefix: &[u8], needle: &str) {
 
 #[test]
 fn h84_a_keyed_seed_exec_controller_is_no_oracle_for_other_verifiers() {
-    // Under seed the exec controller listens and *answers* challenges (the agent verifies it),
-    // so anyone can make it compute an answer. With the same key on a seed verifier (here
-    // `auth server`), that answer must not pass there: the exec handshake uses its own key.
+    // Under seed the exec controller listens. It used to *answer* challenges (the agent
+    // verified it), so anyone could make it compute an answer for another seed verifier with
+    // the same key (here `auth server`). Now the listener challenges first, answers only a peer
+    // that passed, and with its own role key: the attacker gets nothing to relay.
     let auth = Target::start("h84-auth", Kind::Auth, &[], &[]);
     let controller = Target::start("h84", Kind::ExecController, &["--key", "egg"], &[]);
     let mut victim = auth.attack();
     let challenge = victim.read_n(32);
     let mut oracle = controller.attack();
-    oracle.send(&challenge);
-    let answer = oracle.read_n(16);
-    victim.send(&answer);
+    let controllers_challenge = oracle.read_n(32);
+    assert_ne!(controllers_challenge, challenge);
+    // Hand it the auth server's challenge as if it were our answer and challenge.
+    oracle.send(&challenge).send(&[0u8; 16]);
+    let peer = oracle.local;
+    // No answer, and no command text, reaches a peer that has not proved the key.
+    assert!(oracle.finish().is_empty());
+    controller.expect_error(peer, "wrong MAC");
     let victim_peer = victim.local;
     victim.finish();
     auth.expect_stdout_lines(wirekit_tests::hostile::ILLEGITIMATE, 1);
-    auth.expect_error(victim_peer, "wrong MAC");
-    // Documented limit of demo4's one-way check: the controller does not verify the agent,
-    // so the command text goes to whoever connects (--profile mp checks both ways, h87).
-    take_command(&mut oracle);
-    let peer = oracle.local;
-    oracle.finish();
-    controller.expect_error(peer, "closed before the reply");
+    auth.expect_error(victim_peer, "peer closed while we awaited its answer");
     controller.finish(&[], &[]);
     auth.finish(&[], &[]);
 }
@@ -99,11 +100,12 @@ fn agent_against_fake(extra: &[&str]) -> (Child, Attack, tempfile::TempDir) {
 #[test]
 fn h88_exec_agent_runs_nothing_for_a_controller_without_the_key() {
     let (agent, mut fake, cwd) = agent_against_fake(&["--key", "egg"]);
-    // The agent challenges first (it is the verifier); the fake controller sends commands
-    // instead of an answer.
-    assert_eq!(fake.read_n(32).len(), 32);
-    fake.send(b"touch pwned-1234");
-    fake.send(b"touch pwned-5678");
+    // The fake controller (the accepting side) sends commands instead of a challenge: the
+    // agent takes their first 32 bytes as the challenge, answers with its role key and
+    // challenges back; more commands in place of the answer are a wrong MAC.
+    fake.send(b"touch pwned-1234touch pwned-5678");
+    assert_eq!(fake.read_n(16 + 32).len(), 48);
+    fake.send(b"touch pwned-9012");
     let out = agent.wait_output(IO_LIMIT);
     assert_eq!(out.code(), 5, "{out}");
     assert!(
@@ -111,7 +113,7 @@ fn h88_exec_agent_runs_nothing_for_a_controller_without_the_key() {
         "{out}"
     );
     assert!(listing(cwd.path()).is_empty(), "the agent ran something: {:?}", listing(cwd.path()));
-    assert!(fake.drain().is_empty(), "the agent sent more than its challenge");
+    assert!(fake.drain().is_empty(), "the agent sent more than its answer and challenge");
 }
 
 #[test]
@@ -125,4 +127,22 @@ fn h89_exec_agent_mp_oversize_pre_auth_frame() {
     assert!(out.stderr.contains("exceeds 256"), "{out}");
     assert_eq!(out.stderr.lines().filter(|l| l.starts_with("wirekit:")).count(), 1, "{out}");
     assert!(listing(cwd.path()).is_empty());
+}
+
+#[test]
+fn h94_exec_agent_mp_runs_a_command_split_across_segments_whole() {
+    // Issue 10 item 3: a command in two TCP segments 200 ms apart ran as two commands.
+    let (agent, mut fake, cwd) = agent_against_fake(&["--insecure", "--profile", "mp"]);
+    fake.stream.set_nodelay(true).unwrap();
+    let frame = mp_prefixed(b"mkdir cache; mkdir DATA; touch DATA/cache-only");
+    fake.send(&frame[..4 + 20]);
+    std::thread::sleep(Duration::from_millis(200));
+    fake.send(&frame[4 + 20..]);
+    assert_eq!(fake.read_n(4), 0u32.to_be_bytes());
+    fake.send(&mp_prefixed(b"q"));
+    let out = agent.wait_output(IO_LIMIT);
+    assert_eq!(out.code(), 0, "{out}");
+    assert_eq!(listing(cwd.path()), ["DATA", "cache"]);
+    assert_eq!(listing(&cwd.path().join("DATA")), ["cache-only"]);
+    assert_eq!(out.stderr.matches("ran ").count(), 1, "{out}");
 }

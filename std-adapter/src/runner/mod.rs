@@ -4,11 +4,19 @@
 //! agent.
 //!
 //! On Unix the command gets its own process group, and the whole group is killed on timeout,
-//! so `sleep 100 &` or a pipeline cannot keep the pipes open behind the shell's back.
+//! so `sleep 100 &` or a pipeline cannot keep the pipes open behind the shell's back; on Linux
+//! every process the command started is also found by a tag in its environment ([`tree`]), so
+//! `setsid` or a double fork cannot escape the timeout either. When the command ends (or is
+//! killed), whatever it left running is ended too: a command's processes never outlive it.
+//!
+//! The command's environment is the agent's without the key: [`KEY_ENV`] and every variable
+//! whose value is the agent's key are removed ([`CommandEnv`]).
 
+use std::ffi::OsString;
 use std::io::{self, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -24,6 +32,45 @@ pub struct RunLimits {
 impl Default for RunLimits {
     fn default() -> Self {
         Self { timeout: Duration::from_secs(30), max_output: 1 << 20 }
+    }
+}
+
+pub mod tree;
+
+pub use crate::keys::KEY_ENV;
+
+/// The environment changes of every command: variables that carry the agent's key are
+/// removed (a command's output goes to the controller, and it may print its environment).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandEnv {
+    removed: Arc<[OsString]>,
+}
+
+impl CommandEnv {
+    /// Remove [`KEY_ENV`] and every variable of `vars` whose value is `key`.
+    pub fn without_key(
+        key: Option<&[u8]>,
+        vars: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Self {
+        let mut removed = vec![OsString::from(KEY_ENV)];
+        if let Some(key) = key {
+            removed.extend(
+                vars.into_iter()
+                    .filter(|(_, value)| value.as_encoded_bytes() == key)
+                    .map(|(name, _)| name),
+            );
+        }
+        Self { removed: removed.into() }
+    }
+
+    /// [`CommandEnv::without_key`] over this process's environment.
+    pub fn of_process(key: Option<&[u8]>) -> Self {
+        Self::without_key(key, std::env::vars_os())
+    }
+
+    /// The variables removed.
+    pub fn removed(&self) -> &[OsString] {
+        &self.removed
     }
 }
 
@@ -56,10 +103,29 @@ pub struct RunError {
 const PIPE_GRACE: Duration = Duration::from_millis(500);
 const POLL: Duration = Duration::from_millis(10);
 
-/// Run `command` through the platform shell within `limits`.
+/// Run `command` through the platform shell within `limits`, without the key in its
+/// environment.
 pub fn run_shell(command: &str, limits: RunLimits) -> Result<RunOutput, RunError> {
-    let mut child =
-        spawn_shell(command).map_err(|source| RunError { command: command.to_owned(), source })?;
+    run_shell_with(command, limits, &CommandEnv::of_process(None))
+}
+
+/// [`run_shell`] with the environment changes `env`.
+pub fn run_shell_with(
+    command: &str,
+    limits: RunLimits,
+    env: &CommandEnv,
+) -> Result<RunOutput, RunError> {
+    let tag = tree::next_tag();
+    let mut child = spawn_shell(command, &tag, env)
+        .map_err(|source| RunError { command: command.to_owned(), source })?;
+    let output = collect(&mut child, &tag, limits);
+    // Whatever the command left behind ends with it (by tag: the shell is reaped, so its pid
+    // and group id may belong to someone else by now).
+    tree::end_run(&tag);
+    Ok(output)
+}
+
+fn collect(child: &mut Child, tag: &str, limits: RunLimits) -> RunOutput {
     let start = Instant::now();
     let (tx, rx) = mpsc::channel();
     if let Some(out) = child.stdout.take() {
@@ -79,13 +145,13 @@ pub fn run_shell(command: &str, limits: RunLimits) -> Result<RunOutput, RunError
             }
             Ok(None) if start.elapsed() >= limits.timeout => {
                 timed_out = true;
-                kill_tree(&mut child);
+                kill_tree(child, tag);
                 status = child.wait().ok();
                 break;
             }
             Ok(None) => thread::sleep(POLL),
             Err(_) => {
-                kill_tree(&mut child);
+                kill_tree(child, tag);
                 break;
             }
         }
@@ -109,7 +175,7 @@ pub fn run_shell(command: &str, limits: RunLimits) -> Result<RunOutput, RunError
             }
             Err(mpsc::RecvTimeoutError::Timeout) if !killed_stragglers => {
                 // Background children of the shell still hold the pipes: end them too.
-                kill_tree(&mut child);
+                kill_tree(child, tag);
                 killed_stragglers = true;
                 deadline = Instant::now() + PIPE_GRACE;
             }
@@ -133,7 +199,7 @@ pub fn run_shell(command: &str, limits: RunLimits) -> Result<RunOutput, RunError
                 .as_bytes(),
         );
     }
-    Ok(RunOutput { stdout: stdout_bytes, stderr: stderr_bytes, status, timed_out, truncated })
+    RunOutput { stdout: stdout_bytes, stderr: stderr_bytes, status, timed_out, truncated }
 }
 
 fn cut_notice(kept: usize, dropped: u64) -> String {
@@ -181,11 +247,20 @@ fn spawn_reader<R: Read + Send + 'static>(
     });
 }
 
+/// The shell for `command`, tagged `tag`, with `env`'s changes.
+fn shell(program: &str, flag: &str, tag: &str, env: &CommandEnv) -> Command {
+    let mut shell = Command::new(program);
+    shell.arg(flag).env(tree::RUN_TAG_ENV, tag);
+    for name in env.removed() {
+        shell.env_remove(name);
+    }
+    shell
+}
+
 #[cfg(unix)]
-fn spawn_shell(command: &str) -> io::Result<Child> {
+fn spawn_shell(command: &str, tag: &str, env: &CommandEnv) -> io::Result<Child> {
     use std::os::unix::process::CommandExt;
-    Command::new("sh")
-        .arg("-c")
+    shell("sh", "-c", tag, env)
         .arg(command)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -195,11 +270,10 @@ fn spawn_shell(command: &str) -> io::Result<Child> {
 }
 
 #[cfg(windows)]
-fn spawn_shell(command: &str) -> io::Result<Child> {
+fn spawn_shell(command: &str, tag: &str, env: &CommandEnv) -> io::Result<Child> {
     use std::os::windows::process::CommandExt;
     // cmd.exe parses its command line itself: pass the text verbatim, not re-quoted.
-    Command::new("cmd")
-        .arg("/C")
+    shell("cmd", "/C", tag, env)
         .raw_arg(command)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -208,15 +282,16 @@ fn spawn_shell(command: &str) -> io::Result<Child> {
 }
 
 #[cfg(unix)]
-fn kill_tree(child: &mut Child) {
+fn kill_tree(child: &mut Child, tag: &str) {
     let pid = rustix::process::Pid::from_child(child);
     // The group id equals the shell's pid (process_group(0)); it may be gone already.
     let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     let _ = child.kill();
+    tree::end_run(tag);
 }
 
 #[cfg(not(unix))]
-fn kill_tree(child: &mut Child) {
+fn kill_tree(child: &mut Child, _tag: &str) {
     let _ = child.kill();
 }
 

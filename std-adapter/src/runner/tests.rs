@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use super::*;
+use std::ffi::OsString;
 
 fn limits(timeout_ms: u64, max_output: usize) -> RunLimits {
     RunLimits { timeout: Duration::from_millis(timeout_ms), max_output }
@@ -62,4 +63,75 @@ fn huge_output_is_cut_with_a_notice() {
 fn command_text_goes_to_the_shell_verbatim() {
     let out = run_shell("printf '%s' \"吃了 $((1+2))\"", limits(10_000, 1024)).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "吃了 3");
+}
+
+/// Wait (bounded) until process `pid` is gone; init reaps a killed orphan a moment later.
+#[cfg(target_os = "linux")]
+fn is_gone(pid: &str) -> bool {
+    let pid: i32 = pid.trim().parse().unwrap();
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| stat.contains(") Z "))
+            .unwrap_or(true)
+    };
+    let start = Instant::now();
+    while !gone() && start.elapsed() < Duration::from_secs(5) {
+        thread::sleep(Duration::from_millis(20));
+    }
+    gone()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_command_that_calls_setsid_does_not_escape_the_timeout() {
+    // Issue 10 item 14: `setsid` leaves the process group that the timeout used to kill.
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let command = format!("setsid sh -c 'echo $$ > {}; exec sleep 30'", pid_file.display());
+    let start = Instant::now();
+    let out = run_shell(&command, limits(500, 1024)).unwrap();
+    assert!(out.timed_out, "{out:?}");
+    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(is_gone(&pid), "the setsid sleep {pid} outlived the timeout");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_detached_background_process_ends_with_its_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let command = format!(
+        "setsid sh -c 'echo $$ > {}.tmp; mv {0}.tmp {0}; exec sleep 30' </dev/null >/dev/null 2>&1 & \
+         while [ ! -e {0} ]; do sleep 0.01; done; echo started",
+        pid_file.display()
+    );
+    let out = run_shell(&command, limits(10_000, 1024)).unwrap();
+    assert_eq!(out.stdout, b"started\n");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(is_gone(&pid), "the detached sleep {pid} outlived its command");
+}
+
+#[test]
+fn the_key_and_every_variable_holding_it_are_removed() {
+    let vars = [("TOKEN", "sekrit"), ("HOME", "/home/x"), ("ALSO", "sekrit-not-quite")]
+        .map(|(n, v)| (OsString::from(n), OsString::from(v)));
+    let env = CommandEnv::without_key(Some(b"sekrit"), vars.clone());
+    assert_eq!(env.removed(), [OsString::from(KEY_ENV), OsString::from("TOKEN")]);
+    let env = CommandEnv::without_key(None, vars);
+    assert_eq!(env.removed(), [OsString::from(KEY_ENV)]);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_command_does_not_see_removed_variables() {
+    // CARGO_MANIFEST_DIR (set by cargo for tests) stands in for a variable that holds the
+    // key: the shell must not see it.
+    let value = std::env::var_os("CARGO_MANIFEST_DIR").unwrap();
+    let env = CommandEnv::without_key(Some(value.as_encoded_bytes()), std::env::vars_os());
+    let show = "echo \"dir=${CARGO_MANIFEST_DIR-unset}\"";
+    let out = run_shell_with(show, limits(10_000, 1024), &env).unwrap();
+    assert_eq!(out.stdout, b"dir=unset\n");
+    let out = run_shell(show, limits(10_000, 1024)).unwrap();
+    assert_ne!(out.stdout, b"dir=unset\n");
 }

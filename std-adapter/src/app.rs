@@ -113,6 +113,38 @@ fn listen_and_serve(
     })
 }
 
+/// A controller whose commands come from stdin: serve the first agent that connects and
+/// return when its session ends; close every other agent's connection at once, with a line
+/// on stderr (commands typed once cannot go to two agents).
+fn serve_one_agent(
+    addr: &str,
+    session: &SessionArgs,
+    key: Option<Key>,
+    plan: Plan,
+    control: impl FnOnce(Session) -> Result<()>,
+) -> Result<()> {
+    let listener = net::bind_tcp(addr)?;
+    let local =
+        listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_owned(), source })?;
+    net::announce_listening(addr, local, session.quiet);
+    let (stream, peer) = net::accept(&listener)?;
+    net::note_connection(peer, session.quiet);
+    // Detached: it ends with the process, when the session below is over.
+    let _refuser =
+        std::thread::Builder::new().name("refuse extra agents".into()).spawn(move || {
+            while let Ok((extra, from)) = net::accept(&listener) {
+                eprintln!(
+                    "wirekit: closed the connection from {from}: this controller's commands come \
+                 from stdin and go to {peer} only (use -c to serve every agent that connects)"
+                );
+                drop(extra);
+            }
+        });
+    let keyed = key.is_some();
+    control(session::open(stream, key.as_ref(), plan, session.timeout)?)
+        .map_err(|e| e.unless_keyed(keyed))
+}
+
 fn connect(addr: &str, session: &SessionArgs, key: Option<&Key>, plan: Plan) -> Result<Session> {
     let stream: TcpStream = net::connect_tcp(addr, net::timeout_of(session.timeout))?;
     session::open(stream, key, plan, session.timeout)
@@ -176,6 +208,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 encoding: args.wire.encoding,
                 profile: args.session.profile,
             };
+            let from_stdin = args.commands.is_empty();
             let commands = Arc::new(args.commands);
             let control = move |s: Session| {
                 let mut source = CommandSource::from_args_or_stdin(commands.to_vec());
@@ -191,7 +224,11 @@ fn run_exec(role: ExecRole) -> Result<()> {
             };
             let (listens, addr) = args.endpoint.pick(true, DEFAULT_TCP_ADDR);
             let plan = plan(&args.session, side(listens), Some(Role::ExecController));
-            if listens {
+            if listens && from_stdin {
+                // Commands typed on stdin are for one agent: the session ends with `q` (or
+                // the end of input), and an agent that connects meanwhile is told so.
+                serve_one_agent(&addr, &args.session, key, plan, control)
+            } else if listens {
                 listen_and_serve(&addr, &args.session, &args.serve, key, None, plan, control)
             } else {
                 control(connect(&addr, &args.session, key.as_ref(), plan)?)

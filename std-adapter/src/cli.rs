@@ -282,7 +282,10 @@ pub enum ExecRole {
 
 /// `wirekit exec controller`.
 #[derive(Debug, Args)]
-#[command(after_help = "Send `q` to end the session (as the seed does). With --raw (demo1) \
+#[command(after_help = "Send `q` to end the session (as the seed does). Commands typed on \
+stdin go to one agent: the controller serves the first agent that connects, closes any other \
+at once, and exits after `q` or the end of input; with -c it serves every agent that connects. \
+With --raw (demo1) \
 a reply has no length: each command's output is one read of at most 500 bytes, like the \
 seed's recv(500), so a longer reply spills into the next command's output, and a command that \
 prints nothing leaves the controller waiting until --timeout.

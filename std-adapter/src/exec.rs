@@ -237,17 +237,33 @@ pub fn serve_agent_with(
     loop {
         let next = match wire.commands() {
             CommandWire::Segment => conn
-                .drive(&mut agent, |_, event| match event {
-                    AgentEvent::Command(bytes) => ControlFlow::Break(Some(bytes.to_vec())),
-                    AgentEvent::Quit | AgentEvent::Closed => ControlFlow::Break(None),
+                .drive(&mut agent, |_, event| {
+                    ControlFlow::Break(match event {
+                        AgentEvent::Command(bytes) => NextCommand::Run(bytes.to_vec()),
+                        AgentEvent::Quit => NextCommand::Quit,
+                        AgentEvent::Closed => NextCommand::Closed,
+                    })
                 })
                 .map_err(|e| drive_error(e, "command", peer, timeout_secs))?
-                .flatten(),
+                .unwrap_or(NextCommand::Closed),
             CommandWire::MpFrame => {
                 next_framed_command(&mut conn, &mut agent, &mut frame, peer, timeout_secs)?
             }
         };
-        let Some(bytes) = next else { return Ok(ran) };
+        let bytes = match next {
+            NextCommand::Run(bytes) => bytes,
+            NextCommand::Quit => return Ok(ran),
+            NextCommand::Closed if !ran.is_empty() => return Ok(ran),
+            // Not a session: e.g. a stdin controller that already serves another agent.
+            NextCommand::Closed => {
+                return Err(Error::PeerClosed {
+                    peer: peer.to_owned(),
+                    detail: "without sending a command or `q` (is it serving another agent? \
+                             see its output)"
+                        .into(),
+                })
+            }
+        };
         if ran.is_empty() && looks_like_a_handshake(&bytes) {
             // A keyed controller's challenge, read by an agent without a key: never run it.
             return Err(Error::Protocol {
@@ -302,20 +318,31 @@ fn looks_like_a_handshake(command: &[u8]) -> bool {
 
 /// The next command under mp: exactly one frame, handed to the agent as one input (so it is
 /// one command, whatever segments carried it). `None` once the controller sent `q` or closed.
+/// What the agent got from the controller next.
+enum NextCommand {
+    /// A command to run.
+    Run(Vec<u8>),
+    /// `q`: the session is over.
+    Quit,
+    /// The connection closed (after the last command, or instead of the first).
+    Closed,
+}
+
 fn next_framed_command(
     conn: &mut Link,
     agent: &mut Agent,
     frame: &mut [u8],
     peer: &str,
     secs: u64,
-) -> Result<Option<Vec<u8>>> {
+) -> Result<NextCommand> {
     let command = recv_frame_or_close(conn, &CommandWire::frame_config(), frame)
         .map_err(|e| frame_error(e, "command", peer, secs))?;
-    let Some(command) = command else { return Ok(None) };
+    let Some(command) = command else { return Ok(NextCommand::Closed) };
     let refused = |detail: String| Error::Protocol { peer: peer.to_owned(), detail };
     match agent.handle_input(command).map_err(|e| refused(format!("command: {e}")))?.event {
-        Some(AgentEvent::Command(bytes)) => Ok(Some(bytes.to_vec())),
-        Some(AgentEvent::Quit | AgentEvent::Closed) => Ok(None),
+        Some(AgentEvent::Command(bytes)) => Ok(NextCommand::Run(bytes.to_vec())),
+        Some(AgentEvent::Quit) => Ok(NextCommand::Quit),
+        Some(AgentEvent::Closed) => Ok(NextCommand::Closed),
         None => Err(refused("an empty command frame".into())),
     }
 }

@@ -276,3 +276,35 @@ mod signals {
         }
     }
 }
+
+/// Issue 12.12: a controller whose commands come from stdin serves one agent and ends with
+/// `q` (it used to keep listening), and an agent that connects meanwhile is closed at once
+/// with a line on the controller's stderr (it used to wait and get nothing).
+#[cfg(unix)]
+#[test]
+fn a_stdin_controller_serves_one_agent_and_ends_with_q() {
+    let bin = wirekit_tests::wirekit_bin();
+    let script = format!(
+        "(echo 'echo one'; sleep 3; echo q) | exec {} exec controller --listen 127.0.0.1:0",
+        bin.display()
+    );
+    let mut sh = std::process::Command::new("sh");
+    sh.args(["-c", &script]);
+    let (controller, addr) = Child::server(sh, "stdin controller");
+    let a = addr.to_string();
+    let first = Child::spawn(
+        args(wirekit(), ["exec", "agent", "--connect", &a, "--insecure", "--timeout", "10"]),
+        "first agent",
+    );
+    assert!(
+        controller.wait_until(std::time::Duration::from_secs(10), |out, _| out.contains("one")),
+        "the first agent ran the command"
+    );
+    let second = agent(addr, &["--insecure"]);
+    assert_ne!(second.code(), 0, "the second agent is told it was closed: {second}");
+    let controller = controller.wait_output(CHILD_LIMIT);
+    assert_eq!(controller.code(), 0, "the controller ends after q: {controller}");
+    assert!(controller.stderr.contains("commands come from stdin"), "{controller}");
+    assert_eq!(controller.lines(), ["one"], "{controller}");
+    assert_eq!(first.wait_output(CHILD_LIMIT).code(), 0);
+}

@@ -5,7 +5,7 @@ mod limit;
 mod serve;
 
 pub use limit::{ConnectionLimit, Permit};
-pub use serve::{serve, ServeOptions};
+pub use serve::{accept, note_connection, serve, ServeOptions};
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};

@@ -64,7 +64,8 @@ where
     }
 }
 
-fn accept(listener: &TcpListener) -> Result<(TcpStream, SocketAddr)> {
+/// Accept one connection, retrying after `EINTR`.
+pub fn accept(listener: &TcpListener) -> Result<(TcpStream, SocketAddr)> {
     loop {
         match listener.accept() {
             Ok(conn) => return Ok(conn),
@@ -80,7 +81,8 @@ fn accept(listener: &TcpListener) -> Result<(TcpStream, SocketAddr)> {
     }
 }
 
-fn note_connection(peer: SocketAddr, quiet: bool) {
+/// `connection from PEER` on stderr unless quiet.
+pub fn note_connection(peer: SocketAddr, quiet: bool) {
     if !quiet {
         eprintln!("connection from {peer}");
     }

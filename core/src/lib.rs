@@ -42,6 +42,7 @@ pub mod datagram;
 pub mod frame;
 pub mod header;
 pub mod io;
+pub mod secure;
 pub mod transfer;
 
 #[cfg(any(test, feature = "pair"))]

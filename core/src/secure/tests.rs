@@ -3,6 +3,7 @@
 //! Tests of the secure channel: the shared vectors, the pair harness with a file transfer
 //! inside, the chunking property, and one test per error.
 
+use std::format;
 use std::vec;
 use std::vec::Vec;
 
@@ -668,4 +669,55 @@ fn setup_is_checked() {
     assert_eq!(make(64, 81, 100), Err(SetupError::RxBufferTooSmall { len: 81, need: 82 }));
     assert_eq!(make(64, 82, 51), Err(SetupError::TxBufferTooSmall { len: 51, need: 52 }));
     assert_eq!(make(64, 82, 52), Ok(()));
+}
+
+const CACOPHONY: &str = include_str!("../../tests/vectors/secure-cacophony.txt");
+
+fn cacophony(label: &str) -> Vec<u8> {
+    let line = CACOPHONY.lines().find(|l| l.starts_with(&format!("{label} = "))).unwrap();
+    unhex(line.rsplit(' ').next().unwrap())
+}
+
+#[test]
+fn the_noise_state_machine_reproduces_the_cacophony_vector() {
+    let psk = array(&cacophony("psk"));
+    let prologue = cacophony("prologue");
+    let mut init = handshake::HandshakeState::new(
+        Role::Initiator,
+        &psk,
+        &[&prologue],
+        array(&cacophony("init_ephemeral")),
+    );
+    let mut resp = handshake::HandshakeState::new(
+        Role::Responder,
+        &psk,
+        &[&prologue[..4], &prologue[4..]],
+        array(&cacophony("resp_ephemeral")),
+    );
+    let mut buf = [0u8; 200];
+
+    let payload = cacophony("payload 0");
+    let n = init.write_message_1(&payload, &mut buf).unwrap();
+    assert_eq!(buf[..n], cacophony("ciphertext 0"));
+    let range = resp.read_message_1(&mut buf[..n]).unwrap();
+    assert_eq!(buf[range], payload);
+
+    let payload = cacophony("payload 1");
+    let n = resp.write_message_2(&payload, &mut buf).unwrap();
+    assert_eq!(buf[..n], cacophony("ciphertext 1"));
+    let range = init.read_message_2(&mut buf[..n]).unwrap();
+    assert_eq!(buf[range], payload);
+
+    assert_eq!(init.handshake_hash().as_slice(), cacophony("handshake_hash"));
+    assert_eq!(resp.handshake_hash().as_slice(), cacophony("handshake_hash"));
+    let (mut init, mut resp) = (init.split(), resp.split());
+    for i in 2..6 {
+        let payload = cacophony(&format!("payload {i}"));
+        let (from, to) = if i % 2 == 0 { (&mut init, &mut resp) } else { (&mut resp, &mut init) };
+        let n = record::seal(&mut from.send, &payload, &mut buf).unwrap();
+        assert_eq!(usize::from(u16::from_be_bytes([buf[0], buf[1]])), n - 2);
+        assert_eq!(buf[2..n], cacophony(&format!("ciphertext {i}")), "message {i}");
+        let len = record::open(&mut to.recv, &mut buf[2..n]).unwrap();
+        assert_eq!(buf[2..2 + len], payload);
+    }
 }

@@ -297,7 +297,7 @@ struct Owed {
 /// The secure channel around an inner machine `M`, with handler `H` for its events.
 ///
 /// Wire side: it is itself a [`Machine`] ([`Machine::handle_input`] takes records, the
-/// output is records), so [`crate::io::Conn::drive`] and [`crate::pair`] run it like any
+/// output is records), so [`crate::io::Conn::drive`] and `pair` run it like any
 /// exchange. Plaintext side: the inner machine's output is sealed as records of at most the
 /// peer's limit; [`SecureChannel::write_plaintext`] seals bytes an adapter sends itself (a
 /// file body, command output) after the inner machine's pending output.

@@ -299,7 +299,8 @@ impl HandshakeState {
         shared.zeroize();
     }
 
-    /// Writes one message `e || EncryptAndHash(payload)` after `mix` ran the tokens before `e`.
+    /// Writes `e`, then (responder) `ee`, then `EncryptAndHash(payload)`; the initiator's `psk`
+    /// token ran before.
     fn write_message(&mut self, payload: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
         if out.len() < message_len(payload.len()) {
             return Err(CryptoError::Length);
@@ -334,8 +335,7 @@ impl HandshakeState {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, CryptoError> {
-        let psk = self.psk;
-        self.symmetric.mix_key_and_hash(&psk);
+        self.symmetric.mix_key_and_hash(&self.psk);
         self.write_message(payload, out)
     }
 
@@ -344,8 +344,7 @@ impl HandshakeState {
         &mut self,
         msg: &mut [u8],
     ) -> Result<core::ops::Range<usize>, CryptoError> {
-        let psk = self.psk;
-        self.symmetric.mix_key_and_hash(&psk);
+        self.symmetric.mix_key_and_hash(&self.psk);
         self.read_message(msg)
     }
 

@@ -1,5 +1,5 @@
 //! Message framing (a 2-byte big-endian length, then that many bytes) and transport records
-//! sealed and opened under a [`CipherState`] whose nonce never wraps.
+//! sealed and opened under a Noise `CipherState` whose nonce never wraps.
 
 use super::handshake::{CipherState, CryptoError, TAG_LEN};
 

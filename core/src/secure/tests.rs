@@ -275,15 +275,42 @@ impl InnerHandler<SendFile> for Nothing {
     }
 }
 
-/// A file transfer inside the channel through the pair harness; returns the receiver's
-/// events (body chunks merged) and the wire bytes of both directions.
+/// What one transfer run produced.
+#[derive(Debug, PartialEq, Eq)]
+struct Run {
+    /// Every event of the sending side, in order.
+    a_events: Vec<ChannelEvent<()>>,
+    /// Every event of the receiving side, in order.
+    b_events: Vec<ChannelEvent<Got>>,
+    a_sent: Vec<u8>,
+    b_sent: Vec<u8>,
+}
+
+impl Run {
+    /// The receiver's inner events, body chunks merged.
+    fn received(&self) -> Vec<Got> {
+        let mut got: Vec<Got> = Vec::new();
+        for event in &self.b_events {
+            match (event, got.last_mut()) {
+                (ChannelEvent::Inner(Got::Body(chunk)), Some(Got::Body(prev))) => {
+                    prev.extend_from_slice(chunk)
+                }
+                (ChannelEvent::Inner(g), _) => got.push(g.clone()),
+                _ => {}
+            }
+        }
+        got
+    }
+}
+
+/// A file transfer inside the channel through the pair harness.
 fn transfer(
     body: &[u8],
     recv_limit: u16,
     tx: usize,
     a_to_b: &mut dyn pair::Chunker,
     b_to_a: &mut dyn pair::Chunker,
-) -> (Vec<Got>, Vec<u8>, Vec<u8>) {
+) -> Run {
     let psk = Psk::derive(KEY).unwrap();
     let header = FileHeader { filename: "f.bin", filepath: "", filesize: body.len() as u64 };
     let sender = SendFile {
@@ -312,7 +339,7 @@ fn transfer(
         OwnedReceive,
     )
     .unwrap();
-    let mut got: Vec<Got> = Vec::new();
+    let (mut a_events, mut b_events) = (Vec::new(), Vec::new());
     let t = pair::run(
         &mut a,
         &mut b,
@@ -323,29 +350,40 @@ fn transfer(
             if event == ChannelEvent::InnerDone {
                 ep.machine().close();
             }
+            a_events.push(event);
         },
-        |ep, event| match event {
-            ChannelEvent::Inner(Got::Body(chunk)) => match got.last_mut() {
-                Some(Got::Body(prev)) => prev.extend_from_slice(&chunk),
-                _ => got.push(Got::Body(chunk)),
-            },
-            ChannelEvent::Inner(g) => got.push(g),
+        |ep, event| {
             // The receiver commits (here: nothing to rename) and only then closes.
-            ChannelEvent::InnerDone => ep.machine().close(),
-            _ => {}
+            if event == ChannelEvent::InnerDone {
+                ep.machine().close();
+            }
+            b_events.push(event);
         },
     );
     assert_eq!(t.a_error, None);
     assert_eq!(t.b_error, None);
     assert!(a.is_done() && b.is_done());
-    (got, t.a_sent, t.b_sent)
+    Run { a_events, b_events, a_sent: t.a_sent, b_sent: t.b_sent }
 }
 
 #[test]
 fn a_file_transfer_runs_unchanged_inside_the_channel() {
     let body: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
-    let (got, a_sent, b_sent) = transfer(&body, 4078, 70_000, &mut pair::whole, &mut pair::whole);
-    assert_eq!(got, [Got::Header(100_000), Got::Body(body.clone()), Got::Complete]);
+    let run = transfer(&body, 4078, 70_000, &mut pair::whole, &mut pair::whole);
+    assert_eq!(run.received(), [Got::Header(100_000), Got::Body(body.clone()), Got::Complete]);
+    let ends = |events: &[ChannelEvent<Got>]| {
+        events.iter().filter(|e| !matches!(e, ChannelEvent::Inner(_))).cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ends(&run.b_events),
+        [
+            ChannelEvent::Established { peer_limit: MAX_PLAINTEXT_LIMIT },
+            ChannelEvent::PeerAuthenticated,
+            ChannelEvent::InnerDone,
+            ChannelEvent::PeerClosed
+        ]
+    );
+    let (a_sent, b_sent) = (run.a_sent, run.b_sent);
     // The device stated 4,078: no record from the PC carries more.
     let mut records = 0;
     let mut rest = &a_sent[52..];
@@ -363,8 +401,8 @@ fn a_file_transfer_runs_unchanged_inside_the_channel() {
 #[test]
 fn a_small_send_buffer_gives_small_records_and_the_same_file() {
     let body: Vec<u8> = (0..5000u32).map(|i| (i % 13) as u8).collect();
-    let (got, ..) = transfer(&body, 65_519, MIN_TX_BUF, &mut pair::bytewise, &mut pair::bytewise);
-    assert_eq!(got, [Got::Header(5000), Got::Body(body), Got::Complete]);
+    let run = transfer(&body, 65_519, MIN_TX_BUF, &mut pair::bytewise, &mut pair::bytewise);
+    assert_eq!(run.received(), [Got::Header(5000), Got::Body(body), Got::Complete]);
 }
 
 proptest! {
@@ -375,13 +413,11 @@ proptest! {
         a_sizes in proptest::collection::vec(1usize..200, 1..20),
         b_sizes in proptest::collection::vec(1usize..60, 1..20),
     ) {
-        let (whole_got, whole_a, whole_b) =
-            transfer(&body, 1000, 3000, &mut pair::whole, &mut pair::whole);
-        let (got, a, b) =
+        let whole = transfer(&body, 1000, 3000, &mut pair::whole, &mut pair::whole);
+        let split =
             transfer(&body, 1000, 3000, &mut Sizes::new(a_sizes), &mut Sizes::new(b_sizes));
-        prop_assert_eq!(got, whole_got);
-        prop_assert_eq!(a, whole_a);
-        prop_assert_eq!(b, whole_b);
+        prop_assert_eq!(&split, &whole);
+        prop_assert_eq!(split.received().len(), if body.is_empty() { 2 } else { 3 });
     }
 
     #[test]

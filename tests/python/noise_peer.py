@@ -15,6 +15,7 @@ import sys
 
 from noise.connection import NoiseConnection
 from noise.exceptions import NoiseInvalidMessage
+from seedlib import listen
 
 try:
     from cryptography.exceptions import InvalidTag
@@ -145,11 +146,7 @@ def main():
     if args.mode == 'connect':
         sk = socket.create_connection((args.host, args.port), timeout=20)
     else:
-        server = socket.socket()
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind((args.host, args.port))
-        server.listen(1)
-        print('listening on %s:%d' % server.getsockname()[:2], file=sys.stderr, flush=True)
+        server = listen(args.host, args.port)
         server.settimeout(20)
         sk, _ = server.accept()
         sk.settimeout(20)

@@ -488,6 +488,14 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
         }
     }
 
+    /// Jump the receive nonce (tests of the never-wrap rule).
+    #[cfg(test)]
+    pub(crate) fn set_recv_nonce(&mut self, nonce: u64) {
+        if let Phase::Transport(transport) = &mut self.phase {
+            transport.recv.set_nonce(nonce);
+        }
+    }
+
     fn fail(&mut self, error: SecureError) -> SecureError {
         self.phase = Phase::Failed(error);
         // Nothing more goes out: not even records already sealed.

@@ -757,3 +757,45 @@ fn the_noise_state_machine_reproduces_the_cacophony_vector() {
         assert_eq!(buf[2..2 + len], payload);
     }
 }
+
+#[test]
+fn the_inner_machine_errors_come_out_as_inner_errors() {
+    // The sender announces 10 bytes, then sends 11: the receiver inside the channel refuses
+    // the extra byte, and the channel reports the receiver's own error.
+    let mut bi = Bufs::new(1000, 2000);
+    let mut init = bytes_channel(Role::Initiator, KEY, b"file", 1000, EPH_I, &mut bi, b"");
+    let mut br = Bufs::new(1000, 2000);
+    let mut resp = file_responder(&mut br);
+    resp.handle_input(&drain(&mut init)).unwrap();
+    feed(&mut init, &drain(&mut resp)).unwrap();
+    let header = FileHeader { filename: "a", filepath: "", filesize: 10 };
+    let mut sender = FileSender::new(FrameConfig::seed(), &header).unwrap();
+    let mut plaintext = drain(&mut sender);
+    plaintext.extend_from_slice(&[9; 11]);
+    assert_eq!(init.write_plaintext(&plaintext), Ok(plaintext.len()));
+    let wire = drain(&mut init);
+    let mut input = &wire[..];
+    let err = loop {
+        match resp.handle_input(input) {
+            Ok(step) => input = &input[step.consumed..],
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err, ChannelError::Inner(TransferError::ExtraData { len: 1 }));
+}
+
+#[test]
+fn a_receive_nonce_at_the_reserved_value_ends_the_channel() {
+    let (mut bi, mut br) = (Bufs::new(1000, 2000), Bufs::new(1000, 2000));
+    let (mut init, mut resp) = established(&mut bi, &mut br, b"", b"");
+    drain(&mut init);
+    // The peer's counter and ours agree on u64::MAX - 1, the last usable nonce.
+    init.set_send_nonce(u64::MAX - 1);
+    resp.set_recv_nonce(u64::MAX - 1);
+    init.write_plaintext(b"last").unwrap();
+    let events = feed(&mut resp, &drain(&mut init)).unwrap();
+    assert!(events.contains(&ChannelEvent::Inner(b"last".to_vec())));
+    // Whatever comes next would need nonce 2^64 - 1, which Noise reserves.
+    let next = [&[0u8, 17][..], &[0; 17]].concat();
+    assert_eq!(secure_err(feed(&mut resp, &next)), SecureError::NonceExhausted);
+}

@@ -1,4 +1,4 @@
-//! Secure profile (PROTOCOL.md section 4) costs.
+//! Secure profile (docs/protocol.md section 5) costs.
 //!
 //! * Handshake: both sides of one `NNpsk0` handshake in memory (three X25519 operations per
 //!   side plus hashing), the cost per secure connection.

@@ -1,4 +1,4 @@
-"""Secure profile peer (PROTOCOL.md section 4) on Python's `noiseprotocol` package.
+"""Secure profile peer (docs/protocol.md section 5) on Python's `noiseprotocol` package.
 
 `connect` makes this side the Noise initiator, `listen` the responder. It states LIMIT in its
 handshake payload, sends --send-len bytes (as records of at most the peer's limit), then close_notify; it

@@ -1,4 +1,4 @@
-//! The core's secure channel (PROTOCOL.md section 4) against two independent Noise
+//! The core's secure channel (docs/protocol.md section 5) against two independent Noise
 //! implementations, in both roles: Rust's `snow` in memory, and Python's `noiseprotocol`
 //! (`tests/python/noise_peer.py`) over loopback TCP, the core side driven by the core's own
 //! blocking pump (`io::Conn`) over a std stream.

@@ -148,7 +148,7 @@ pub enum SecureError {
 
 impl SecureError {
     /// True for the failures that mean "not the right key / not the right service"
-    /// (PROTOCOL.md section 4: the authentication exit code).
+    /// (docs/protocol.md section 5: the authentication exit code).
     pub fn is_authentication_failure(&self) -> bool {
         matches!(self, Self::HandshakeAuth | Self::Refused)
     }

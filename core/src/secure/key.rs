@@ -1,4 +1,4 @@
-//! The PSK and prologue of the secure profile (PROTOCOL.md section 4).
+//! The PSK and prologue of the secure profile (docs/protocol.md section 5).
 
 use core::fmt;
 

@@ -1,4 +1,4 @@
-//! The "secure" profile (PROTOCOL.md section 4): every exchange inside a Noise channel,
+//! The "secure" profile (docs/protocol.md section 5): every exchange inside a Noise channel,
 //! `Noise_NNpsk0_25519_ChaChaPoly_SHA256`, with 2-byte big-endian message lengths, the PSK
 //! derived from the shared key by HKDF, the service name in the prologue and each side's
 //! record limit in its handshake payload.

@@ -37,7 +37,9 @@
 //!   caller's buffer is full) and the machine takes none of what is buffered, the answer is
 //!   [`Action::WaitingForCaller`], never a spin or a blocking read.
 //! * **A close too early.** A machine that is not done after hearing of the close, and had
-//!   nothing to say about it, ends the drive with [`StepError::UnexpectedEof`].
+//!   nothing to say about it, ends the drive with [`StepError::UnexpectedEof`]. One that
+//!   answered the close with an event and is not done waits for the caller (an agent whose
+//!   reply is under way).
 //!
 //! Events borrow only the input, never the machine or the driver: handle one, call the
 //! machine's mutators, then call [`Driver::step`] again with the same buffer minus
@@ -217,7 +219,8 @@ pub enum Action<'a, 'i, M: Machine> {
     NeedInput,
     /// No more input can come (the peer closed, or the buffer is full) and the machine takes
     /// none of the `untaken` bytes buffered: it waits for a caller action (an agent's reply).
-    /// The close was not reported to it, so nothing is lost: act, then step again.
+    /// With bytes untaken the close was not reported to it, so nothing is lost: act, then
+    /// step again. With none, it heard of the close and still owes the caller's action.
     WaitingForCaller {
         /// Buffered bytes the machine does not take.
         untaken: usize,
@@ -248,6 +251,7 @@ impl<M: Machine> fmt::Debug for Action<'_, '_, M> {
 pub struct Transmit<'a, M: Machine> {
     machine: &'a mut M,
     short: &'a mut bool,
+    deadlines: &'a mut Deadlines,
 }
 
 impl<M: Machine> Transmit<'_, M> {
@@ -261,6 +265,9 @@ impl<M: Machine> Transmit<'_, M> {
     pub fn sent(self, n: usize) {
         let len = self.machine.output_buf().len();
         self.machine.consume_output(n.min(len));
+        if n > 0 {
+            self.deadlines.activity();
+        }
         if n < len {
             *self.short = true;
         }
@@ -358,8 +365,7 @@ impl Driver {
         if machine.output_buf().is_empty() {
             return None;
         }
-        self.deadlines.activity();
-        Some(Transmit { machine, short: &mut self.short_send })
+        Some(Transmit { machine, short: &mut self.short_send, deadlines: &mut self.deadlines })
     }
 
     /// The next action for `machine`, given the transport's `input`; see the
@@ -373,8 +379,8 @@ impl Driver {
         let mut consumed = 0usize;
         let action = loop {
             if !machine.output_buf().is_empty() && !self.short_send {
-                self.deadlines.activity();
-                break Action::Transmit(Transmit { machine, short: &mut self.short_send });
+                let (short, deadlines) = (&mut self.short_send, &mut self.deadlines);
+                break Action::Transmit(Transmit { machine, short, deadlines });
             }
             if machine.is_done() {
                 if machine.output_buf().is_empty() {
@@ -414,13 +420,17 @@ impl Driver {
             if peer_closed && !self.eof_delivered {
                 self.eof_delivered = true;
                 self.deadlines.activity();
-                if let Some(event) = machine.handle_eof().map_err(StepError::Machine)? {
-                    break Action::Closed(event);
+                match machine.handle_eof().map_err(StepError::Machine)? {
+                    Some(event) => break Action::Closed(event),
+                    None if machine.is_done() => continue,
+                    None => return Err(StepError::UnexpectedEof),
                 }
-                continue;
             }
-            if self.eof_delivered && machine.output_buf().is_empty() {
-                return Err(StepError::UnexpectedEof);
+            if self.eof_delivered {
+                // It answered the close and is not done: it finishes on a caller action
+                // (an agent's reply under way when the controller closed).
+                self.short_send = false;
+                break Action::WaitingForCaller { untaken: 0 };
             }
             self.short_send = false;
             break Action::NeedInput;

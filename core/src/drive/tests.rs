@@ -216,3 +216,17 @@ fn the_phase_deadline_expires_at_its_time_whatever_moved() {
     assert_eq!(driver.handle_timeout(secs(6)), Ok(()));
     assert_eq!(driver.poll_timeout(), Some(secs(64)), "idle since the byte seen at 4 s");
 }
+
+#[test]
+fn an_agent_that_answered_the_close_with_its_reply_due_waits_for_the_caller() {
+    let mut agent: Agent = Agent::new(Mode::Raw);
+    let mut driver = Driver::new();
+    let _ = driver.step(&mut agent, Input::new(b"dir")).unwrap();
+    let step = driver.step(&mut agent, Input::new(&[]).closed(true)).unwrap();
+    assert!(matches!(step.action, Action::Closed(AgentEvent::Closed)));
+    let step = driver.step(&mut agent, Input::new(&[]).closed(true)).unwrap();
+    assert!(matches!(step.action, Action::WaitingForCaller { untaken: 0 }));
+    agent.reply_done().unwrap();
+    let step = driver.step(&mut agent, Input::new(&[]).closed(true)).unwrap();
+    assert!(matches!(step.action, Action::Finished));
+}

@@ -226,6 +226,10 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
                     Action::Event(event) => Next::Flow(on_event(machine, event)),
                     Action::Closed(event) => Next::Flow(on_event(machine, event)),
                     Action::NeedInput => Next::Fill,
+                    // It heard of the close and is not done.
+                    Action::WaitingForCaller { untaken: 0 } => {
+                        return Err(DriveError::UnexpectedEof)
+                    }
                     Action::WaitingForCaller { untaken } if self.eof => {
                         return Err(DriveError::Stalled { buffered: untaken })
                     }

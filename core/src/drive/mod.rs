@@ -250,6 +250,8 @@ impl<M: Machine> fmt::Debug for Action<'_, '_, M> {
 #[must_use]
 pub struct Transmit<'a, M: Machine> {
     machine: &'a mut M,
+    /// `machine.output_buf().len()` when offered.
+    len: usize,
     short: &'a mut bool,
     deadlines: &'a mut Deadlines,
 }
@@ -263,12 +265,11 @@ impl<M: Machine> Transmit<'_, M> {
     /// `n` of [`Transmit::bytes`] went out. Fewer than all of them: the driver feeds input
     /// next and offers the rest on the next turn.
     pub fn sent(self, n: usize) {
-        let len = self.machine.output_buf().len();
-        self.machine.consume_output(n.min(len));
+        self.machine.consume_output(n.min(self.len));
         if n > 0 {
             self.deadlines.activity();
         }
-        if n < len {
+        if n < self.len {
             *self.short = true;
         }
     }
@@ -362,10 +363,11 @@ impl Driver {
         &'a mut self,
         machine: &'a mut M,
     ) -> Option<Transmit<'a, M>> {
-        if machine.output_buf().is_empty() {
+        let len = machine.output_buf().len();
+        if len == 0 {
             return None;
         }
-        Some(Transmit { machine, short: &mut self.short_send, deadlines: &mut self.deadlines })
+        Some(Transmit { machine, len, short: &mut self.short_send, deadlines: &mut self.deadlines })
     }
 
     /// The next action for `machine`, given the transport's `input`; see the
@@ -378,12 +380,13 @@ impl Driver {
         let Input { mut bytes, peer_closed, buffer_full } = input;
         let mut consumed = 0usize;
         let action = loop {
-            if !machine.output_buf().is_empty() && !self.short_send {
+            let len = machine.output_buf().len();
+            if len > 0 && !self.short_send {
                 let (short, deadlines) = (&mut self.short_send, &mut self.deadlines);
-                break Action::Transmit(Transmit { machine, short, deadlines });
+                break Action::Transmit(Transmit { machine, len, short, deadlines });
             }
             if machine.is_done() {
-                if machine.output_buf().is_empty() {
+                if len == 0 {
                     break Action::Finished;
                 }
                 // Done, output left after a short send: wait until the transport can take it.

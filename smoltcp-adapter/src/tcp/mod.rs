@@ -316,6 +316,8 @@ impl<M: Machine> TcpPump<M> {
         for _ in 0..2 {
             let Some(transmit) = self.driver.poll_transmit(&mut self.machine) else { return };
             let out = transmit.bytes();
+            // One contiguous slice per call, as before the driver. (A single `send_slice`
+            // stalled tests/tcp_sim.rs's backpressured echo under loss; cause not found yet.)
             let copied = socket.send(|buf| {
                 let n = buf.len().min(out.len());
                 match (buf.get_mut(..n), out.get(..n)) {
@@ -326,6 +328,7 @@ impl<M: Machine> TcpPump<M> {
                     _ => (0, 0),
                 }
             });
+            // Not connected (any more): nothing goes out; the connection check reports it.
             let n = copied.unwrap_or(0);
             transmit.sent(n);
             progress.sent = progress.sent.saturating_add(n);

@@ -13,8 +13,8 @@
 //! whole stream arrives at once.
 
 use arbitrary::Unstructured;
-use wirekit_core::frame::{FrameConfig, FrameError, Width};
 use wirekit_core::drive::{Action, Driver, Input, StepError};
+use wirekit_core::frame::{FrameConfig, FrameError, Width};
 use wirekit_core::Machine;
 
 pub mod auth_props;

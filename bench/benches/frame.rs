@@ -13,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 use wirekit_core::auth::{ChallengeMode, MpHandshake, MpPolicy, Order, SeedProver, SeedVerifier};
+use wirekit_core::drive::{Action, Driver, Input};
 use wirekit_core::frame::{FrameConfig, FrameDecoder, FrameEvent};
 use wirekit_core::header::FileHeader;
 use wirekit_core::Machine;
@@ -215,35 +216,45 @@ fn header(c: &mut Criterion) {
     group.finish();
 }
 
-/// Feed `input` to `m` until it takes no more (events are dropped: the bench wants the cost).
-fn feed<M: Machine>(m: &mut M, input: &[u8]) {
-    let mut rest = input;
-    loop {
-        let step = m.handle_input(rest).unwrap();
-        rest = &rest[step.consumed..];
-        if step.consumed == 0 && step.event.is_none() {
-            break;
-        }
-    }
-}
-
-/// Move bytes between `a` and `b` until both are done and have nothing left to send.
+/// Move bytes between `a` and `b` with the core's driver, one per side, until both are
+/// done and flushed (events are dropped: the bench wants the cost).
 fn exchange<A: Machine, B: Machine>(a: &mut A, b: &mut B) {
-    let mut wire = [0u8; 512];
+    let (mut a_to_b, mut b_to_a) = (Vec::new(), Vec::new());
+    let (mut da, mut db) = (Driver::new(), Driver::new());
     for _ in 0..16 {
-        let n = a.output_buf().len();
-        wire[..n].copy_from_slice(a.output_buf());
-        a.consume_output(n);
-        feed(b, &wire[..n]);
-        let m = b.output_buf().len();
-        wire[..m].copy_from_slice(b.output_buf());
-        b.consume_output(m);
-        feed(a, &wire[..m]);
-        if n == 0 && m == 0 && a.is_done() && b.is_done() {
+        let a_done = turn(&mut da, a, &mut b_to_a, &mut a_to_b);
+        let b_done = turn(&mut db, b, &mut a_to_b, &mut b_to_a);
+        if a_done && b_done {
             return;
         }
     }
     panic!("handshake did not finish");
+}
+
+/// Step one side until it rests: its input is `incoming` (consumed bytes are removed), its
+/// output goes to `outgoing`. True when it is finished.
+fn turn<M: Machine>(
+    driver: &mut Driver,
+    m: &mut M,
+    incoming: &mut Vec<u8>,
+    outgoing: &mut Vec<u8>,
+) -> bool {
+    let mut taken = 0;
+    let finished = loop {
+        let step = driver.step(m, Input::new(&incoming[taken..])).unwrap();
+        taken += step.consumed;
+        match step.action {
+            Action::Transmit(t) => {
+                outgoing.extend_from_slice(t.bytes());
+                t.sent(usize::MAX);
+            }
+            Action::Event(_) | Action::Closed(_) => {}
+            Action::Finished => break true,
+            Action::NeedInput | Action::WaitingForCaller { .. } => break false,
+        }
+    };
+    incoming.drain(..taken);
+    finished
 }
 
 fn handshake(c: &mut Criterion) {

@@ -15,36 +15,43 @@ use proptest::prelude::*;
 use crate::auth::{ChallengeMode, MpHandshake, MpPolicy, MpProver, MpVerifier, Order};
 use crate::auth::{SeedProver, SeedVerifier};
 use crate::command::{Agent, Controller, Mode};
+use crate::drive::{Action, Driver, Input, StepError};
 use crate::frame::{Endian, FrameConfig, FrameDecoder, FrameReader, Width};
 use crate::header::FileHeader;
 use crate::io::Conn;
 use crate::transfer::FileReceiver;
 use crate::Machine;
 
-/// Feed `data` as it "arrives" in `chunks`, flushing output, until the machine stops taking
-/// bytes, fails or is done; then close. Asserts the contract's basics on the way.
+/// Feed `data` as it "arrives" in `chunks` through the core's driver (output sent at once),
+/// then the close, until the machine rests with everything arrived, fails or is done.
+/// Asserts the contract's basics on the way.
 fn pump<M: Machine>(m: &mut M, data: &[u8], chunks: &[usize]) {
+    let mut driver = Driver::new();
     let (mut taken, mut arrived, mut next) = (0, 0, 0);
     for _ in 0..100_000 {
-        let n = m.output_buf().len();
-        m.consume_output(n);
         if arrived < data.len() {
             arrived = (arrived + chunks[next % chunks.len()]).min(data.len());
             next += 1;
         }
         let input = &data[taken..arrived];
-        let Ok(handled) = m.handle_input(input) else {
-            assert!(m.is_done(), "an error ends the machine");
-            assert!(m.handle_input(input).is_err(), "errors are sticky");
-            return;
-        };
-        assert!(handled.consumed <= input.len());
-        taken += handled.consumed;
-        if handled.consumed == 0 && handled.event.is_none() && arrived == data.len() {
-            if !m.is_done() && taken == arrived {
-                let _ = m.handle_eof();
+        let closed = arrived == data.len();
+        let step = match driver.step(m, Input::new(input).closed(closed)) {
+            Ok(step) => step,
+            Err(StepError::Machine(_)) => {
+                assert!(m.is_done(), "an error ends the machine");
+                assert!(m.handle_input(input).is_err(), "errors are sticky");
+                return;
             }
-            return;
+            Err(StepError::UnexpectedEof) => return,
+        };
+        assert!(step.consumed <= input.len());
+        taken += step.consumed;
+        match step.action {
+            Action::Transmit(transmit) => transmit.sent(usize::MAX),
+            Action::Event(_) | Action::Closed(_) => {}
+            Action::Finished => return,
+            Action::NeedInput | Action::WaitingForCaller { .. } if closed => return,
+            Action::NeedInput | Action::WaitingForCaller { .. } => {}
         }
     }
     panic!("the machine never stopped");

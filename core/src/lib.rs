@@ -24,12 +24,10 @@
 //!   about the close then would make it drop the bytes still waiting.
 //! * [`Machine::is_done`] says the exchange is finished (successfully or not).
 //!
-//! Poll order for a driver (see [`io`] for a blocking one): flush `output_buf` first, then feed
-//! input until it is all consumed or `is_done`, repeating; call `handle_eof` on a clean close
-//! once no received byte is left unconsumed. After every event call `handle_input` again,
-//! even with no input left: some events (a frame's `End`, a transfer's `Complete`) come from
-//! such a call with 0 bytes consumed. A call that returns neither bytes consumed nor an
-//! event means "nothing more until new input, a caller action, or EOF".
+//! How to drive a machine (output first, the follow-up call after each event, EOF only
+//! once every received byte was taken, stalls, deadlines) is written once, in [`drive`]:
+//! every transport asks its [`drive::Driver`] for the next action instead of calling these
+//! methods itself. [`io::Conn`] is the blocking shim over it, [`pair`] the in-memory one.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -40,6 +38,7 @@ extern crate std;
 pub mod auth;
 pub mod command;
 pub mod datagram;
+pub mod drive;
 pub mod frame;
 pub mod header;
 pub mod io;

@@ -7,6 +7,7 @@
 
 use std::vec::Vec;
 
+use crate::drive::{Action, Driver, Input, StepError};
 use crate::Machine;
 
 /// How the bytes of one direction arrive: `next_chunk(pending)` returns how many of the
@@ -63,7 +64,6 @@ struct Pipe {
     bytes: Vec<u8>,
     arrived: usize,
     consumed: usize,
-    eof_delivered: bool,
 }
 
 /// What a run produced.
@@ -81,6 +81,11 @@ pub struct Transcript<EA, EB> {
     pub a_error: Option<EA>,
     /// B's error, if it failed.
     pub b_error: Option<EB>,
+    /// A heard of B's close, had nothing to say about it, and was not done
+    /// ([`StepError::UnexpectedEof`]).
+    pub a_cut_off: bool,
+    /// The same for B.
+    pub b_cut_off: bool,
 }
 
 /// Options for [`run`].
@@ -115,17 +120,37 @@ impl<M: Machine> Endpoint<'_, M> {
     /// Send bytes that do not come from the machine's output. The machine's pending output
     /// goes first, as a driver would flush it first.
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        let out = self.machine.output_buf();
-        let n = out.len();
-        self.outgoing.extend_from_slice(out);
-        self.machine.consume_output(n);
+        if let Some(transmit) = Driver::new().poll_transmit(self.machine) {
+            self.outgoing.extend_from_slice(transmit.bytes());
+            transmit.sent(usize::MAX);
+        }
         self.outgoing.extend_from_slice(bytes);
+    }
+}
+
+/// One side: its machine's driver and how its drive ended.
+struct Side<E> {
+    driver: Driver,
+    error: Option<E>,
+    cut_off: bool,
+}
+
+impl<E> Side<E> {
+    const fn new() -> Self {
+        Self { driver: Driver::new(), error: None, cut_off: false }
+    }
+
+    /// The side sends nothing more: its machine is done and flushed, or its drive ended.
+    fn closed<M: Machine>(&self, machine: &M) -> bool {
+        self.error.is_some()
+            || self.cut_off
+            || (machine.is_done() && machine.output_buf().is_empty())
     }
 }
 
 /// Drive `a` and `b` until neither makes progress. Events go to `on_a` / `on_b` as they
 /// happen, with an [`Endpoint`] to react through (events may borrow the pipe, so copy what
-/// you keep).
+/// you keep). Each side is one [`Driver`], as a real transport would have.
 pub fn run<A, B>(
     a: &mut A,
     b: &mut B,
@@ -141,46 +166,16 @@ where
 {
     let mut a_to_b = Pipe::default();
     let mut b_to_a = Pipe::default();
-    let mut a_error = None;
-    let mut b_error = None;
+    let mut side_a = Side::new();
+    let mut side_b = Side::new();
     for _ in 0..options.max_rounds {
         let mut progress = false;
-        progress |= flush(a, &mut a_to_b);
-        progress |= flush(b, &mut b_to_a);
         progress |= arrive(&mut a_to_b, chunk_a_to_b);
         progress |= arrive(&mut b_to_a, chunk_b_to_a);
-        if b_error.is_none() {
-            progress |= feed(b, &mut a_to_b, &mut b_to_a.bytes, &mut b_error, &mut on_b);
-        }
-        if a_error.is_none() {
-            progress |= feed(a, &mut b_to_a, &mut a_to_b.bytes, &mut a_error, &mut on_a);
-        }
-        if options.close_when_done {
-            let a_closed = a.is_done() || a_error.is_some();
-            let b_closed = b.is_done() || b_error.is_some();
-            if a_closed && b_error.is_none() {
-                let peer_idle = a.output_buf().is_empty();
-                progress |= deliver_eof(
-                    b,
-                    &mut a_to_b,
-                    &mut b_to_a.bytes,
-                    peer_idle,
-                    &mut b_error,
-                    &mut on_b,
-                );
-            }
-            if b_closed && a_error.is_none() {
-                let peer_idle = b.output_buf().is_empty();
-                progress |= deliver_eof(
-                    a,
-                    &mut b_to_a,
-                    &mut a_to_b.bytes,
-                    peer_idle,
-                    &mut a_error,
-                    &mut on_a,
-                );
-            }
-        }
+        let a_closed = options.close_when_done && side_a.closed(a);
+        progress |= feed(b, &mut side_b, &mut a_to_b, a_closed, &mut b_to_a.bytes, &mut on_b);
+        let b_closed = options.close_when_done && side_b.closed(b);
+        progress |= feed(a, &mut side_a, &mut b_to_a, b_closed, &mut a_to_b.bytes, &mut on_a);
         if !progress {
             break;
         }
@@ -190,20 +185,11 @@ where
         a_unconsumed: b_to_a.bytes.get(b_to_a.consumed..).unwrap_or(&[]).to_vec(),
         a_sent: a_to_b.bytes,
         b_sent: b_to_a.bytes,
-        a_error,
-        b_error,
+        a_error: side_a.error,
+        b_error: side_b.error,
+        a_cut_off: side_a.cut_off,
+        b_cut_off: side_b.cut_off,
     }
-}
-
-fn flush<M: Machine>(m: &mut M, pipe: &mut Pipe) -> bool {
-    let out = m.output_buf();
-    let n = out.len();
-    if n == 0 {
-        return false;
-    }
-    pipe.bytes.extend_from_slice(out);
-    m.consume_output(n);
-    true
 }
 
 fn arrive(pipe: &mut Pipe, chunker: &mut dyn Chunker) -> bool {
@@ -215,68 +201,59 @@ fn arrive(pipe: &mut Pipe, chunker: &mut dyn Chunker) -> bool {
     true
 }
 
+/// Step one side's machine until it rests. `peer_closed`: the peer sends nothing more; the
+/// close is seen once every byte it sent has arrived.
 fn feed<M: Machine>(
     m: &mut M,
-    pipe: &mut Pipe,
+    side: &mut Side<M::Error>,
+    incoming: &mut Pipe,
+    peer_closed: bool,
     outgoing: &mut Vec<u8>,
-    error: &mut Option<M::Error>,
     on_event: &mut impl for<'i> FnMut(&mut Endpoint<'_, M>, M::Event<'i>),
 ) -> bool {
+    if side.error.is_some() || side.cut_off {
+        return false;
+    }
     let mut progress = false;
     loop {
-        let input = pipe.bytes.get(pipe.consumed..pipe.arrived).unwrap_or(&[]);
-        if input.is_empty() && m.is_done() {
-            return progress;
-        }
-        match m.handle_input(input) {
-            Err(err) => {
-                *error = Some(err);
+        let input = incoming.bytes.get(incoming.consumed..incoming.arrived).unwrap_or(&[]);
+        let closed = peer_closed && incoming.arrived == incoming.bytes.len();
+        let eof_before = side.driver.eof_delivered();
+        let step = match side.driver.step(m, Input::new(input).closed(closed)) {
+            Ok(step) => step,
+            Err(StepError::Machine(err)) => {
+                side.error = Some(err);
                 return true;
             }
-            Ok(handled) => {
-                let had_event = handled.event.is_some();
-                let consumed = handled.consumed;
-                if let Some(event) = handled.event {
-                    on_event(&mut Endpoint { machine: m, outgoing }, event);
-                }
-                pipe.consumed += consumed;
-                if consumed == 0 && !had_event {
-                    return progress;
-                }
-                progress = true;
+            Err(StepError::UnexpectedEof) => {
+                side.cut_off = true;
+                return true;
             }
+        };
+        let consumed = step.consumed;
+        let rest = match step.action {
+            Action::Transmit(transmit) => {
+                outgoing.extend_from_slice(transmit.bytes());
+                transmit.sent(usize::MAX);
+                false
+            }
+            Action::Event(event) => {
+                on_event(&mut Endpoint { machine: m, outgoing }, event);
+                false
+            }
+            Action::Closed(event) => {
+                on_event(&mut Endpoint { machine: m, outgoing }, event);
+                false
+            }
+            Action::NeedInput | Action::WaitingForCaller { .. } | Action::Finished => true,
+        };
+        incoming.consumed += consumed;
+        progress |= consumed > 0 || side.driver.eof_delivered() != eof_before;
+        if rest {
+            return progress;
         }
+        progress = true;
     }
-}
-
-fn deliver_eof<M: Machine>(
-    m: &mut M,
-    pipe: &mut Pipe,
-    outgoing: &mut Vec<u8>,
-    peer_idle: bool,
-    error: &mut Option<M::Error>,
-    on_event: &mut impl for<'i> FnMut(&mut Endpoint<'_, M>, M::Event<'i>),
-) -> bool {
-    let drained = pipe.arrived == pipe.bytes.len() && peer_idle;
-    if pipe.eof_delivered || !drained {
-        return false;
-    }
-    // EOF only once the machine took everything it will take from what arrived.
-    if feed(m, pipe, outgoing, error, on_event) {
-        return true;
-    }
-    if pipe.consumed < pipe.arrived {
-        // It waits with bytes sent before the close still untaken (an agent owing a reply):
-        // `handle_eof` would tell it nothing more is coming, and they would be dropped.
-        return false;
-    }
-    pipe.eof_delivered = true;
-    match m.handle_eof() {
-        Ok(Some(event)) => on_event(&mut Endpoint { machine: m, outgoing }, event),
-        Ok(None) => {}
-        Err(err) => *error = Some(err),
-    }
-    true
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! whole stream arrives at once.
 
 use arbitrary::Unstructured;
+use wirekit_core::drive::{Action, Driver, Input, StepError};
 use wirekit_core::frame::{FrameConfig, FrameError, Width};
 use wirekit_core::Machine;
 
@@ -86,29 +87,27 @@ pub struct Run<R, E> {
     pub done: bool,
 }
 
-/// Flush the machine's output into `sent`, consuming it in pieces of `chunking`'s sizes (at
-/// least 1) to exercise partial `consume_output`.
+/// Flush the machine's output into `sent` through the core's driver, in pieces of
+/// `chunking`'s sizes (at least 1) to exercise partial sends.
 pub fn flush<M: Machine>(m: &mut M, sent: &mut Vec<u8>, chunking: &Chunking, turn: &mut usize) {
+    let mut driver = Driver::new();
     let mut guard = 0;
-    loop {
-        let out = m.output_buf();
-        if out.is_empty() {
-            break;
-        }
-        let n = chunking.size(*turn, out.len()).max(1);
+    while let Some(transmit) = driver.poll_transmit(m) {
+        let out = transmit.bytes();
+        let n = chunking.size(*turn, out.len()).max(1).min(out.len());
         *turn += 1;
         sent.extend_from_slice(&out[..n]);
-        m.consume_output(n);
+        transmit.sent(n);
         guard += 1;
         assert!(guard < 1_000_000, "output_buf never drains");
     }
 }
 
-/// Feed `stream` to `m` the way `wirekit_core::io::Conn::drive` does: flush output, stop when
-/// done, feed everything delivered so far, deliver more only when the machine made no
-/// progress, and call `handle_eof` once the stream is exhausted. Checks the [`Machine`]
-/// contract on the way (consumed within the input, done after an error, errors replayed,
-/// no endless event stream).
+/// Drive `m` over `stream` with the core's driver (`wirekit_core::drive`, what every
+/// transport uses): output is flushed whole in pieces of `chunking`'s sizes (partial
+/// `consume_output`) before more input, the stream is delivered in pieces of the same sizes whenever the machine rests, and the close
+/// comes once it is all delivered. Checks the [`Machine`] contract on the way (consumed
+/// within the input, done after an error, errors replayed, no endless event stream).
 pub fn drive<M, R>(
     m: &mut M,
     stream: &[u8],
@@ -126,22 +125,21 @@ where
         eof: false,
         done: false,
     };
+    let mut driver = Driver::new();
     let mut avail = 0usize;
     let mut delivery = 0usize;
     let mut out_turn = 0usize;
     let mut steps = 0usize;
-    // Every step consumes a byte, yields an event or makes a delivery (possibly empty).
-    let step_limit = 4 * (stream.len() + 1) * (chunking.sizes.len() + 1) + 1024;
+    // Every step consumes a byte, yields an event, sends a piece or makes a delivery.
+    let step_limit = 8 * (stream.len() + 1) * (chunking.sizes.len() + 1) + 4096;
     loop {
-        flush(m, &mut run.sent, chunking, &mut out_turn);
-        if m.is_done() {
-            break;
-        }
         steps += 1;
         assert!(steps < step_limit, "machine makes no progress (livelock)");
         let input = &stream[run.consumed..avail];
-        match m.handle_input(input) {
-            Err(err) => {
+        let closed = avail == stream.len();
+        let step = match driver.step(m, Input::new(input).closed(closed)) {
+            Ok(step) => step,
+            Err(StepError::Machine(err)) => {
                 run.error = Some(err);
                 assert!(m.is_done(), "machine not done after error {err:?}");
                 // Errors are reported again on every call.
@@ -149,39 +147,33 @@ where
                 assert_eq!(again.err(), Some(err), "error not replayed");
                 break;
             }
-            Ok(handled) => {
-                assert!(handled.consumed <= input.len(), "consumed more than given");
-                run.consumed += handled.consumed;
-                let had_event = handled.event.is_some();
-                if let Some(event) = handled.event {
-                    let r = record(m, event);
-                    run.records.push(r);
-                }
-                if handled.consumed > 0 || had_event {
+            Err(StepError::UnexpectedEof) => break,
+        };
+        assert!(step.consumed <= input.len(), "consumed more than given");
+        run.consumed += step.consumed;
+        match step.action {
+            // All of it, in pieces, before more input: what a blocking transport does, and
+            // what the reference halves expect.
+            Action::Transmit(_) => flush(m, &mut run.sent, chunking, &mut out_turn),
+            Action::Event(event) => run.records.push(record(m, event)),
+            Action::Closed(event) => run.records.push(record(m, event)),
+            Action::Finished => break,
+            Action::NeedInput | Action::WaitingForCaller { .. } if closed => {
+                // Output still queued behind a short send goes out before the end.
+                if let Some(transmit) = driver.poll_transmit(m) {
+                    run.sent.extend_from_slice(transmit.bytes());
+                    transmit.sent(usize::MAX);
                     continue;
                 }
+                break;
+            }
+            Action::NeedInput | Action::WaitingForCaller { .. } => {
+                avail += chunking.size(delivery, stream.len() - avail);
+                delivery += 1;
             }
         }
-        if avail < stream.len() {
-            avail += chunking.size(delivery, stream.len() - avail);
-            delivery += 1;
-            continue;
-        }
-        run.eof = true;
-        match m.handle_eof() {
-            Ok(Some(event)) => {
-                let r = record(m, event);
-                run.records.push(r);
-            }
-            Ok(None) => {}
-            Err(err) => {
-                run.error = Some(err);
-                assert!(m.is_done(), "machine not done after eof error {err:?}");
-            }
-        }
-        flush(m, &mut run.sent, chunking, &mut out_turn);
-        break;
     }
+    run.eof = driver.eof_delivered();
     run.done = m.is_done();
     // Adapters log errors and machines; formatting must not panic on any state.
     if let Some(err) = &run.error {

@@ -70,6 +70,9 @@
 //! * [`sink`] / [`source`]: [`BodySink`] and [`BodySource`], where a file body goes to and
 //!   comes from on a device (flash, a digest, a slice).
 //! * [`command`]: [`CommandHandler`], what answers remote commands on a device.
+//! * [`slot`]: [`Slot`], a device's listening socket through every connection: listen
+//!   again from TIME-WAIT, reset on refusal and on data after close, idle deadline and
+//!   keep-alive.
 //! * `digest` (feature `md5`): `Md5Sink`, a body digested instead of stored.
 #![no_std]
 #![deny(unsafe_code)]
@@ -83,6 +86,7 @@ pub mod command;
 pub mod digest;
 pub mod session;
 pub mod sink;
+pub mod slot;
 pub mod source;
 pub mod tcp;
 #[cfg(feature = "udp")]
@@ -97,6 +101,7 @@ pub use session::{
     SendError, Session, SessionError, SessionEvent,
 };
 pub use sink::{BodySink, ByteCounter, SinkFull, SliceSink};
+pub use slot::{OnRefusal, Served, Slot, SlotConfig, SlotNote};
 pub use source::{BodySource, SliceSource};
 pub use tcp::{Progress, PumpError, TcpPump};
 #[cfg(feature = "udp")]

@@ -13,6 +13,7 @@ use core::ops::ControlFlow;
 use embedded_io::{Read, Write};
 
 use crate::auth::{Handshake, Outcome};
+use crate::drive::{Action, Driver, Input, Step, StepError, Transmit};
 use crate::frame::{FrameConfig, FrameError, FrameReader};
 use crate::Machine;
 
@@ -186,10 +187,9 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
 
     /// Run `machine` until it is done or `on_event` breaks.
     ///
-    /// Order per step: flush the machine's output; stop if it is done; feed it buffered
-    /// input (each event goes to `on_event`, which may use the machine's mutators); read more
-    /// when it wants more; on EOF, once the machine took every buffered byte, call
-    /// `handle_eof`. Returns `Ok(Some(b))` when `on_event` broke with `b` (call again to
+    /// A blocking shim over [`Driver`](crate::drive::Driver), which decides the order (output
+    /// first, the follow-up call after each event, EOF only once every buffered byte was
+    /// taken); each event goes to `on_event`, which may use the machine's mutators. Returns `Ok(Some(b))` when `on_event` broke with `b` (call again to
     /// resume), `Ok(None)` when the machine is done.
     ///
     /// A machine that waits for the caller before it takes more input (an
@@ -202,44 +202,54 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
         machine: &mut M,
         mut on_event: impl for<'i> FnMut(&mut M, M::Event<'i>) -> ControlFlow<B>,
     ) -> Result<Option<B>, DriveError<T::Error, M::Error>> {
+        let mut driver = Driver::new();
         loop {
-            self.flush_output(machine)?;
-            if machine.is_done() {
-                return Ok(None);
+            // What to do once the step's borrow of the receive buffer has ended.
+            enum Next<B> {
+                Flow(ControlFlow<B>),
+                Fill,
+                Finished,
             }
-            let (consumed, flow) = {
-                let input = self.rx.get(self.start..self.end).unwrap_or(&[]);
-                let step = machine.handle_input(input).map_err(DriveError::Protocol)?;
-                (step.consumed, step.event.map(|event| on_event(machine, event)))
+            let (consumed, next) = {
+                let buffered = self.rx.get(self.start..self.end).unwrap_or(&[]);
+                let input = Input::new(buffered).closed(self.eof).full(buffered.len() == N);
+                let Step { consumed, action } =
+                    driver.step(machine, input).map_err(|e| match e {
+                        StepError::Machine(e) => DriveError::Protocol(e),
+                        StepError::UnexpectedEof => DriveError::UnexpectedEof,
+                    })?;
+                let next = match action {
+                    Action::Transmit(transmit) => {
+                        send(&mut self.io, transmit)?;
+                        Next::Flow(ControlFlow::Continue(()))
+                    }
+                    Action::Event(event) => Next::Flow(on_event(machine, event)),
+                    Action::Closed(event) => Next::Flow(on_event(machine, event)),
+                    Action::NeedInput => Next::Fill,
+                    // It heard of the close and is not done.
+                    Action::WaitingForCaller { untaken: 0 } => {
+                        return Err(DriveError::UnexpectedEof)
+                    }
+                    Action::WaitingForCaller { untaken } if self.eof => {
+                        return Err(DriveError::Stalled { buffered: untaken })
+                    }
+                    Action::WaitingForCaller { .. } => return Err(DriveError::BufferFull),
+                    Action::Finished => Next::Finished,
+                };
+                (consumed, next)
             };
             self.consume_buffered(consumed);
-            if let Some(ControlFlow::Break(b)) = flow {
-                self.flush_output(machine)?;
-                return Ok(Some(b));
-            }
-            if consumed > 0 || flow.is_some() {
-                continue;
-            }
-            if self.eof {
-                if self.start != self.end {
-                    // `handle_eof` promises the machine that nothing more is coming; bytes
-                    // it has not taken yet are still coming, so it must not be told yet.
-                    return Err(DriveError::Stalled { buffered: self.end - self.start });
-                }
-                let flow = match machine.handle_eof().map_err(DriveError::Protocol)? {
-                    Some(event) => on_event(machine, event),
-                    None => ControlFlow::Continue(()),
-                };
-                self.flush_output(machine)?;
-                if let ControlFlow::Break(b) = flow {
+            match next {
+                Next::Flow(ControlFlow::Continue(())) => {}
+                Next::Flow(ControlFlow::Break(b)) => {
+                    self.flush_output(machine)?;
                     return Ok(Some(b));
                 }
-                return if machine.is_done() { Ok(None) } else { Err(DriveError::UnexpectedEof) };
+                Next::Fill => {
+                    self.fill().map_err(DriveError::Io)?;
+                }
+                Next::Finished => return Ok(None),
             }
-            if self.end - self.start == N {
-                return Err(DriveError::BufferFull);
-            }
-            self.fill().map_err(DriveError::Io)?;
         }
     }
 
@@ -266,24 +276,22 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
         &mut self,
         machine: &mut M,
     ) -> Result<(), DriveError<T::Error, M::Error>> {
-        let mut wrote = false;
-        loop {
-            let out = machine.output_buf();
-            if out.is_empty() {
-                break;
-            }
-            let n = self.io.write(out).map_err(DriveError::Io)?;
-            if n == 0 {
-                return Err(DriveError::WriteZero);
-            }
-            machine.consume_output(n);
-            wrote = true;
+        match Driver::new().poll_transmit(machine) {
+            Some(transmit) => send(&mut self.io, transmit),
+            None => Ok(()),
         }
-        if wrote {
-            self.io.flush().map_err(DriveError::Io)?;
-        }
-        Ok(())
     }
+}
+
+/// Send all of a [`Transmit`] and flush.
+fn send<W: Write, M: Machine>(
+    io: &mut W,
+    transmit: Transmit<'_, M>,
+) -> Result<(), DriveError<W::Error, M::Error>> {
+    let len = transmit.bytes().len();
+    write_all(io, transmit.bytes())?;
+    transmit.sent(len);
+    io.flush().map_err(DriveError::Io)
 }
 
 fn write_all<W: Write, E>(io: &mut W, mut bytes: &[u8]) -> Result<(), DriveError<W::Error, E>> {

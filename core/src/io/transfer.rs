@@ -8,7 +8,6 @@ use embedded_io::{Read, Write};
 use super::{write_all, Conn, DriveError};
 use crate::header::FileHeader;
 use crate::transfer::{FileReceiver, FileSender, ReceiveEvent, TransferError};
-use crate::Machine;
 
 /// Why a blocking file transfer stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,12 +73,7 @@ impl<T: Read + Write, const N: usize> Conn<T, N> {
             // `read` into an empty window returns 0, which would read as a short source.
             return Err(FileIoError::EmptyScratch);
         }
-        while !sender.output_buf().is_empty() {
-            let out = sender.output_buf();
-            let n = out.len();
-            write_all(&mut self.io, out).map_err(drive)?;
-            sender.consume_output(n);
-        }
+        self.flush_output(sender).map_err(drive)?;
         while sender.body_remaining() > 0 {
             let want = usize::try_from(sender.body_remaining()).unwrap_or(usize::MAX);
             let window_len = buf.len().min(want);

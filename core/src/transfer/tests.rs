@@ -7,6 +7,7 @@ use std::vec::Vec;
 use proptest::prelude::*;
 
 use super::*;
+use crate::drive::{Action, Driver, Input, StepError};
 use crate::frame::{Endian, FrameConfig, FrameError, Width};
 use crate::header::{FileHeader, HeaderError, MAX_HEADER_LEN};
 use crate::Machine;
@@ -54,34 +55,32 @@ fn send_all(config: FrameConfig, header: &FileHeader<'_>, body: &[u8], step: usi
     wire
 }
 
-/// Feed `chunks` in order, calling again after every event; then EOF. Returns the events
-/// and the first error.
+/// Feed `chunks` as they arrive, through the core's driver; then the close. Returns the
+/// events and the first error.
 fn receive<const N: usize>(
     r: &mut FileReceiver<N>,
     chunks: &[&[u8]],
 ) -> (Vec<Ev>, Option<TransferError>) {
-    let mut events = Vec::new();
-    for chunk in chunks {
-        let mut rest: &[u8] = chunk;
+    let mut driver = Driver::new();
+    let (mut events, mut wire, mut taken) = (Vec::new(), Vec::new(), 0);
+    let arrivals = chunks.iter().map(|chunk| (*chunk, false)).chain([(&[][..], true)]);
+    for (chunk, closed) in arrivals {
+        wire.extend_from_slice(chunk);
         loop {
-            match r.handle_input(rest) {
-                Err(e) => return (events, Some(e)),
-                Ok(h) => {
-                    rest = &rest[h.consumed..];
-                    match h.event {
-                        Some(e) => events.push(owned(e)),
-                        None if h.consumed == 0 => break,
-                        None => {}
-                    }
-                }
+            let step = match driver.step(r, Input::new(&wire[taken..]).closed(closed)) {
+                Ok(step) => step,
+                Err(StepError::Machine(e)) => return (events, Some(e)),
+                Err(StepError::UnexpectedEof) => panic!("a receiver always answers the close"),
+            };
+            taken += step.consumed;
+            match step.action {
+                Action::Event(e) => events.push(owned(e)),
+                Action::Closed(e) => events.push(owned(e)),
+                Action::Transmit(_) => panic!("a receiver sends nothing"),
+                Action::NeedInput | Action::WaitingForCaller { .. } | Action::Finished => break,
             }
         }
-        assert!(rest.is_empty() || r.is_done(), "input left over before done");
-    }
-    match r.handle_eof() {
-        Ok(Some(e)) => events.push(owned(e)),
-        Ok(None) => {}
-        Err(e) => return (events, Some(e)),
+        assert!(taken == wire.len() || r.is_done(), "input left over before done");
     }
     (events, None)
 }

@@ -2,7 +2,8 @@
 
 use core::hint::black_box;
 
-use wirekit_core::auth::{AuthEvent, SeedVerifier};
+use wirekit_core::auth::{Outcome, SeedVerifier};
+use wirekit_core::drive::{Action, Driver, Input, StepError};
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::transfer::{FileReceiver, ReceiveEvent};
 use wirekit_core::Machine;
@@ -18,24 +19,17 @@ const FIFO: usize = 256;
 
 /// A stand-in serial port: a receive FIFO whose fill level is a register (read through
 /// `black_box`, so the compiler cannot prove that no byte ever arrives), and a transmit
-/// register.
+/// register. Bytes the machine has not taken yet stay in the FIFO (from `read` on).
 pub struct Uart {
     rx: [u8; FIFO],
     rx_len: usize,
+    read: usize,
 }
 
 impl Uart {
     /// An idle port.
     pub const fn new() -> Self {
-        Self { rx: [0; FIFO], rx_len: 0 }
-    }
-
-    /// Bytes that arrived since the last call.
-    fn receive(&mut self) -> &[u8] {
-        let len = black_box(self.rx_len).min(FIFO);
-        self.rx_len = 0;
-        let (bytes, _) = self.rx.split_at(len);
-        bytes
+        Self { rx: [0; FIFO], rx_len: 0, read: 0 }
     }
 
     /// Send `bytes`; returns how many the transmit register took. (A register of its own:
@@ -89,75 +83,86 @@ fn new_connection(rng: &mut u32) -> Phase {
     Phase::Auth(SeedVerifier::new(KEY, challenge(rng)))
 }
 
-/// Flush what `machine` wants to send.
-fn flush<M: Machine>(machine: &mut M) {
-    let n = Uart::transmit(machine.output_buf());
-    machine.consume_output(n);
+/// What a turn of one machine ended with.
+enum Turn {
+    /// Nothing more until bytes arrive.
+    Rest,
+    /// The machine finished, or its event handler ended the connection.
+    Over,
+}
+
+/// Drive `machine` on the UART until it rests: the core's driver says what to do next.
+/// `on_event` returns true to end the connection.
+fn turn<M: Machine>(
+    driver: &mut Driver,
+    machine: &mut M,
+    uart: &mut Uart,
+    mut on_event: impl FnMut(M::Event<'_>) -> bool,
+) -> Result<Turn, StepError<M::Error>> {
+    loop {
+        // The fill level register: what arrived, the first `read` bytes already taken.
+        let len = black_box(uart.rx_len).min(FIFO);
+        let received = uart.rx.get(uart.read..len).unwrap_or(&[]);
+        let input = Input::new(received).closed(uart.hung_up()).full(len == FIFO);
+        let step = driver.step(machine, input)?;
+        uart.read += step.consumed;
+        let over = match step.action {
+            Action::Transmit(transmit) => {
+                let n = Uart::transmit(transmit.bytes());
+                transmit.sent(n);
+                false
+            }
+            Action::Event(event) => on_event(event),
+            Action::Closed(event) => on_event(event),
+            Action::NeedInput | Action::WaitingForCaller { .. } => {
+                if uart.read == len {
+                    // Drained: the FIFO starts over.
+                    uart.read = 0;
+                    uart.rx_len = 0;
+                }
+                // A hung-up line brings nothing more: the connection is over.
+                return Ok(if uart.hung_up() { Turn::Over } else { Turn::Rest });
+            }
+            Action::Finished => true,
+        };
+        if over {
+            return Ok(Turn::Over);
+        }
+    }
 }
 
 /// The main loop. Never returns.
 pub fn run(uart: &'static mut Uart) -> ! {
     let mut rng = black_box(0x2545_f491_u32);
     let mut phase = new_connection(&mut rng);
+    let mut driver = Driver::new();
     let mut sink = Sink::default();
     loop {
-        let mut input = uart.receive();
-        // Fresh connection on any error or at the end of a file.
-        let mut restart = false;
-        loop {
-            match &mut phase {
-                Phase::Auth(verifier) => {
-                    flush(verifier);
-                    match verifier.handle_input(input) {
-                        Ok(step) => {
-                            input = input.get(step.consumed..).unwrap_or(&[]);
-                            match step.event {
-                                Some(AuthEvent::PeerVerified) => {
-                                    let receiver = FileReceiver::new(FrameConfig::seed())
-                                        .with_max_size(MAX_FILE);
-                                    phase = Phase::File(receiver);
-                                }
-                                Some(_) => restart = true,
-                                None if step.consumed == 0 || input.is_empty() => break,
-                                None => {}
-                            }
-                        }
-                        Err(_) => restart = true,
-                    }
+        let turn = match &mut phase {
+            Phase::Auth(verifier) => {
+                let turn = turn(&mut driver, verifier, uart, |_| false);
+                if let (Ok(Turn::Over), Some(Outcome::Authenticated)) = (&turn, verifier.outcome())
+                {
+                    let receiver = FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
+                    phase = Phase::File(receiver);
+                    driver = Driver::new();
+                    continue;
                 }
-                Phase::File(receiver) => {
-                    flush(receiver);
-                    match receiver.handle_input(input) {
-                        Ok(step) => {
-                            input = input.get(step.consumed..).unwrap_or(&[]);
-                            match step.event {
-                                Some(ReceiveEvent::Body { chunk, .. }) => sink.write(chunk),
-                                Some(ReceiveEvent::Complete) => restart = true,
-                                Some(_) => {}
-                                None if step.consumed == 0 || input.is_empty() => break,
-                                None => {}
-                            }
-                        }
-                        Err(_) => restart = true,
-                    }
+                turn.map_err(drop)
+            }
+            Phase::File(receiver) => turn(&mut driver, receiver, uart, |event| {
+                if let ReceiveEvent::Body { chunk, .. } = event {
+                    sink.write(chunk);
                 }
-            }
-            if restart {
-                break;
-            }
-        }
-        if !restart && uart.hung_up() {
-            // A file cut short is an error; either way the next connection starts afresh.
-            let cut_short = match &mut phase {
-                Phase::Auth(verifier) => verifier.handle_eof().is_err(),
-                Phase::File(receiver) => receiver.handle_eof().is_err(),
-            };
-            black_box(cut_short);
-            restart = true;
-        }
-        if restart {
+                false
+            })
+            .map_err(drop),
+        };
+        // Fresh connection on any error, at the end of a file, or when the line hung up.
+        if !matches!(turn, Ok(Turn::Rest)) {
             black_box(&sink);
             phase = new_connection(&mut rng);
+            driver = Driver::new();
         }
     }
 }

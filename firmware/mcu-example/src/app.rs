@@ -1,5 +1,8 @@
 //! The agent: seed authentication, then a file into an MD5 sink (port 8080) or commands
-//! from a built-in table (port 8090), each socket re-listening after every session.
+//! from a built-in table (port 8090). Each socket goes through `wirekit_smoltcp::Slot`'s
+//! lifecycle (listen again after every session and from TIME-WAIT, reset on refusal and on
+//! data after close, reset after 2 min idle, keep-alive every 30 s). Challenges come from
+//! the board's RNG ([`crate::rng`]); without it no connection is served.
 
 use core::hint::black_box;
 
@@ -12,11 +15,12 @@ use wirekit_core::command::{Agent, Mode};
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::transfer::FileReceiver;
 use wirekit_smoltcp::{
-    md5_hex, CommandAgent, CommandHandler, CommandOutput, CommandTable, Exchange, FileEvent,
-    FileReceive, Md5Sink, OutputFull, Session, SessionEvent, SliceOutput,
+    md5_hex, CommandAgent, CommandHandler, CommandOutput, CommandTable, FileEvent, FileReceive,
+    Md5Sink, OutputFull, Session, SessionEvent, SliceOutput, Slot, SlotConfig,
 };
 
 use crate::device::StubMac;
+use crate::rng::Entropy;
 
 /// The shared key. Real firmware keeps 32 random bytes per device in a protected area.
 const KEY: &[u8] = b"egg";
@@ -89,93 +93,37 @@ impl CommandHandler for Commands {
 }
 
 type FileSession = Session<SeedVerifier<'static>, FileReceive<Md5Sink, HEADER_MAX>>;
-type CommandSession<'b> = Session<SeedVerifier<'static>, CommandAgent<'b, Commands, COMMAND_MAX>>;
+type CommandSession = Session<SeedVerifier<'static>, CommandAgent<'static, Commands, COMMAND_MAX>>;
 
-/// The device's entropy source. Real firmware reads its TRNG; this stand-in mixes a value
-/// the compiler cannot see (a register) so the challenge is not a constant.
-struct Trng(u32);
-
-impl Trng {
-    fn challenge(&mut self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for chunk in out.chunks_mut(4) {
-            self.0 ^= black_box(self.0 << 13);
-            self.0 ^= self.0 >> 17;
-            self.0 ^= self.0 << 5;
-            chunk.copy_from_slice(&self.0.to_le_bytes());
-        }
-        out
-    }
+/// A fresh 32-byte challenge, or `None` (the connection is refused) when the RNG fails.
+fn challenge(rng: &mut impl Entropy) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    rng.fill(&mut out).ok()?;
+    Some(out)
 }
 
-fn file_session(trng: &mut Trng) -> FileSession {
-    let receiver = FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
-    Session::new(
-        SeedVerifier::new(KEY, trng.challenge()),
-        // Files over the partition size are refused from their header.
-        FileReceive::new(receiver, Md5Sink::with_limit(MAX_FILE)),
-    )
-}
-
-fn command_session<'b>(
-    trng: &mut Trng,
-    stdout: &'b mut [u8],
-    stderr: &'b mut [u8],
+/// What the sessions share: the RNG, the last file's digest, the command reply buffers
+/// (lent to one command session at a time).
+struct Device<R> {
+    rng: R,
     last_md5: Option<[u8; 16]>,
-) -> CommandSession<'b> {
-    let agent = CommandAgent::new(
-        Agent::new(Mode::seed_framed()),
-        Commands { last_md5 },
-        SliceOutput::new(stdout, stderr),
-    );
-    Session::new(SeedVerifier::new(KEY, trng.challenge()), agent)
+    reply_buffers: Option<(&'static mut [u8], &'static mut [u8])>,
 }
 
-/// Listen again once the previous connection is gone; true when a new session must start.
-fn relisten(socket: &mut tcp::Socket<'_>, port: u16) -> bool {
-    if socket.state() != tcp::State::Closed {
-        return false;
-    }
-    // Listening on a closed socket with a non-zero port cannot fail.
-    socket.listen(port).is_ok()
-}
-
-/// Poll one session until it has nothing to say; close or abort the socket when it ends.
-/// Returns (anything moved, the events seen) through `on_event`.
-fn serve<X: Exchange>(
-    session: &mut X,
-    socket: &mut tcp::Socket<'_>,
-    mut on_event: impl FnMut(&mut X, X::Event),
-) -> bool {
-    let mut busy = false;
-    loop {
-        match session.poll(socket) {
-            Ok(Some(event)) => {
-                on_event(session, event);
-                busy = true;
-            }
-            Ok(None) => {
-                busy |= !session.progress().is_idle();
-                break;
-            }
-            Err(_) => {
-                // A broken session: drop the connection, the socket listens again.
-                socket.abort();
-                return true;
-            }
-        }
-    }
-    if session.is_flushed(socket) && socket.may_send() {
-        socket.close();
-    }
-    busy
-}
-
-/// The main loop. Never returns.
-pub fn run(sockets: &'static mut SocketSlots, storage: &'static mut Storage) -> ! {
+/// The main loop. Never returns. `rng` supplies every challenge.
+pub fn run(
+    sockets: &'static mut SocketSlots,
+    storage: &'static mut Storage,
+    rng: impl Entropy,
+) -> ! {
     let Storage { file_rx, file_tx, command_rx, command_tx, stdout, stderr, mac } = storage;
     let mut config = Config::new(EthernetAddress([0x02, 0, 0, 0, 0, 0x42]).into());
-    config.random_seed = u64::from(black_box(0x5eed_u32));
+    let mut device = Device { rng, last_md5: None, reply_buffers: Some((stdout, stderr)) };
+    // smoltcp's seed (TCP initial sequence numbers, ports) from the RNG too; zero only if
+    // it failed, and then no connection gets a challenge anyway.
+    let mut seed = [0u8; 8];
+    let _ = device.rng.fill(&mut seed);
+    config.random_seed = u64::from_le_bytes(seed);
     let mut now = Instant::ZERO;
     let mut iface = Interface::new(config, mac, now);
     iface.update_ip_addrs(|addrs| {
@@ -190,38 +138,64 @@ pub fn run(sockets: &'static mut SocketSlots, storage: &'static mut Storage) -> 
         tcp::SocketBuffer::new(&mut command_rx[..]),
         tcp::SocketBuffer::new(&mut command_tx[..]),
     ));
-
-    let mut trng = Trng(black_box(0x2545_f491));
-    let mut last_md5 = None;
-    let mut files = file_session(&mut trng);
-    let mut commands = Some(command_session(&mut trng, stdout, stderr, last_md5));
+    let mut files: Slot<FileSession> = Slot::new(file_handle, FILE_PORT, SlotConfig::DEFAULT);
+    let mut commands: Slot<CommandSession> =
+        Slot::new(command_handle, COMMAND_PORT, SlotConfig::DEFAULT);
 
     loop {
         iface.poll(now, mac, &mut set);
+        let since_boot = core::time::Duration::from_micros(now.total_micros().unsigned_abs());
 
-        let socket = set.get_mut::<tcp::Socket>(file_handle);
-        if relisten(socket, FILE_PORT) {
-            files = file_session(&mut trng);
-        }
-        let mut busy = serve(&mut files, socket, |session, event| {
-            if let SessionEvent::Exchange(FileEvent::Done { .. }) = event {
-                last_md5 = session.exchange().sink().digest();
-            }
-        });
+        let socket = set.get_mut::<tcp::Socket>(files.handle());
+        let mut busy = files
+            .serve(
+                socket,
+                since_boot,
+                &mut device,
+                |device, _peer| {
+                    let receiver = FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
+                    // Files over the partition size are refused from their header.
+                    let upload = FileReceive::new(receiver, Md5Sink::with_limit(MAX_FILE));
+                    Some(Session::new(SeedVerifier::new(KEY, challenge(&mut device.rng)?), upload))
+                },
+                |_, _| {},
+                |device, session, _peer, event| {
+                    if let SessionEvent::Exchange(FileEvent::Done { .. }) = event {
+                        device.last_md5 = session.exchange().sink().digest();
+                    }
+                },
+            )
+            .busy;
 
-        let socket = set.get_mut::<tcp::Socket>(command_handle);
-        if relisten(socket, COMMAND_PORT) {
-            // The old session gives the reply buffers back before the new one takes them.
-            commands.take();
-            commands = Some(command_session(&mut trng, stdout, stderr, last_md5));
-        }
-        if let Some(session) = commands.as_mut() {
-            busy |= serve(session, socket, |_, _| {});
-        }
+        let socket = set.get_mut::<tcp::Socket>(commands.handle());
+        busy |= commands
+            .serve(
+                socket,
+                since_boot,
+                &mut device,
+                |device, _peer| {
+                    let challenge = challenge(&mut device.rng)?;
+                    let (stdout, stderr) = device.reply_buffers.take()?;
+                    let agent = CommandAgent::new(
+                        Agent::new(Mode::seed_framed()),
+                        Commands { last_md5: device.last_md5 },
+                        SliceOutput::new(stdout, stderr),
+                    );
+                    Some(Session::new(SeedVerifier::new(KEY, challenge), agent))
+                },
+                // The reply buffers go back for the next connection's session.
+                |device, session| {
+                    let (_, out) = session.into_exchange().into_parts();
+                    device.reply_buffers = Some(out.into_buffers());
+                },
+                |_, _, _, _| {},
+            )
+            .busy;
 
         if !busy {
-            // Real firmware: sleep (WFI) until the MAC interrupt or the timer set from
-            // `iface.poll_delay(now, &set)`. The stand-in clock advances by that delay.
+            // Real firmware: sleep (WFI) until the MAC interrupt or the timer set from the
+            // earliest of `iface.poll_delay(now, &set)` and the slots' idle deadlines. The
+            // stand-in clock advances by that delay.
             let delay =
                 iface.poll_delay(now, &set).unwrap_or(smoltcp::time::Duration::from_millis(10));
             now += delay;

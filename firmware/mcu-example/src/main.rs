@@ -1,6 +1,7 @@
 //! wirekit firmware proof for a Cortex-M4F (`thumbv7em-none-eabihf`): a smoltcp agent that
 //! authenticates its controller (the seed recipe's HMAC-MD5 challenge), receives a file into
 //! an MD5 sink and answers commands from a built-in table. No allocator, no `std`.
+//! Challenges come from the STM32F4's hardware RNG ([`rng`]).
 //!
 //! The network device is a stand-in for a MAC driver ([`device::StubMac`]); the firmware
 //! builds and links but is not meant to run. `size.sh` prints its flash and RAM use.
@@ -13,6 +14,8 @@
 mod app;
 #[cfg_attr(not(target_os = "none"), allow(dead_code))]
 mod device;
+#[cfg_attr(not(target_os = "none"), allow(dead_code))]
+mod rng;
 
 #[cfg(target_os = "none")]
 mod mcu {
@@ -23,7 +26,7 @@ mod mcu {
         // cortex-m-rt turns these into safe `&'static mut`s.
         static mut SLOTS: crate::app::SocketSlots = crate::app::EMPTY_SLOTS;
         static mut STORAGE: crate::app::Storage = crate::app::Storage::new();
-        crate::app::run(SLOTS, STORAGE)
+        crate::app::run(SLOTS, STORAGE, crate::rng::Stm32Rng::enable())
     }
 
     /// No unwinding and no output channel: stop here (a debugger shows where).

@@ -11,7 +11,7 @@ use wirekit_core::command::{
 };
 use wirekit_core::Machine;
 
-use super::Exchange;
+use super::{poll_rounds, Exchange};
 use crate::command::{CommandHandler, OutputFull, SliceOutput};
 use crate::sink::BodySink;
 use crate::tcp::{Progress, PumpError, TcpPump};
@@ -86,31 +86,35 @@ impl<'b, H: CommandHandler, const N: usize> CommandAgent<'b, H, N> {
     pub const fn reply_pending(&self) -> usize {
         self.reply_len.saturating_sub(self.reply_sent)
     }
+}
 
-    /// Copy reply bytes into the transmit buffer once the prefix is out.
-    fn send_reply(&mut self, socket: &mut tcp::Socket<'_>) -> Result<usize, AgentError> {
-        let mut queued = 0usize;
-        while self.reply_sent < self.reply_len
-            && socket.can_send()
-            && self.pump.machine().output_buf().is_empty()
-        {
-            let stdout = self.out.stdout_bytes();
-            let pending = match self.reply_sent.checked_sub(stdout.len()) {
-                None => stdout.get(self.reply_sent..),
-                Some(into_stderr) => self.out.stderr_bytes().get(into_stderr..),
-            }
-            .unwrap_or_default();
-            let n = match socket.send_slice(pending) {
-                Ok(n) if n > 0 => n,
-                // Full or not connected: the pump's connection check reports a dead socket.
-                _ => break,
-            };
-            self.pump.machine_mut().record_reply_bytes(n).map_err(PumpError::Machine)?;
-            self.reply_sent = self.reply_sent.saturating_add(n);
-            queued = queued.saturating_add(n);
+/// Copy reply bytes (stdout, then stderr, from `out`) into the transmit buffer once the
+/// agent's prefix is out; `sent` of `len` are in the socket already.
+fn send_reply<const N: usize>(
+    pump: &mut TcpPump<Agent<N>>,
+    out: &SliceOutput<'_>,
+    sent: &mut usize,
+    len: usize,
+    socket: &mut tcp::Socket<'_>,
+) -> Result<usize, AgentError> {
+    let mut queued = 0usize;
+    while *sent < len && socket.can_send() && pump.machine().output_buf().is_empty() {
+        let stdout = out.stdout_bytes();
+        let pending = match sent.checked_sub(stdout.len()) {
+            None => stdout.get(*sent..),
+            Some(into_stderr) => out.stderr_bytes().get(into_stderr..),
         }
-        Ok(queued)
+        .unwrap_or_default();
+        let n = match socket.send_slice(pending) {
+            Ok(n) if n > 0 => n,
+            // Full or not connected: the pump's connection check reports a dead socket.
+            _ => break,
+        };
+        pump.machine_mut().record_reply_bytes(n).map_err(PumpError::Machine)?;
+        *sent = sent.saturating_add(n);
+        queued = queued.saturating_add(n);
     }
+    Ok(queued)
 }
 
 impl<H: CommandHandler, const N: usize> Exchange for CommandAgent<'_, H, N> {
@@ -118,19 +122,17 @@ impl<H: CommandHandler, const N: usize> Exchange for CommandAgent<'_, H, N> {
     type Error = AgentError;
 
     fn poll(&mut self, socket: &mut tcp::Socket<'_>) -> Result<Option<AgentEvent>, AgentError> {
-        self.progress = Progress::new();
-        loop {
-            let (handler, out) = (&mut self.handler, &mut self.out);
-            let (step, stop) = self.pump.poll_until(socket, |agent, event| {
+        let Self { pump, handler, out, reply_sent, reply_len, progress } = self;
+        let event = poll_rounds(pump, socket, progress, |pump, socket| {
+            let (mut moved, stop) = pump.poll_until(socket, |agent, event| {
                 ControlFlow::Break(match event {
                     CoreAgentEvent::Command(command) => {
                         out.clear();
                         let overflow = handler.run(command, out).err();
-                        let reply_len =
-                            out.stdout_bytes().len().saturating_add(out.stderr_bytes().len());
-                        agent.begin_reply(reply_len as u64).map(|()| AgentEvent::Ran {
+                        let len = out.stdout_bytes().len().saturating_add(out.stderr_bytes().len());
+                        agent.begin_reply(len as u64).map(|()| AgentEvent::Ran {
                             command_len: command.len(),
-                            reply_len,
+                            reply_len: len,
                             overflow,
                         })
                     }
@@ -138,28 +140,17 @@ impl<H: CommandHandler, const N: usize> Exchange for CommandAgent<'_, H, N> {
                     CoreAgentEvent::Closed => Ok(AgentEvent::Closed),
                 })
             })?;
-            let event = match stop {
-                Some(Ok(event)) => Some(event),
-                Some(Err(err)) => return Err(PumpError::Machine(err)),
-                None => None,
-            };
-            if let Some(AgentEvent::Ran { reply_len, .. }) = event {
-                self.reply_len = reply_len;
-                self.reply_sent = 0;
+            let event = stop.transpose().map_err(PumpError::Machine)?;
+            if let Some(AgentEvent::Ran { reply_len: len, .. }) = event {
+                *reply_len = len;
+                *reply_sent = 0;
             }
-            let reply = self.send_reply(socket)?;
-            self.progress.absorb(step);
-            self.progress.sent = self.progress.sent.saturating_add(reply);
-            if event.is_some() {
-                self.pump.check(socket)?;
-                return Ok(event);
-            }
-            if step.is_idle() && reply == 0 {
-                break;
-            }
-        }
+            let reply = send_reply(pump, out, reply_sent, *reply_len, socket)?;
+            moved.sent = moved.sent.saturating_add(reply);
+            Ok((moved, event))
+        })?;
         self.pump.check(socket)?;
-        Ok(None)
+        Ok(event)
     }
 
     fn progress(&self) -> Progress {

@@ -9,7 +9,7 @@ use smoltcp::socket::tcp;
 use wirekit_core::header::{FileHeader, MAX_HEADER_LEN};
 use wirekit_core::transfer::{FileReceiver, FileSender, ReceiveEvent, TransferError};
 
-use super::Exchange;
+use super::{poll_rounds, Exchange};
 use crate::sink::BodySink;
 use crate::source::BodySource;
 use crate::tcp::{Progress, PumpError, TcpPump};
@@ -236,52 +236,54 @@ impl<Src: BodySource> FileSend<Src> {
     pub fn into_source(self) -> Src {
         self.source
     }
+}
 
-    /// Fill the transmit buffer from the source; returns the body bytes queued.
-    fn send_body(&mut self, socket: &mut tcp::Socket<'_>) -> Result<usize, SendError<Src::Error>> {
-        let mut queued = 0usize;
-        // The free space of the ring buffer is at most two slices.
-        for _ in 0..2 {
-            let sender = self.pump.machine();
-            let remaining = sender.body_remaining();
-            if !sender.header_sent() || remaining == 0 || !socket.can_send() {
-                break;
-            }
-            let want = usize::try_from(remaining).unwrap_or(usize::MAX);
-            let source = &mut self.source;
-            let sent = socket.send(|buf| {
-                let room = buf.len().min(want);
-                let Some(window) = buf.get_mut(..room) else { return (0, Ok((0, 0))) };
-                match source.read(window) {
-                    // A source that claims more than it was given is clamped, never trusted.
-                    Ok(n) => (n.min(room), Ok((n.min(room), room))),
-                    Err(err) => (0, Err(err)),
-                }
-            });
-            let (n, room) = match sent {
-                // Not connected (any more): the pump's connection check reports it.
-                Err(_) => break,
-                Ok(Err(err)) => return Err(SendError::Source(err)),
-                Ok(Ok(step)) => step,
-            };
-            if n == 0 {
-                if room > 0 {
-                    let sender = self.pump.machine();
-                    return Err(SendError::SourceShort {
-                        sent: sender.body_sent(),
-                        expected: sender.filesize(),
-                    });
-                }
-                break;
-            }
-            self.pump
-                .machine_mut()
-                .record_body(n as u64)
-                .map_err(|err| SendError::Pump(PumpError::Machine(err)))?;
-            queued = queued.saturating_add(n);
+/// Fill the transmit buffer from the source; returns the body bytes queued.
+fn send_body<Src: BodySource>(
+    pump: &mut TcpPump<FileSender>,
+    source: &mut Src,
+    socket: &mut tcp::Socket<'_>,
+) -> Result<usize, SendError<Src::Error>> {
+    let mut queued = 0usize;
+    // The free space of the ring buffer is at most two slices.
+    for _ in 0..2 {
+        let sender = pump.machine();
+        let remaining = sender.body_remaining();
+        if !sender.header_sent() || remaining == 0 || !socket.can_send() {
+            break;
         }
-        Ok(queued)
+        let want = usize::try_from(remaining).unwrap_or(usize::MAX);
+        let sent = socket.send(|buf| {
+            let room = buf.len().min(want);
+            let Some(window) = buf.get_mut(..room) else { return (0, Ok((0, 0))) };
+            match source.read(window) {
+                // A source that claims more than it was given is clamped, never trusted.
+                Ok(n) => (n.min(room), Ok((n.min(room), room))),
+                Err(err) => (0, Err(err)),
+            }
+        });
+        let (n, room) = match sent {
+            // Not connected (any more): the pump's connection check reports it.
+            Err(_) => break,
+            Ok(Err(err)) => return Err(SendError::Source(err)),
+            Ok(Ok(step)) => step,
+        };
+        if n == 0 {
+            if room > 0 {
+                let sender = pump.machine();
+                return Err(SendError::SourceShort {
+                    sent: sender.body_sent(),
+                    expected: sender.filesize(),
+                });
+            }
+            break;
+        }
+        pump.machine_mut()
+            .record_body(n as u64)
+            .map_err(|err| SendError::Pump(PumpError::Machine(err)))?;
+        queued = queued.saturating_add(n);
     }
+    Ok(queued)
 }
 
 impl<Src: BodySource> Exchange for FileSend<Src> {
@@ -289,21 +291,17 @@ impl<Src: BodySource> Exchange for FileSend<Src> {
     type Error = SendError<Src::Error>;
 
     fn poll(&mut self, socket: &mut tcp::Socket<'_>) -> Result<Option<FileEvent>, Self::Error> {
-        self.progress = Progress::new();
-        loop {
-            let (step, _) = self
-                .pump
+        let source = &mut self.source;
+        poll_rounds(&mut self.pump, socket, &mut self.progress, |pump, socket| {
+            let (mut moved, _) = pump
                 .poll_until(socket, |_, event: Infallible| -> ControlFlow<Infallible> {
                     match event {}
                 })
                 .map_err(SendError::Pump)?;
-            let body = self.send_body(socket)?;
-            self.progress.absorb(step);
-            self.progress.sent = self.progress.sent.saturating_add(body);
-            if step.is_idle() && body == 0 {
-                break;
-            }
-        }
+            let body = send_body(pump, source, socket)?;
+            moved.sent = moved.sent.saturating_add(body);
+            Ok((moved, None::<Infallible>))
+        })?;
         self.pump.check(socket).map_err(SendError::Pump)?;
         if !self.reported && self.pump.is_flushed(socket) {
             self.reported = true;

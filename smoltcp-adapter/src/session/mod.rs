@@ -25,7 +25,7 @@
 
 use smoltcp::socket::tcp;
 
-use crate::tcp::Progress;
+use crate::tcp::{Progress, TcpPump};
 
 mod auth;
 mod command;
@@ -55,4 +55,24 @@ pub trait Exchange {
     /// closed (closing earlier risks a lost FIN in smoltcp 0.14, see
     /// [`TcpPump::is_flushed`](crate::TcpPump::is_flushed)).
     fn is_flushed(&self, socket: &tcp::Socket<'_>) -> bool;
+}
+
+/// The one loop of a session that sends bytes of its own beside its machine (a file body, a
+/// command reply): `round` polls the pump and sends what it can, returning what moved and
+/// maybe an event; repeat until an event or until a round moves nothing. `progress` sums
+/// the rounds.
+fn poll_rounds<M, B, E>(
+    pump: &mut TcpPump<M>,
+    socket: &mut tcp::Socket<'_>,
+    progress: &mut Progress,
+    mut round: impl FnMut(&mut TcpPump<M>, &mut tcp::Socket<'_>) -> Result<(Progress, Option<B>), E>,
+) -> Result<Option<B>, E> {
+    *progress = Progress::new();
+    loop {
+        let (moved, event) = round(pump, socket)?;
+        progress.absorb(moved);
+        if event.is_some() || moved.is_idle() {
+            return Ok(event);
+        }
+    }
 }

@@ -1,14 +1,11 @@
 //! The TCP pump: moves bytes between a smoltcp [`tcp::Socket`] and any [`Machine`].
 //!
-//! One call to [`TcpPump::poll`] does, without blocking:
-//!
-//! 1. flush [`Machine::output_buf`] into the socket's transmit buffer (as much as fits);
-//! 2. feed the socket's receive buffer to [`Machine::handle_input`], dequeuing only what the
-//!    machine consumed, and pass each event to the caller's callback while the event still
-//!    borrows the receive buffer; after each step the output is flushed again, so a machine
-//!    that stops taking input until its output drains makes progress in the same call;
-//! 3. when the peer has closed its side and every byte before the FIN was handed over,
-//!    call [`Machine::handle_eof`] once.
+//! A shim over the core's [`Driver`], which decides the order (output first, the
+//! follow-up call after each event, the peer's close only once every byte before the FIN
+//! was taken); one call to [`TcpPump::poll`] asks it for actions until it rests, without
+//! blocking: output goes into the socket's transmit buffer (as much as fits), events go to
+//! the caller's callback while they still borrow the socket's receive buffer, and only
+//! what the machine consumed is dequeued.
 //!
 //! Bytes the machine does not take stay in the socket, so once a machine is done (a
 //! handshake, say) the next machine finds the bytes that followed it.
@@ -18,29 +15,20 @@ use core::fmt;
 use core::ops::ControlFlow;
 
 use smoltcp::socket::tcp::{self, RecvError, State};
-use wirekit_core::{Handled, Machine};
+use wirekit_core::drive::{Action, Driver, Expired, Input, Step, StepError};
+use wirekit_core::Machine;
 
 #[cfg(test)]
 mod tests;
-
-/// Calls in a row that may return an event without consuming a byte (e.g. a frame's `End`)
-/// before the pump stops for this poll. A correct machine never needs more than a couple;
-/// the bound keeps a misbehaving one from spinning the main loop forever.
-const MAX_EMPTY_EVENTS: u32 = 16;
 
 /// Drives one [`Machine`] over one TCP socket. Owns the machine; borrows the socket per poll,
 /// because the application keeps it in its `SocketSet`.
 #[derive(Debug)]
 pub struct TcpPump<M> {
     machine: M,
+    driver: Driver,
     /// The socket has been seen synchronized, so a later `Closed` means the connection died.
     connected: bool,
-    /// `handle_eof` has been called.
-    eof: bool,
-    /// The last input step produced an event, so the machine may have another one due
-    /// without new bytes (a transfer's `Complete` after its last body chunk, a frame's
-    /// `End`): the next step calls it even when the receive buffer is empty.
-    follow_up: bool,
 }
 
 /// What one [`TcpPump::poll`] did. All zero/false means nothing happened.
@@ -87,6 +75,11 @@ pub enum PumpError<E> {
         /// Output bytes that were never handed to the socket.
         unsent: usize,
     },
+    /// The peer closed cleanly, the machine took every byte and had nothing to say about
+    /// the close, and it is not done.
+    ClosedEarly,
+    /// A deadline of the pump's driver passed ([`TcpPump::handle_timeout`]).
+    TimedOut(Expired),
     /// The socket's sending side is closed (the application closed it) while the machine
     /// still has output.
     SendClosed {
@@ -104,6 +97,8 @@ impl<E: fmt::Display> fmt::Display for PumpError<E> {
             Self::ConnectionLost { unsent } => {
                 write!(f, "connection lost before the exchange finished ({unsent} bytes unsent)")
             }
+            Self::ClosedEarly => f.write_str("peer closed before the exchange finished"),
+            Self::TimedOut(expired) => write!(f, "timed out: {expired}"),
             Self::SendClosed { state, unsent } => {
                 write!(f, "socket can no longer send (state {state}) with {unsent} bytes unsent")
             }
@@ -120,19 +115,20 @@ impl<E: core::error::Error + 'static> core::error::Error for PumpError<E> {
     }
 }
 
-/// The outcome of handing one contiguous slice of the receive buffer to the machine.
+/// What one driver step asked for, once its borrow of the receive buffer has ended.
 enum Fed<B> {
-    /// The buffer was empty.
-    Nothing,
-    /// The machine took `consumed` bytes and maybe produced an event; `stop` when the
-    /// callback broke on it.
-    Took { consumed: usize, event: bool, stop: Option<B> },
+    /// Send output, or an event the callback let pass: step again.
+    Again,
+    /// The callback stopped the pump with `B`.
+    Stop(B),
+    /// Nothing more until the socket changes (or the machine is finished).
+    Rest,
 }
 
 impl<M: Machine> TcpPump<M> {
     /// A pump for `machine`. The socket may still be connecting; polls wait for it.
     pub const fn new(machine: M) -> Self {
-        Self { machine, connected: false, eof: false, follow_up: false }
+        Self { machine, driver: Driver::new(), connected: false }
     }
 
     /// The machine, e.g. to read its state.
@@ -152,7 +148,30 @@ impl<M: Machine> TcpPump<M> {
 
     /// The peer's close has been reported to the machine.
     pub const fn eof_seen(&self) -> bool {
-        self.eof
+        self.driver.eof_delivered()
+    }
+
+    /// Give the pump's driver deadlines (an idle timeout, a phase deadline; see
+    /// [`wirekit_core::drive`]), checked by [`TcpPump::handle_timeout`].
+    #[must_use]
+    pub fn with_driver(mut self, driver: Driver) -> Self {
+        self.driver = driver;
+        self
+    }
+
+    /// When [`TcpPump::handle_timeout`] is next due, if a deadline is set.
+    pub fn poll_timeout(&self) -> Option<core::time::Duration> {
+        self.driver.poll_timeout()
+    }
+
+    /// Tell the pump the time (since boot) on every turn of the main loop: `Err` when a
+    /// deadline passed and the connection should be dropped. A finished machine has no
+    /// deadlines left.
+    pub fn handle_timeout(&mut self, now: core::time::Duration) -> Result<(), PumpError<M::Error>> {
+        if self.is_finished() {
+            return Ok(());
+        }
+        self.driver.handle_timeout(now).map_err(PumpError::TimedOut)
     }
 
     /// The machine is done and all its output sits in the socket's transmit buffer: the
@@ -203,61 +222,85 @@ impl<M: Machine> TcpPump<M> {
         F: for<'i> FnMut(&mut M, M::Event<'i>) -> ControlFlow<B>,
     {
         let mut progress = Progress::default();
-        if is_synchronized(socket.state()) {
+        let state = socket.state();
+        if is_synchronized(state) {
             self.connected = true;
         }
-        self.flush(socket, &mut progress);
-
-        let mut empty_events = 0;
-        while !self.machine.is_done() {
-            match self.feed(socket, &mut on_event) {
-                Ok(Ok(Fed::Nothing)) => break,
-                Ok(Ok(Fed::Took { consumed, event, stop })) => {
-                    progress.consumed = progress.consumed.saturating_add(consumed);
-                    progress.events = progress.events.saturating_add(usize::from(event));
-                    if let Some(b) = stop {
-                        self.flush(socket, &mut progress);
-                        return Ok((progress, Some(b)));
-                    }
-                    if consumed == 0 {
-                        // No byte taken and no event: the machine waits (e.g. for its output
-                        // to drain). With an event: bounded, see MAX_EMPTY_EVENTS.
-                        empty_events += 1;
-                        if !event || empty_events > MAX_EMPTY_EVENTS {
-                            break;
-                        }
-                    } else {
-                        empty_events = 0;
-                    }
-                    self.flush(socket, &mut progress);
+        let eof_before = self.driver.eof_delivered();
+        let stop = loop {
+            self.flush(socket, &mut progress);
+            let queued = socket.recv_queue();
+            let full = queued == socket.recv_capacity();
+            // The FIN is behind the bytes still queued: a slice short of all of them (the
+            // ring buffer wraps) must not count as "closed after this".
+            let fin = matches!(
+                state,
+                State::CloseWait | State::LastAck | State::Closing | State::TimeWait
+            );
+            let fed = match socket.recv(|buf| {
+                let input = Input::new(buf).closed(fin && buf.len() == queued).full(full);
+                match self.step(input, &mut on_event, &mut progress) {
+                    Ok((consumed, fed)) => (consumed, Ok(fed)),
+                    Err(err) => (0, Err(err)),
                 }
-                Ok(Err(err)) => return Err(PumpError::Machine(err)),
-                Err(RecvError::Finished) => {
-                    if !self.eof {
-                        self.eof = true;
-                        progress.eof = true;
-                        let flow = match self.machine.handle_eof() {
-                            Ok(Some(event)) => {
-                                progress.events = progress.events.saturating_add(1);
-                                on_event(&mut self.machine, event)
-                            }
-                            Ok(None) => ControlFlow::Continue(()),
-                            Err(err) => return Err(PumpError::Machine(err)),
-                        };
-                        self.flush(socket, &mut progress);
-                        if let ControlFlow::Break(b) = flow {
-                            return Ok((progress, Some(b)));
-                        }
-                    }
-                    break;
-                }
+            }) {
+                Ok(fed) => fed,
+                // Everything before the FIN was dequeued: the close itself.
+                Err(RecvError::Finished) => self
+                    .step(Input::new(&[]).closed(true), &mut on_event, &mut progress)
+                    .map(|(_, fed)| fed),
                 // Not connected yet, or reset: checked below.
-                Err(RecvError::InvalidState) => break,
+                Err(RecvError::InvalidState) => Ok(Fed::Rest),
+            }?;
+            match fed {
+                Fed::Again => {}
+                Fed::Stop(b) => {
+                    self.flush(socket, &mut progress);
+                    break Some(b);
+                }
+                Fed::Rest => break None,
             }
+        };
+        progress.eof = self.driver.eof_delivered() != eof_before;
+        if stop.is_none() {
+            self.check_connection(socket)?;
         }
+        Ok((progress, stop))
+    }
 
-        self.check_connection(socket)?;
-        Ok((progress, None))
+    /// One driver step on `input`; returns the bytes to dequeue and what comes next.
+    fn step<F, B>(
+        &mut self,
+        input: Input<'_>,
+        on_event: &mut F,
+        progress: &mut Progress,
+    ) -> Result<(usize, Fed<B>), PumpError<M::Error>>
+    where
+        F: for<'i> FnMut(&mut M, M::Event<'i>) -> ControlFlow<B>,
+    {
+        let Step { consumed, action } =
+            self.driver.step(&mut self.machine, input).map_err(|err| match err {
+                StepError::Machine(err) => PumpError::Machine(err),
+                StepError::UnexpectedEof => PumpError::ClosedEarly,
+            })?;
+        progress.consumed = progress.consumed.saturating_add(consumed);
+        let flow = match action {
+            // Sent by `flush` outside the receive borrow, on the next round.
+            Action::Transmit(_) => return Ok((consumed, Fed::Again)),
+            Action::Event(event) => on_event(&mut self.machine, event),
+            Action::Closed(event) => on_event(&mut self.machine, event),
+            Action::NeedInput | Action::WaitingForCaller { .. } | Action::Finished => {
+                return Ok((consumed, Fed::Rest))
+            }
+        };
+        progress.events = progress.events.saturating_add(1);
+        Ok((
+            consumed,
+            match flow {
+                ControlFlow::Continue(()) => Fed::Again,
+                ControlFlow::Break(b) => Fed::Stop(b),
+            },
+        ))
     }
 
     /// Check the connection after the caller sent bytes of its own (a file body, a command
@@ -266,47 +309,15 @@ impl<M: Machine> TcpPump<M> {
         self.check_connection(socket)
     }
 
-    /// Hand the largest contiguous slice of the receive buffer to the machine.
-    fn feed<F, B>(
-        &mut self,
-        socket: &mut tcp::Socket<'_>,
-        on_event: &mut F,
-    ) -> Result<Result<Fed<B>, M::Error>, RecvError>
-    where
-        F: for<'i> FnMut(&mut M, M::Event<'i>) -> ControlFlow<B>,
-    {
-        let machine = &mut self.machine;
-        let follow_up = &mut self.follow_up;
-        socket.recv(|buf| {
-            if buf.is_empty() && !*follow_up {
-                return (0, Ok(Fed::Nothing));
-            }
-            match machine.handle_input(buf) {
-                Ok(Handled { consumed, event }) => {
-                    // A machine never reports more than it was given; clamp anyway so a
-                    // bug cannot make smoltcp dequeue bytes that were never read.
-                    let consumed = consumed.min(buf.len());
-                    let had_event = event.is_some();
-                    *follow_up = had_event;
-                    let stop = match event.map(|event| on_event(machine, event)) {
-                        Some(ControlFlow::Break(b)) => Some(b),
-                        _ => None,
-                    };
-                    (consumed, Ok(Fed::Took { consumed, event: had_event, stop }))
-                }
-                Err(err) => (0, Err(err)),
-            }
-        })
-    }
-
-    /// Copy as much of the machine's output into the transmit buffer as fits. Two rounds
-    /// at most in practice: the free space of a ring buffer is at most two slices.
+    /// Copy as much of the machine's output into the transmit buffer as fits (the free
+    /// space of a ring buffer is at most two slices); a short copy tells the driver to feed
+    /// input before offering the rest.
     fn flush(&mut self, socket: &mut tcp::Socket<'_>, progress: &mut Progress) {
-        loop {
-            let out = self.machine.output_buf();
-            if out.is_empty() || !socket.can_send() {
-                return;
-            }
+        for _ in 0..2 {
+            let Some(transmit) = self.driver.poll_transmit(&mut self.machine) else { return };
+            let out = transmit.bytes();
+            // One contiguous slice per call, as before the driver. (A single `send_slice`
+            // stalled tests/tcp_sim.rs's backpressured echo under loss; cause not found yet.)
             let copied = socket.send(|buf| {
                 let n = buf.len().min(out.len());
                 match (buf.get_mut(..n), out.get(..n)) {
@@ -317,12 +328,12 @@ impl<M: Machine> TcpPump<M> {
                     _ => (0, 0),
                 }
             });
-            match copied {
-                Ok(n) if n > 0 => {
-                    self.machine.consume_output(n);
-                    progress.sent = progress.sent.saturating_add(n);
-                }
-                _ => return,
+            // Not connected (any more): nothing goes out; the connection check reports it.
+            let n = copied.unwrap_or(0);
+            transmit.sent(n);
+            progress.sent = progress.sent.saturating_add(n);
+            if n == 0 {
+                return;
             }
         }
     }
@@ -335,7 +346,7 @@ impl<M: Machine> TcpPump<M> {
         let unsent = self.machine.output_buf().len();
         let state = socket.state();
         if state == State::Closed {
-            let unfinished = !self.machine.is_done() && !self.eof;
+            let unfinished = !self.machine.is_done() && !self.driver.eof_delivered();
             if unfinished || unsent > 0 {
                 return Err(PumpError::ConnectionLost { unsent });
             }

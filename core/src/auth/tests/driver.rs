@@ -1,10 +1,13 @@
-//! A tiny in-memory driver: two machines, two pipes, any chunking.
+//! Auth machines on the core's driver: one fed a byte string, two against each other on the
+//! [`pair`] harness in any split.
 
 use std::vec::Vec;
 
 use crate::auth::{
     AuthError, AuthEvent, MpHandshake, MpProver, MpVerifier, Outcome, SeedProver, SeedVerifier,
 };
+use crate::drive::{Action, Driver, Input, StepError};
+use crate::pair::{self, Chunker, Options, Sizes};
 use crate::{Handled, Machine};
 
 /// What a machine did: events and errors in order.
@@ -14,49 +17,45 @@ pub type Log = Vec<Result<AuthEvent, AuthError>>;
 pub trait AuthMachine: for<'i> Machine<Event<'i> = AuthEvent, Error = AuthError> {}
 impl<M: for<'i> Machine<Event<'i> = AuthEvent, Error = AuthError>> AuthMachine for M {}
 
-/// Feed `pipe` to `m` in chunks from `chunk` until it is empty, `m` stops taking bytes, or an
-/// error. Consumed bytes are removed from `pipe`.
-pub fn feed<M: AuthMachine>(
-    m: &mut M,
-    pipe: &mut Vec<u8>,
-    chunk: &mut dyn FnMut() -> usize,
-    log: &mut Log,
-) {
-    while !pipe.is_empty() {
-        let n = chunk().clamp(1, pipe.len());
-        match m.handle_input(&pipe[..n]) {
-            Err(err) => {
+/// Feed `pipe` to `m` through the core's driver, arriving in pieces from `chunk`, until it
+/// is all taken, `m` stops taking bytes, fails or is done. Consumed bytes are removed from
+/// `pipe`. Output stays in the machine for the caller to check (the transport here takes
+/// none, so the driver goes on feeding input).
+pub fn feed<M: AuthMachine>(m: &mut M, pipe: &mut Vec<u8>, chunk: &mut dyn Chunker, log: &mut Log) {
+    let mut driver = Driver::new();
+    let (mut taken, mut arrived) = (0, 0);
+    loop {
+        if arrived < pipe.len() {
+            let pending = pipe.len() - arrived;
+            arrived += chunk.next_chunk(pending).clamp(1, pending);
+        }
+        let rest = match driver.step(m, Input::new(&pipe[taken..arrived])) {
+            Err(StepError::Machine(err)) => {
                 log.push(Err(err));
-                return;
+                break;
             }
-            Ok(handled) => {
-                assert!(handled.consumed <= n);
-                pipe.drain(..handled.consumed);
-                if let Some(event) = handled.event {
-                    log.push(Ok(event));
-                } else if handled.consumed == 0 {
-                    return;
+            Err(StepError::UnexpectedEof) => break,
+            Ok(step) => {
+                taken += step.consumed;
+                match step.action {
+                    Action::Transmit(transmit) => {
+                        transmit.sent(0);
+                        false
+                    }
+                    Action::Event(event) | Action::Closed(event) => {
+                        log.push(Ok(event));
+                        false
+                    }
+                    Action::Finished => break,
+                    Action::NeedInput | Action::WaitingForCaller { .. } => true,
                 }
             }
+        };
+        if rest && arrived == pipe.len() {
+            break;
         }
     }
-}
-
-/// Move everything `m` wants to send into `wire` (the whole log) and `pipe` (in flight),
-/// in pieces of `chunk` bytes, as a socket that accepts short writes would.
-pub fn flush<M: AuthMachine>(
-    m: &mut M,
-    wire: &mut Vec<u8>,
-    pipe: &mut Vec<u8>,
-    chunk: &mut dyn FnMut() -> usize,
-) {
-    while !m.output_buf().is_empty() {
-        let out = m.output_buf();
-        let n = chunk().clamp(1, out.len());
-        wire.extend_from_slice(&out[..n]);
-        pipe.extend_from_slice(&out[..n]);
-        m.consume_output(n);
-    }
+    pipe.drain(..taken);
 }
 
 /// One side's record of a pair run.
@@ -66,87 +65,44 @@ pub struct Side {
     pub log: Log,
     /// Every byte it sent.
     pub sent: Vec<u8>,
-    /// Bytes sent to it that it never consumed.
-    pub unread: Vec<u8>,
 }
 
-/// Run two machines against each other. A side that is done and flushed closes its end;
-/// the other sees EOF once it has read everything. Stops when nothing moves.
+/// Run two machines against each other on the core's [`pair`] harness, both directions
+/// split by `chunk`. A side that is done and flushed closes its end; the other sees EOF
+/// once it has read everything.
 pub fn run_pair<A: AuthMachine, B: AuthMachine>(
     a: &mut A,
     b: &mut B,
-    chunk: &mut dyn FnMut() -> usize,
+    chunk: &Sizes,
 ) -> (Side, Side) {
-    let (mut sa, mut sb) = (Side::default(), Side::default());
-    let (mut a_to_b, mut b_to_a) = (Vec::new(), Vec::new());
-    let (mut a_eof_seen, mut b_eof_seen) = (false, false);
-    for _ in 0..1000 {
-        let before =
-            (sa.sent.len(), sb.sent.len(), a_to_b.len(), b_to_a.len(), sa.log.len(), sb.log.len());
-        flush(a, &mut sa.sent, &mut a_to_b, chunk);
-        flush(b, &mut sb.sent, &mut b_to_a, chunk);
-        if !b.is_done() {
-            feed(b, &mut a_to_b, chunk, &mut sb.log);
-        }
-        if !a.is_done() {
-            feed(a, &mut b_to_a, chunk, &mut sa.log);
-        }
-        // A finished side closes once flushed; the other reads EOF after draining.
-        if a.is_done()
-            && a.output_buf().is_empty()
-            && a_to_b.is_empty()
-            && !b.is_done()
-            && !b_eof_seen
-        {
-            b_eof_seen = true;
-            log_eof(b, &mut sb.log);
-        }
-        if b.is_done()
-            && b.output_buf().is_empty()
-            && b_to_a.is_empty()
-            && !a.is_done()
-            && !a_eof_seen
-        {
-            a_eof_seen = true;
-            log_eof(a, &mut sa.log);
-        }
-        let after =
-            (sa.sent.len(), sb.sent.len(), a_to_b.len(), b_to_a.len(), sa.log.len(), sb.log.len());
-        if before == after {
-            break;
-        }
-    }
-    sa.unread = b_to_a;
-    sb.unread = a_to_b;
-    (sa, sb)
+    let (mut log_a, mut log_b) = (Log::new(), Log::new());
+    let t = pair::run(
+        a,
+        b,
+        &mut chunk.clone(),
+        &mut chunk.clone(),
+        Options { max_rounds: 1000, ..Options::default() },
+        |_, event| log_a.push(Ok(event)),
+        |_, event| log_b.push(Ok(event)),
+    );
+    log_a.extend(t.a_error.map(Err));
+    log_b.extend(t.b_error.map(Err));
+    (Side { log: log_a, sent: t.a_sent }, Side { log: log_b, sent: t.b_sent })
 }
 
-fn log_eof<M: AuthMachine>(m: &mut M, log: &mut Log) {
-    match m.handle_eof() {
-        Ok(Some(event)) => log.push(Ok(event)),
-        Ok(None) => {}
-        Err(err) => log.push(Err(err)),
-    }
+/// Splits: everything at once, one byte at a time, or a fixed cycle of sizes.
+pub fn whole() -> Sizes {
+    Sizes::new(Vec::new())
 }
 
-/// Chunkers: everything at once, one byte at a time, or a fixed cycle of sizes.
-pub fn whole() -> impl FnMut() -> usize {
-    || usize::MAX
-}
-
-/// One byte per call.
-pub fn bytewise() -> impl FnMut() -> usize {
-    || 1
+/// One byte per arrival.
+pub fn bytewise() -> Sizes {
+    Sizes::new(std::vec![1])
 }
 
 /// Cycle through `sizes` (each at least 1).
-pub fn cycle(sizes: Vec<usize>) -> impl FnMut() -> usize {
-    let mut i = 0;
-    move || {
-        let n = sizes[i % sizes.len()];
-        i += 1;
-        n
-    }
+pub fn cycle(sizes: Vec<usize>) -> Sizes {
+    Sizes::new(sizes)
 }
 
 /// Any auth machine, so tables of cases can hold different kinds.

@@ -11,6 +11,7 @@ use crate::auth::{
     AuthError, AuthEvent, ChallengeMode, MacAlgorithm, MpHandshake, MpPolicy, MpProver, MpVerifier,
     Order, Outcome, RejectReason, SeedProver, SeedVerifier,
 };
+use crate::pair::Sizes;
 
 const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
 const OTHER: &[u8] = b"not the key";
@@ -26,7 +27,7 @@ fn modes() -> Vec<ChallengeMode> {
 fn run(
     mut a: Any<'_>,
     mut b: Any<'_>,
-    chunk: &mut dyn FnMut() -> usize,
+    chunk: &Sizes,
 ) -> (Side, Side, Option<Outcome>, Option<Outcome>) {
     let (sa, sb) = run_pair(&mut a, &mut b, chunk);
     (sa, sb, a.outcome(), b.outcome())
@@ -42,7 +43,7 @@ type Observed = (
     Option<Outcome>,
 );
 
-fn observe(a: Any<'_>, b: Any<'_>, chunk: &mut dyn FnMut() -> usize) -> Observed {
+fn observe(a: Any<'_>, b: Any<'_>, chunk: &Sizes) -> Observed {
     let (sa, sb, oa, ob) = run(a, b, chunk);
     (sa.log, sa.sent, sb.log, sb.sent, oa, ob)
 }
@@ -129,7 +130,7 @@ fn seed_right_and_wrong_key() {
         let (v, p, ov, op) = run(
             Any::SeedVerifier(SeedVerifier::new(KEY, [7; 32])),
             Any::SeedProver(SeedProver::new(key)),
-            &mut whole(),
+            &whole(),
         );
         assert_eq!(v.log, vec![verdict]);
         assert_eq!(p.log, vec![Ok(AuthEvent::Answered)]);
@@ -148,7 +149,7 @@ fn mp_halves_every_mode_right_and_wrong_key() {
             let (v, p, ov, op) = run(
                 Any::Verifier(MpVerifier::new(KEY, mode, MpPolicy::COMPATIBLE, RANDOM_A)),
                 Any::Prover(MpProver::new(key, MpPolicy::COMPATIBLE)),
-                &mut whole(),
+                &whole(),
             );
             let ctx = (mode, right);
             if right {
@@ -201,9 +202,9 @@ fn mp_handshake_every_mode_both_orders() {
                     RANDOM_B,
                 ));
                 let (l, c, ol, oc) = if listener_first {
-                    run(listener, client, &mut whole())
+                    run(listener, client, &whole())
                 } else {
-                    let (c, l, oc, ol) = run(client, listener, &mut whole());
+                    let (c, l, oc, ol) = run(client, listener, &whole());
                     (l, c, ol, oc)
                 };
                 let ctx = (mode, right, listener_first);
@@ -253,7 +254,7 @@ fn mp_handshake_wire_order_matches_cpython() {
         MpPolicy::COMPATIBLE,
         RANDOM_B,
     ));
-    let (l, c, _, _) = run(listener, client, &mut bytewise());
+    let (l, c, _, _) = run(listener, client, &bytewise());
     let mut l_expected = b"\x00\x00\x00\x1f#CHALLENGE#".to_vec();
     l_expected.extend_from_slice(&RANDOM_A[..20]);
     l_expected.extend_from_slice(b"\x00\x00\x00\x09#WELCOME#\x00\x00\x00\x10");
@@ -283,7 +284,7 @@ fn mismatched_orders_never_authenticate() {
         MpPolicy::COMPATIBLE,
         RANDOM_B,
     ));
-    let (_, _, oa, ob) = run(a, b, &mut whole());
+    let (_, _, oa, ob) = run(a, b, &whole());
     let reject = Some(Outcome::PeerRejected(RejectReason::Unrecognized { len: 31 }));
     assert_eq!((oa, ob), (reject, reject));
     // Two clients both wait for a challenge: nothing happens, nobody is authenticated.
@@ -301,7 +302,7 @@ fn mismatched_orders_never_authenticate() {
         MpPolicy::COMPATIBLE,
         RANDOM_B,
     ));
-    let (sa, sb, oa, ob) = run(a, b, &mut whole());
+    let (sa, sb, oa, ob) = run(a, b, &whole());
     assert_eq!((oa, ob), (None, None));
     assert!(sa.sent.is_empty() && sb.sent.is_empty());
 }
@@ -312,7 +313,7 @@ fn md5_refused_under_strict_policy() {
     let (v, p, ov, op) = run(
         Any::Verifier(MpVerifier::new(KEY, ChallengeMode::SHA256, MpPolicy::STRICT, RANDOM_A)),
         Any::Prover(MpProver::new(KEY, MpPolicy::COMPATIBLE)),
-        &mut whole(),
+        &whole(),
     );
     // Our compatible prover answers {sha256}, which the strict verifier takes.
     assert_eq!(v.log, vec![Ok(AuthEvent::PeerVerified)]);
@@ -322,7 +323,7 @@ fn md5_refused_under_strict_policy() {
         let (v, p, ov, op) = run(
             Any::Verifier(MpVerifier::new(KEY, mode, MpPolicy::STRICT, RANDOM_A)),
             Any::Prover(MpProver::new(KEY, MpPolicy::COMPATIBLE)),
-            &mut whole(),
+            &whole(),
         );
         assert_eq!(v.log, vec![Ok(AuthEvent::PeerRejected(RejectReason::WeakDigest))], "{mode:?}");
         assert_eq!(ov, Some(Outcome::PeerRejected(RejectReason::WeakDigest)));
@@ -332,7 +333,7 @@ fn md5_refused_under_strict_policy() {
         let (_, p, _, op) = run(
             Any::Verifier(MpVerifier::new(KEY, mode, MpPolicy::COMPATIBLE, RANDOM_A)),
             Any::Prover(MpProver::new(KEY, MpPolicy::STRICT)),
-            &mut whole(),
+            &whole(),
         );
         assert_eq!(p.log, vec![Err(AuthError::WeakDigest)], "{mode:?}");
         assert!(p.sent.is_empty());
@@ -346,11 +347,11 @@ proptest! {
         let key: &'static [u8] = if wrong { OTHER } else { KEY };
         for (name, build) in scenarios() {
             let (a, b) = build(key);
-            let reference = observe(a, b, &mut whole());
+            let reference = observe(a, b, &whole());
             let (a, b) = build(key);
-            prop_assert_eq!(&observe(a, b, &mut bytewise()), &reference, "{} bytewise", name);
+            prop_assert_eq!(&observe(a, b, &bytewise()), &reference, "{} bytewise", name);
             let (a, b) = build(key);
-            prop_assert_eq!(&observe(a, b, &mut cycle(sizes.clone())), &reference, "{} {:?}", name, sizes);
+            prop_assert_eq!(&observe(a, b, &cycle(sizes.clone())), &reference, "{} {:?}", name, sizes);
             prop_assert!(reference.4.is_some() && reference.5.is_some(), "{} unfinished", name);
         }
     }

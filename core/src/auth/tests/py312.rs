@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use super::driver::{bytewise, cycle, whole, Any};
 use super::vectors::{expected, parse, replay, Case};
 use crate::auth::{ChallengeMode, MpHandshake, MpPolicy, Order};
+use crate::pair::Chunker;
 use crate::Machine;
 
 const VECTORS: &str = include_str!("../../../tests/vectors/auth_vectors_py312.txt");
@@ -22,7 +23,7 @@ fn machine<'c>(c: &'c Case, role: &str, policy: MpPolicy) -> Any<'c> {
     Any::Handshake(MpHandshake::new(key, order, ChallengeMode::SHA256, policy, c.random40(role)))
 }
 
-fn check(c: &Case, role: &str, policy: MpPolicy, chunk: &mut dyn FnMut() -> usize) {
+fn check(c: &Case, role: &str, policy: MpPolicy, chunk: &mut dyn Chunker) {
     let mut m = machine(c, role, policy);
     let (log, rest) = replay(&mut m, c, role, b"after", chunk);
     let (want_log, want_outcome) = expected(c, role);

@@ -12,6 +12,7 @@ use crate::auth::{
     AuthError, AuthEvent, ChallengeMode, MacAlgorithm, MpHandshake, MpPolicy, MpProver, MpVerifier,
     Order, Outcome, RejectReason, SeedProver, SeedVerifier,
 };
+use crate::pair::Chunker;
 use crate::Machine;
 
 const VECTORS: &str = include_str!("../../../tests/vectors/auth_vectors.txt");
@@ -89,7 +90,7 @@ pub fn replay<M: AuthMachine>(
     case: &Case,
     me: &str,
     trailing: &[u8],
-    chunk: &mut dyn FnMut() -> usize,
+    chunk: &mut dyn Chunker,
 ) -> (Log, Vec<u8>) {
     let mut log = Log::new();
     let mut pipe = Vec::new();
@@ -218,7 +219,7 @@ pub fn plays() -> Vec<(Case, &'static str)> {
     out
 }
 
-fn check_play(c: &Case, role: &str, trailing: &[u8], chunk: &mut dyn FnMut() -> usize) {
+fn check_play(c: &Case, role: &str, trailing: &[u8], chunk: &mut dyn Chunker) {
     let mut m = machine(c, role);
     let (log, rest) = replay(&mut m, c, role, trailing, chunk);
     let (want_log, want_outcome) = expected(c, role);

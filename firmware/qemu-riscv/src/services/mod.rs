@@ -9,15 +9,14 @@
 //! | UDP 8096 | any datagram is answered with `bye` (the seed's UDP server) |
 //!
 //! Every TCP port has [`SOCKETS_PER_PORT`] listening sockets, so a new connection finds one
-//! while the previous connections' sockets are still closing; a socket in TIME-WAIT listens
-//! again at once (smoltcp would keep it 10 s).
-//! A session starts when its connection is established (its challenge is drawn then),
-//! and the socket listens again once it is closed. A peer that fails the handshake gets
-//! nothing: a seed prover's connection is reset at once, an mp client gets `#FAILURE#`
-//! and a close (see `slot::OnRefusal`).
+//! while the previous connections' sockets are still closing. Each socket goes through
+//! `wirekit_smoltcp::Slot`'s lifecycle: a socket in TIME-WAIT listens again at once (smoltcp
+//! would keep it 10 s); a session starts when its connection is established (its challenge
+//! is drawn then); a peer that fails the handshake gets nothing (a seed prover's
+//! connection is reset at once, an mp client gets `#FAILURE#` and a close); data after the
+//! close is reset; a connection idle for 2 min is reset (keep-alive every 30 s).
 
 pub mod commands;
-mod slot;
 mod storage;
 
 use smoltcp::iface::{SocketHandle, SocketSet};
@@ -31,12 +30,12 @@ use wirekit_core::frame::FrameConfig;
 use wirekit_core::transfer::FileReceiver;
 use wirekit_smoltcp::{
     proceeds_after, recv_datagram_into, send_datagram, AgentEvent, Authenticate, CommandAgent,
-    FileEvent, FileReceive, Md5Sink, Session, SessionEvent, SliceOutput, UdpError,
+    FileEvent, FileReceive, Md5Sink, Served, Session, SessionEvent, SliceOutput, Slot, SlotConfig,
+    UdpError,
 };
 
 use crate::entropy::Challenges;
 use commands::{Commands, LastFile, Stats};
-use slot::{serve, Slot};
 pub use storage::{Metadata, Storage};
 
 /// The shared key, fixed at build time: `WIREKIT_FW_KEY=... cargo build ...` (default
@@ -72,8 +71,10 @@ const HEADER_MAX: usize = 512;
 /// The longest command (the table's are short; the seed reads `recv(1024)`).
 const COMMAND_MAX: usize = 256;
 
-/// A peer that stops answering (no ACKs) is dropped after this long.
+/// A peer that stops answering (no ACKs, keep-alives included) is dropped after this long.
 const TCP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Every connection: dropped after 2 min with nothing moving, keep-alive every 30 s.
+const SLOT: SlotConfig = SlotConfig::DEFAULT;
 
 type SeedAuth = Authenticate<SeedVerifier<'static>>;
 type MpAuth = Authenticate<MpHandshake<'static>>;
@@ -134,11 +135,11 @@ impl Services {
         let Storage { auth, mp, file, command, udp_rx, udp_tx } = storage;
         let mut add =
             |rx: &'static mut [u8], tx: &'static mut [u8]| sockets.add(tcp_socket(rx, tx));
-        let auth = auth.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx)));
-        let mp = mp.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx)));
-        let file = file.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx)));
+        let auth = auth.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx), AUTH_PORT, SLOT));
+        let mp = mp.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx), MP_PORT, SLOT));
+        let file = file.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx), FILE_PORT, SLOT));
         let command = command.each_mut().map(|s| ShellSlot {
-            slot: Slot::new(add(&mut s.socket.rx, &mut s.socket.tx)),
+            slot: Slot::new(add(&mut s.socket.rx, &mut s.socket.tx), COMMAND_PORT, SLOT),
             buffers: Some((&mut s.stdout[..], &mut s.stderr[..])),
         });
         let Metadata { udp_rx: rx_meta, udp_tx: tx_meta } = metadata;
@@ -179,98 +180,116 @@ impl Services {
         let state = &mut self.state;
         let mut busy = false;
 
+        let now_since_boot = core::time::Duration::from_micros(now.total_micros().unsigned_abs());
         for slot in &mut self.auth {
-            let socket = sockets.get_mut::<tcp::Socket>(slot.handle);
-            busy |= serve(
-                slot,
-                socket,
+            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
+            let peer = slot.peer();
+            busy |= logged(
                 AUTH_PORT,
-                state,
-                |state, peer| {
-                    Some(Authenticate::new(SeedVerifier::new(KEY, challenge(state, peer))))
-                },
-                |_, _| {},
-                |state, _, peer, outcome| verdict(state, AUTH_PORT, peer, outcome),
+                peer,
+                slot.serve(
+                    socket,
+                    now_since_boot,
+                    state,
+                    |state, peer| {
+                        Some(Authenticate::new(SeedVerifier::new(KEY, challenge(state, peer))))
+                    },
+                    |_, _| {},
+                    |state, _, peer, outcome| verdict(state, AUTH_PORT, peer, outcome),
+                ),
             );
         }
 
         for slot in &mut self.mp {
-            let socket = sockets.get_mut::<tcp::Socket>(slot.handle);
-            busy |= serve(
-                slot,
-                socket,
+            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
+            let peer = slot.peer();
+            busy |= logged(
                 MP_PORT,
-                state,
-                |state, peer| {
-                    // Legacy: Python 3.11's challenge, and the `wirekit` binary's default.
-                    let hs = MpHandshake::new(
-                        KEY,
-                        Order::ListenerSide,
-                        ChallengeMode::Legacy,
-                        MpPolicy::COMPATIBLE,
-                        challenge(state, peer),
-                    );
-                    Some(Authenticate::new(hs))
-                },
-                |_, _| {},
-                |state, _, peer, outcome| verdict(state, MP_PORT, peer, outcome),
+                peer,
+                slot.serve(
+                    socket,
+                    now_since_boot,
+                    state,
+                    |state, peer| {
+                        // Legacy: Python 3.11's challenge, and the `wirekit` binary's default.
+                        let hs = MpHandshake::new(
+                            KEY,
+                            Order::ListenerSide,
+                            ChallengeMode::Legacy,
+                            MpPolicy::COMPATIBLE,
+                            challenge(state, peer),
+                        );
+                        Some(Authenticate::new(hs))
+                    },
+                    |_, _| {},
+                    |state, _, peer, outcome| verdict(state, MP_PORT, peer, outcome),
+                ),
             );
         }
 
         for (index, slot) in self.file.iter_mut().enumerate() {
-            let socket = sockets.get_mut::<tcp::Socket>(slot.handle);
-            busy |= serve(
-                slot,
-                socket,
+            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
+            let peer = slot.peer();
+            busy |= logged(
                 FILE_PORT,
-                state,
-                |state, peer| {
-                    let receiver = FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
-                    let upload = FileReceive::new(receiver, Md5Sink::with_limit(MAX_FILE));
-                    Some(Session::new(SeedVerifier::new(KEY, challenge(state, peer)), upload))
-                },
-                |_, _| {},
-                |state, session, peer, event| upload_event(state, index, session, peer, event),
+                peer,
+                slot.serve(
+                    socket,
+                    now_since_boot,
+                    state,
+                    |state, peer| {
+                        let receiver =
+                            FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
+                        let upload = FileReceive::new(receiver, Md5Sink::with_limit(MAX_FILE));
+                        Some(Session::new(SeedVerifier::new(KEY, challenge(state, peer)), upload))
+                    },
+                    |_, _| {},
+                    |state, session, peer, event| upload_event(state, index, session, peer, event),
+                ),
             );
         }
 
         for shell in &mut self.command {
-            if let Some(session) = shell.slot.session.as_mut() {
+            if let Some(session) = shell.slot.session_mut() {
                 let handler = session.exchange_mut().handler_mut();
                 handler.now_ms = u64::try_from(state.now.total_millis()).unwrap_or(0);
                 handler.last_file = state.last_file;
                 handler.stats = state.stats;
             }
             let ShellSlot { slot, buffers } = shell;
-            let socket = sockets.get_mut::<tcp::Socket>(slot.handle);
+            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
             let mut ctx = (&mut *state, buffers);
-            busy |= serve(
-                slot,
-                socket,
+            let peer = slot.peer();
+            busy |= logged(
                 COMMAND_PORT,
-                &mut ctx,
-                |(state, buffers), peer| {
-                    let Some((stdout, stderr)) = buffers.take() else {
-                        log::error!("command socket without reply buffers");
-                        return None;
-                    };
-                    let agent = CommandAgent::new(
-                        Agent::new(Mode::seed_framed()),
-                        Commands::default(),
-                        SliceOutput::new(stdout, stderr),
-                    );
-                    Some(Session::new(SeedVerifier::new(KEY, challenge(state, peer)), agent))
-                },
-                |(_, buffers), session| {
-                    let (_, out) = session.into_exchange().into_parts();
-                    **buffers = Some(out.into_buffers());
-                },
-                |(state, _), session, peer, event| {
-                    command_event(state, peer, event);
-                    // A command behind the verdict runs in this same turn: show it the
-                    // verdict just counted.
-                    session.exchange_mut().handler_mut().stats = state.stats;
-                },
+                peer,
+                slot.serve(
+                    socket,
+                    now_since_boot,
+                    &mut ctx,
+                    |(state, buffers), peer| {
+                        let Some((stdout, stderr)) = buffers.take() else {
+                            log::error!("command socket without reply buffers");
+                            return None;
+                        };
+                        let agent = CommandAgent::new(
+                            Agent::new(Mode::seed_framed()),
+                            Commands::default(),
+                            SliceOutput::new(stdout, stderr),
+                        );
+                        Some(Session::new(SeedVerifier::new(KEY, challenge(state, peer)), agent))
+                    },
+                    |(_, buffers), session| {
+                        let (_, out) = session.into_exchange().into_parts();
+                        **buffers = Some(out.into_buffers());
+                    },
+                    |(state, _), session, peer, event| {
+                        command_event(state, peer, event);
+                        // A command behind the verdict runs in this same turn: show it the
+                        // verdict just counted.
+                        session.exchange_mut().handler_mut().stats = state.stats;
+                    },
+                ),
             );
         }
 
@@ -323,6 +342,17 @@ impl Services {
         }
         busy
     }
+}
+
+/// Logs what a slot noted; returns whether it was busy.
+fn logged<E: core::fmt::Display>(port: u16, peer: Option<IpEndpoint>, served: Served<E>) -> bool {
+    if let Some(note) = served.note {
+        match peer {
+            Some(peer) => log::warn!(":{port} {peer}: {note}"),
+            None => log::error!("tcp :{port}: {note}"),
+        }
+    }
+    served.busy
 }
 
 /// Challenge bytes for a new connection (see [`crate::entropy`]: not a CSPRNG).

@@ -1,0 +1,282 @@
+//! A device's listening socket, once: listen, start a session per connection, poll it,
+//! close or reset it, listen again — with an idle deadline and TCP keep-alive.
+//!
+//! Every firmware image needs the same connection lifecycle, and the cases are easy to get
+//! wrong, so it lives here:
+//!
+//! * **Listen again from TIME-WAIT.** smoltcp holds a socket 10 s after every connection the
+//!   device closed first, and a few quick connections would find no listener. Our last ACK
+//!   is out; a late duplicate of the old connection is a risk a LAN-only device takes (many
+//!   embedded stacks do the same).
+//! * **Reset on refusal.** A peer that fails a seed handshake gets a reset at once
+//!   ([`OnRefusal`]): the seed sends no verdict and its prover sends its file or command
+//!   right behind a wrong answer, so a FIN could look like a completed upload.
+//! * **Reset on data after close.** Once the session is over, bytes from the peer are
+//!   unwanted (a rejected prover sending its file anyway): reset instead of letting them
+//!   fill the window.
+//! * **Idle deadline.** A connection on which nothing moved for [`SlotConfig::idle`] is
+//!   reset and the socket listens again, so idle peers cannot hold a port's sockets
+//!   forever. Time is an argument ([`Slot::serve`]'s `now`), through the core's
+//!   [`Deadlines`]; [`Slot::poll_timeout`] says when to wake up for it.
+//! * **Keep-alive.** Each connection gets TCP keep-alive ([`SlotConfig::keep_alive`]), so a
+//!   peer that vanished without a FIN is noticed by smoltcp (its `timeout`) even while the
+//!   session legitimately waits.
+
+use core::fmt;
+use core::time::Duration;
+
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp;
+use smoltcp::wire::IpEndpoint;
+use wirekit_core::auth::{MpHandshake, SeedVerifier};
+use wirekit_core::drive::{Deadlines, Expired};
+
+use crate::session::{proceeds_after, Authenticate, Exchange, Session};
+
+/// How a [`Slot`] treats its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotConfig {
+    /// Reset a connection on which nothing moved (no byte either way, no event) this long.
+    pub idle: Option<Duration>,
+    /// TCP keep-alive interval on each connection (smoltcp's `set_keep_alive`).
+    pub keep_alive: Option<Duration>,
+}
+
+impl SlotConfig {
+    /// Idle connections are dropped after 2 min; keep-alive every 30 s.
+    pub const DEFAULT: Self =
+        Self { idle: Some(Duration::from_secs(120)), keep_alive: Some(Duration::from_secs(30)) };
+}
+
+impl Default for SlotConfig {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// How a session ends when the peer failed the handshake.
+pub trait OnRefusal {
+    /// True when the peer failed and we owe it nothing: reset at once. An mp `#FAILURE#`
+    /// must arrive first: close gracefully.
+    fn reset_now(&self) -> bool;
+}
+
+impl OnRefusal for Authenticate<SeedVerifier<'_>> {
+    fn reset_now(&self) -> bool {
+        self.outcome().is_some_and(|o| !proceeds_after(&o))
+    }
+}
+
+impl OnRefusal for Authenticate<MpHandshake<'_>> {
+    fn reset_now(&self) -> bool {
+        false
+    }
+}
+
+impl<X: Exchange> OnRefusal for Session<SeedVerifier<'_>, X> {
+    fn reset_now(&self) -> bool {
+        self.outcome().is_some_and(|o| !proceeds_after(&o))
+    }
+}
+
+impl<X: Exchange> OnRefusal for Session<MpHandshake<'_>, X> {
+    fn reset_now(&self) -> bool {
+        false
+    }
+}
+
+/// Why a [`Slot`] reset its connection (or could not listen), for the device's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotNote<E> {
+    /// `listen` failed (a zero port).
+    ListenFailed(tcp::ListenError),
+    /// The session failed; the connection was reset.
+    Failed(E),
+    /// Bytes arrived after the device closed its side; reset.
+    DataAfterClose,
+    /// The session ended with bytes of the peer unread; reset.
+    UnreadAfterSession,
+    /// A deadline passed; reset.
+    TimedOut(Expired),
+}
+
+impl<E: fmt::Display> fmt::Display for SlotNote<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ListenFailed(e) => write!(f, "listen: {e}"),
+            Self::Failed(e) => write!(f, "{e}; resetting"),
+            Self::DataAfterClose => f.write_str("data after the session ended; resetting"),
+            Self::UnreadAfterSession => f.write_str("unread data after the session; resetting"),
+            Self::TimedOut(e) => write!(f, "{e}; resetting"),
+        }
+    }
+}
+
+/// What one [`Slot::serve`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served<E> {
+    /// Something moved: serve again before sleeping.
+    pub busy: bool,
+    /// Something worth a log line happened.
+    pub note: Option<SlotNote<E>>,
+}
+
+impl<E> Served<E> {
+    const fn busy(busy: bool) -> Self {
+        Self { busy, note: None }
+    }
+
+    const fn note(note: SlotNote<E>) -> Self {
+        Self { busy: true, note: Some(note) }
+    }
+}
+
+/// One listening socket and the session on its current connection.
+#[derive(Debug)]
+pub struct Slot<X> {
+    handle: SocketHandle,
+    port: u16,
+    config: SlotConfig,
+    session: Option<X>,
+    peer: Option<IpEndpoint>,
+    deadlines: Deadlines,
+}
+
+impl<X: Exchange + OnRefusal> Slot<X> {
+    /// A slot for the socket `handle`, listening on `port` from the first [`Slot::serve`].
+    pub const fn new(handle: SocketHandle, port: u16, config: SlotConfig) -> Self {
+        Self { handle, port, config, session: None, peer: None, deadlines: Deadlines::new() }
+    }
+
+    /// The socket.
+    pub const fn handle(&self) -> SocketHandle {
+        self.handle
+    }
+
+    /// The session on the current connection, if one started.
+    pub fn session_mut(&mut self) -> Option<&mut X> {
+        self.session.as_mut()
+    }
+
+    /// The current peer.
+    pub const fn peer(&self) -> Option<IpEndpoint> {
+        self.peer
+    }
+
+    /// When [`Slot::serve`] must run again for the idle deadline, if one is armed.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.deadlines.poll_timeout()
+    }
+
+    /// One turn for this socket at `now` (time since boot): listen again once closed (or in
+    /// TIME-WAIT), start a session when a connection is up (`start`; `None` resets it),
+    /// poll the session until it has nothing to say (`on_event` gets each event), close or
+    /// reset when it is over, reset an idle connection. `end` gets each finished session
+    /// back (to recycle its buffers). `ctx` is what the callbacks share.
+    #[allow(clippy::too_many_arguments)]
+    pub fn serve<C>(
+        &mut self,
+        socket: &mut tcp::Socket<'_>,
+        now: Duration,
+        ctx: &mut C,
+        start: impl FnOnce(&mut C, IpEndpoint) -> Option<X>,
+        end: impl FnOnce(&mut C, X),
+        mut on_event: impl FnMut(&mut C, &mut X, IpEndpoint, X::Event),
+    ) -> Served<X::Error> {
+        // Closed, or TIME-WAIT (not "open" to smoltcp, and `listen` takes it from there).
+        if !socket.is_open() {
+            if let Some(session) = self.session.take() {
+                end(ctx, session);
+            }
+            self.peer = None;
+            self.deadlines = Deadlines::new();
+            return match socket.listen(self.port) {
+                Ok(()) => Served::busy(false),
+                Err(e) => Served::note(SlotNote::ListenFailed(e)),
+            };
+        }
+        if self.session.is_none() {
+            if !matches!(socket.state(), tcp::State::Established | tcp::State::CloseWait) {
+                return Served::busy(false);
+            }
+            let Some(peer) = socket.remote_endpoint() else { return Served::busy(false) };
+            self.peer = Some(peer);
+            socket.set_keep_alive(self.config.keep_alive.map(to_smoltcp));
+            self.deadlines = match self.config.idle {
+                Some(idle) => Deadlines::new().with_idle_timeout(idle),
+                None => Deadlines::new(),
+            };
+            self.session = start(ctx, peer);
+            if self.session.is_none() {
+                socket.abort();
+                return Served::busy(true);
+            }
+        }
+        let (Some(session), Some(peer)) = (self.session.as_mut(), self.peer) else {
+            return Served::busy(false);
+        };
+
+        if !socket.may_send() {
+            // We closed already: the exchange is over, so bytes now are unwanted.
+            if socket.recv_queue() > 0 {
+                socket.abort();
+                return Served::note(SlotNote::DataAfterClose);
+            }
+            return self.check_idle(socket, now, false);
+        }
+
+        let mut busy = false;
+        loop {
+            match session.poll(socket) {
+                Ok(Some(event)) => {
+                    busy = true;
+                    on_event(ctx, session, peer, event);
+                }
+                Ok(None) => {
+                    busy |= !session.progress().is_idle();
+                    break;
+                }
+                Err(e) => {
+                    socket.abort();
+                    return Served::note(SlotNote::Failed(e));
+                }
+            }
+        }
+        if session.reset_now() {
+            socket.abort();
+            return Served::busy(true);
+        }
+        if session.is_flushed(socket) {
+            if socket.recv_queue() > 0 {
+                socket.abort();
+                return Served::note(SlotNote::UnreadAfterSession);
+            }
+            socket.close();
+            return Served::busy(true);
+        }
+        self.check_idle(socket, now, busy)
+    }
+
+    /// Count `busy` as activity and reset the connection once the idle deadline passed.
+    fn check_idle(
+        &mut self,
+        socket: &mut tcp::Socket<'_>,
+        now: Duration,
+        busy: bool,
+    ) -> Served<X::Error> {
+        if busy {
+            self.deadlines.activity();
+        }
+        match self.deadlines.handle_timeout(now) {
+            Ok(()) => Served::busy(busy),
+            Err(expired) => {
+                socket.abort();
+                Served::note(SlotNote::TimedOut(expired))
+            }
+        }
+    }
+}
+
+fn to_smoltcp(d: Duration) -> smoltcp::time::Duration {
+    smoltcp::time::Duration::from_micros(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}

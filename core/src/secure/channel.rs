@@ -629,6 +629,33 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
 
     /// Feed pending plaintext (and, after close_notify, the end of it) to the inner machine
     /// until it stalls or its handler returns a value.
+    /// The event owed to the caller now, if any: authentication, the inner machine's next
+    /// event, its end, the peer's close (in that order).
+    fn pending_event(&mut self) -> Result<Option<ChannelEvent<H::Output>>, ChannelError<M::Error>> {
+        self.seal_pending();
+        if core::mem::take(&mut self.owed.authenticated) {
+            return Ok(Some(ChannelEvent::PeerAuthenticated));
+        }
+        // The inner machine sees nothing until the peer is authenticated (a responder's
+        // message 1 can be a replay), and only plaintext that decrypted.
+        if self.authenticated {
+            if let Some(event) = self.feed_inner()? {
+                return Ok(Some(event));
+            }
+            if self.inner.is_done() && !self.inner_done_seen {
+                self.inner_done_seen = true;
+                self.owed.inner_done = true;
+            }
+            if core::mem::take(&mut self.owed.inner_done) {
+                return Ok(Some(ChannelEvent::InnerDone));
+            }
+            if core::mem::take(&mut self.owed.peer_closed) {
+                return Ok(Some(ChannelEvent::PeerClosed));
+            }
+        }
+        Ok(None)
+    }
+
     fn feed_inner(&mut self) -> Result<Option<ChannelEvent<H::Output>>, ChannelError<M::Error>> {
         loop {
             // A block, so the event (which borrows `rx`) is gone before sealing.
@@ -708,26 +735,8 @@ where
         if let Phase::Failed(e) = self.phase {
             return Err(e.into());
         }
-        self.seal_pending();
-        if core::mem::take(&mut self.owed.authenticated) {
-            return Ok(Handled::event(0, ChannelEvent::PeerAuthenticated));
-        }
-        // The inner machine sees nothing until the peer is authenticated (a responder's
-        // message 1 can be a replay), and only plaintext that decrypted.
-        if self.authenticated {
-            if let Some(event) = self.feed_inner()? {
-                return Ok(Handled::event(0, event));
-            }
-            if self.inner.is_done() && !self.inner_done_seen {
-                self.inner_done_seen = true;
-                self.owed.inner_done = true;
-            }
-            if core::mem::take(&mut self.owed.inner_done) {
-                return Ok(Handled::event(0, ChannelEvent::InnerDone));
-            }
-            if core::mem::take(&mut self.owed.peer_closed) {
-                return Ok(Handled::event(0, ChannelEvent::PeerClosed));
-            }
+        if let Some(event) = self.pending_event()? {
+            return Ok(Handled::event(0, event));
         }
         if self.peer_close_received {
             if !input.is_empty() {
@@ -759,7 +768,13 @@ where
             }
         };
         let event = match gathered.complete {
-            Some(len) => self.on_message(len)?,
+            // A record that completed without an event of its own may have made one due
+            // (the inner machine's next event, the peer's close): report it in this call,
+            // since a driver calls again with no input only after an event.
+            Some(len) => match self.on_message(len)? {
+                Some(event) => Some(event),
+                None => self.pending_event()?,
+            },
             None => None,
         };
         Ok(Handled { consumed: gathered.consumed, event })

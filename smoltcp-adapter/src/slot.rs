@@ -28,7 +28,7 @@ use core::time::Duration;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 use smoltcp::wire::IpEndpoint;
-use wirekit_core::auth::{MpHandshake, SeedVerifier};
+use wirekit_core::auth::{MpHandshake, SeedMutual, SeedVerifier};
 use wirekit_core::drive::{Deadlines, Expired};
 
 use crate::session::{proceeds_after, Authenticate, Exchange, Session};
@@ -74,6 +74,13 @@ impl OnRefusal for Authenticate<MpHandshake<'_>> {
 }
 
 impl<X: Exchange> OnRefusal for Session<SeedVerifier<'_>, X> {
+    fn reset_now(&self) -> bool {
+        self.outcome().is_some_and(|o| !proceeds_after(&o))
+    }
+}
+
+/// A mutual seed handshake (role keys) sends nothing after a failed answer either.
+impl<X: Exchange> OnRefusal for Session<SeedMutual<'_>, X> {
     fn reset_now(&self) -> bool {
         self.outcome().is_some_and(|o| !proceeds_after(&o))
     }

@@ -2,7 +2,7 @@
 
 use core::hint::black_box;
 
-use wirekit_core::auth::{Outcome, SeedVerifier};
+use wirekit_core::auth::{MutualOrder, Outcome, Role, RoleKeys, SeedMutual};
 use wirekit_core::drive::{Action, Driver, Input, StepError};
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::transfer::{FileReceiver, ReceiveEvent};
@@ -62,8 +62,10 @@ impl Sink {
 /// Where a connection is. One lives at a time and there is no allocator to box into, so the
 /// size difference between the variants is the point, not a problem.
 #[allow(clippy::large_enum_variant)]
-enum Phase {
-    Auth(SeedVerifier<'static>),
+enum Phase<'k> {
+    /// wirekit's keyed file handshake as the accepting side (role keys, docs/protocol.md
+    /// section 4): the peer's answer is checked before the device answers anything.
+    Auth(SeedMutual<'k>),
     File(FileReceiver<HEADER_MAX>),
 }
 
@@ -79,8 +81,9 @@ fn challenge(state: &mut u32) -> [u8; 32] {
     out
 }
 
-fn new_connection(rng: &mut u32) -> Phase {
-    Phase::Auth(SeedVerifier::new(KEY, challenge(rng)))
+fn new_connection<'k>(keys: &'k RoleKeys, rng: &mut u32) -> Phase<'k> {
+    let (verify, prove) = (keys.verify.as_bytes(), keys.prove.as_bytes());
+    Phase::Auth(SeedMutual::new(verify, prove, MutualOrder::AcceptingSide, challenge(rng)))
 }
 
 /// What a turn of one machine ended with.
@@ -134,7 +137,8 @@ fn turn<M: Machine>(
 /// The main loop. Never returns.
 pub fn run(uart: &'static mut Uart) -> ! {
     let mut rng = black_box(0x2545_f491_u32);
-    let mut phase = new_connection(&mut rng);
+    let keys = RoleKeys::for_role(KEY, Role::FileReceiver);
+    let mut phase = new_connection(&keys, &mut rng);
     let mut driver = Driver::new();
     let mut sink = Sink::default();
     loop {
@@ -161,7 +165,7 @@ pub fn run(uart: &'static mut Uart) -> ! {
         // Fresh connection on any error, at the end of a file, or when the line hung up.
         if !matches!(turn, Ok(Turn::Rest)) {
             black_box(&sink);
-            phase = new_connection(&mut rng);
+            phase = new_connection(&keys, &mut rng);
             driver = Driver::new();
         }
     }

@@ -10,7 +10,7 @@ use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, Ipv4Address};
-use wirekit_core::auth::SeedVerifier;
+use wirekit_core::auth::{MutualOrder, Role, RoleKeys, SeedMutual};
 use wirekit_core::command::{Agent, Mode};
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::transfer::FileReceiver;
@@ -92,8 +92,17 @@ impl CommandHandler for Commands {
     }
 }
 
-type FileSession = Session<SeedVerifier<'static>, FileReceive<Md5Sink, HEADER_MAX>>;
-type CommandSession = Session<SeedVerifier<'static>, CommandAgent<'static, Commands, COMMAND_MAX>>;
+type FileSession<'k> = Session<SeedMutual<'k>, FileReceive<Md5Sink, HEADER_MAX>>;
+type CommandSession<'k> = Session<SeedMutual<'k>, CommandAgent<'static, Commands, COMMAND_MAX>>;
+
+/// The mutual seed handshake of wirekit's keyed file and exec exchanges, as the accepting
+/// side (docs/protocol.md section 4): check the peer's answer under its role's key first,
+/// then answer its challenge under ours. `wirekit file send --connect --key` and `wirekit exec
+/// controller --connect --key` run the other side.
+fn accepting(keys: &RoleKeys, challenge: [u8; 32]) -> SeedMutual<'_> {
+    let (verify, prove) = (keys.verify.as_bytes(), keys.prove.as_bytes());
+    SeedMutual::new(verify, prove, MutualOrder::AcceptingSide, challenge)
+}
 
 /// A fresh 32-byte challenge, or `None` (the connection is refused) when the RNG fails.
 fn challenge(rng: &mut impl Entropy) -> Option<[u8; 32]> {
@@ -138,8 +147,12 @@ pub fn run(
         tcp::SocketBuffer::new(&mut command_rx[..]),
         tcp::SocketBuffer::new(&mut command_tx[..]),
     ));
-    let mut files: Slot<FileSession> = Slot::new(file_handle, FILE_PORT, SlotConfig::DEFAULT);
-    let mut commands: Slot<CommandSession> =
+    // The role keys, derived once from the shared key: the device receives files and runs
+    // commands, so no answer it gives is worth anything to another exchange.
+    let file_keys = RoleKeys::for_role(KEY, Role::FileReceiver);
+    let exec_keys = RoleKeys::for_role(KEY, Role::ExecAgent);
+    let mut files: Slot<FileSession<'_>> = Slot::new(file_handle, FILE_PORT, SlotConfig::DEFAULT);
+    let mut commands: Slot<CommandSession<'_>> =
         Slot::new(command_handle, COMMAND_PORT, SlotConfig::DEFAULT);
 
     loop {
@@ -156,7 +169,7 @@ pub fn run(
                     let receiver = FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
                     // Files over the partition size are refused from their header.
                     let upload = FileReceive::new(receiver, Md5Sink::with_limit(MAX_FILE));
-                    Some(Session::new(SeedVerifier::new(KEY, challenge(&mut device.rng)?), upload))
+                    Some(Session::new(accepting(&file_keys, challenge(&mut device.rng)?), upload))
                 },
                 |_, _| {},
                 |device, session, _peer, event| {
@@ -181,7 +194,7 @@ pub fn run(
                         Commands { last_md5: device.last_md5 },
                         SliceOutput::new(stdout, stderr),
                     );
-                    Some(Session::new(SeedVerifier::new(KEY, challenge), agent))
+                    Some(Session::new(accepting(&exec_keys, challenge), agent))
                 },
                 // The reply buffers go back for the next connection's session.
                 |device, session| {

@@ -76,7 +76,10 @@ fn main() -> ! {
     boot_noise[8..].copy_from_slice(&mac.0);
     let challenges = Challenges::new(&boot_noise);
     let udp_link_max = unfragmented_max_payload(&dev.capabilities(), IpVersion::V4);
-    let mut services = Services::new(storage, metadata, &mut sockets, challenges, udp_link_max);
+    let keys = singleton!(Option<services::DeviceKeys> = None)
+        .insert(services::DeviceKeys::derive(services::KEY));
+    let mut services =
+        Services::new(storage, metadata, &mut sockets, challenges, keys, udp_link_max);
 
     let idle = Idle::new(dev.base());
     log::info!("ready (sleeping on PLIC source {} between polls)", idle.irq());

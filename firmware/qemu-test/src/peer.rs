@@ -7,7 +7,10 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use embedded_io_adapters::std::FromStd;
-use wirekit_core::auth::{ChallengeMode, MpHandshake, MpPolicy, Order, Outcome, SeedProver};
+use wirekit_core::auth::{
+    ChallengeMode, MpHandshake, MpPolicy, MutualOrder, Order, Outcome, Role, RoleKeys, SeedMutual,
+    SeedProver,
+};
 use wirekit_core::command::{Controller, ControllerEvent, Mode};
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::header::FileHeader;
@@ -30,6 +33,20 @@ pub fn connect(port: u16, timeout: Duration) -> Result<StdConn, String> {
 /// the outcome is `Answered` whatever the key; the device's behaviour afterwards tells.
 pub fn seed_prove(conn: &mut StdConn, key: &[u8]) -> Result<Outcome, String> {
     conn.authenticate(&mut SeedProver::new(key)).map_err(|e| format!("seed handshake: {e}"))
+}
+
+/// The exec controller's half of the device's command-port handshake: the mutual seed
+/// handshake with role keys (docs/protocol.md section 4), as `wirekit exec controller
+/// --connect --key` runs it; `challenge` is ours for the device.
+pub fn controller_handshake(
+    conn: &mut StdConn,
+    key: &[u8],
+    challenge: [u8; 32],
+) -> Result<Outcome, String> {
+    let keys = RoleKeys::for_role(key, Role::ExecController);
+    let (verify, prove) = (keys.verify.as_bytes(), keys.prove.as_bytes());
+    let mut hs = SeedMutual::new(verify, prove, MutualOrder::ConnectingSide, challenge);
+    conn.authenticate(&mut hs).map_err(|e| format!("seed handshake: {e}"))
 }
 
 /// CPython `Client`'s half of the mp handshake (legacy challenge, as Python 3.11).

@@ -156,6 +156,8 @@ fn qemu_firmware_serves_the_pc() {
 
     // 2. mp handshake on 8067: both sides learn the verdict.
     let random = |seed: u8| -> [u8; 40] { pattern(40, seed).try_into().unwrap() };
+    // The PC's challenges for the device on the command port (fixed: a test, not a secret).
+    let challenge = |seed: u8| -> [u8; 32] { pattern(32, seed).try_into().unwrap() };
     assert_eq!(pc.mp_auth(KEY, random(1)), Verdict::Done, "mp, right key");
     let refused = pc.mp_auth(WRONG_KEY, random(2));
     assert!(matches!(refused, Verdict::Refused(_)), "mp, wrong key: {refused:?}");
@@ -206,18 +208,18 @@ fn qemu_firmware_serves_the_pc() {
     // 6. Back-to-back and concurrent sessions on one port (4 listening sockets; a socket
     //    whose session the device closed must not sit 10 s in TIME-WAIT).
     let t = Instant::now();
-    for i in 0..12 {
+    for i in 0..12u8 {
         let reply = peer::connect(fwd.command, IO_TIMEOUT).and_then(|mut conn| {
-            peer::seed_prove(&mut conn, KEY.as_bytes())?;
+            peer::controller_handshake(&mut conn, KEY.as_bytes(), challenge(10 + i))?;
             peer::run_commands(&mut conn, &["ver"])
         });
         assert!(reply.is_ok(), "back-to-back session {i}: {reply:?}");
     }
-    let workers: Vec<_> = (0..3)
-        .map(|_| {
+    let workers: Vec<_> = (0..3u8)
+        .map(|i| {
             thread::spawn(move || {
                 let mut conn = peer::connect(fwd.command, IO_TIMEOUT)?;
-                peer::seed_prove(&mut conn, KEY.as_bytes())?;
+                peer::controller_handshake(&mut conn, KEY.as_bytes(), challenge(30 + i))?;
                 peer::run_commands(&mut conn, &["uptime", "ver"])
             })
         })

@@ -23,7 +23,10 @@ use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpEndpoint;
-use wirekit_core::auth::{ChallengeMode, MpHandshake, MpPolicy, Order, Outcome, SeedVerifier};
+use wirekit_core::auth::{
+    ChallengeMode, MpHandshake, MpPolicy, MutualOrder, Order, Outcome, Role, RoleKeys, SeedMutual,
+    SeedVerifier,
+};
 use wirekit_core::command::{Agent, Mode};
 use wirekit_core::datagram::{ReplyBudget, ReplyRate};
 use wirekit_core::frame::FrameConfig;
@@ -45,6 +48,39 @@ pub const KEY: &[u8] = match option_env!("WIREKIT_FW_KEY") {
     None => b"egg",
 };
 const _: () = assert!(!KEY.is_empty(), "WIREKIT_FW_KEY must not be empty");
+
+/// The keys of the device's own keyed exchanges, derived from [`KEY`] at boot
+/// (docs/protocol.md section 4): the device is the file receiver (8080) and the exec agent
+/// (8090), and as the accepting side it checks the peer's answer before it answers anything.
+/// The seed auth port (8066) and mp auth (8067) keep the shared key, as their Python and
+/// CPython peers require; they let a peer do nothing but be told "legit".
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceKeys {
+    /// As the file receiver.
+    pub file: RoleKeys,
+    /// As the exec agent.
+    pub exec: RoleKeys,
+}
+
+impl DeviceKeys {
+    /// The role keys of `shared`.
+    pub fn derive(shared: &[u8]) -> Self {
+        Self {
+            file: RoleKeys::for_role(shared, Role::FileReceiver),
+            exec: RoleKeys::for_role(shared, Role::ExecAgent),
+        }
+    }
+}
+
+/// A mutual seed handshake as the accepting side with `keys`.
+fn accepting_handshake(keys: &'static RoleKeys, challenge: [u8; 32]) -> SeedMutual<'static> {
+    SeedMutual::new(
+        keys.verify.as_bytes(),
+        keys.prove.as_bytes(),
+        MutualOrder::AcceptingSide,
+        challenge,
+    )
+}
 
 /// Seed handshake alone (demo4).
 pub const AUTH_PORT: u16 = 8066;
@@ -78,8 +114,8 @@ const SLOT: SlotConfig = SlotConfig::DEFAULT;
 
 type SeedAuth = Authenticate<SeedVerifier<'static>>;
 type MpAuth = Authenticate<MpHandshake<'static>>;
-type Upload = Session<SeedVerifier<'static>, FileReceive<Md5Sink, HEADER_MAX>>;
-type Shell = Session<SeedVerifier<'static>, CommandAgent<'static, Commands, COMMAND_MAX>>;
+type Upload = Session<SeedMutual<'static>, FileReceive<Md5Sink, HEADER_MAX>>;
+type Shell = Session<SeedMutual<'static>, CommandAgent<'static, Commands, COMMAND_MAX>>;
 
 /// A command socket also parks its reply buffers between connections.
 struct ShellSlot {
@@ -102,6 +138,7 @@ struct State {
 
 /// All services; call [`Services::run`] after every `iface.poll`.
 pub struct Services {
+    keys: &'static DeviceKeys,
     auth: [Slot<SeedAuth>; SOCKETS_PER_PORT],
     mp: [Slot<MpAuth>; SOCKETS_PER_PORT],
     file: [Slot<Upload>; SOCKETS_PER_PORT],
@@ -130,6 +167,7 @@ impl Services {
         metadata: &'static mut Metadata,
         sockets: &mut SocketSet<'static>,
         challenges: Challenges,
+        keys: &'static DeviceKeys,
         udp_link_max: usize,
     ) -> Self {
         let Storage { auth, mp, file, command, udp_rx, udp_tx } = storage;
@@ -156,6 +194,7 @@ impl Services {
              commands :{COMMAND_PORT}, udp :{UDP_PORT}; {SOCKETS_PER_PORT} sockets per TCP port"
         );
         Self {
+            keys,
             auth,
             mp,
             file,
@@ -178,6 +217,7 @@ impl Services {
     pub fn run(&mut self, now: Instant, sockets: &mut SocketSet<'static>) -> bool {
         self.state.now = now;
         let state = &mut self.state;
+        let keys: &'static DeviceKeys = self.keys;
         let mut busy = false;
 
         let now_since_boot = core::time::Duration::from_micros(now.total_micros().unsigned_abs());
@@ -241,7 +281,8 @@ impl Services {
                         let receiver =
                             FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
                         let upload = FileReceive::new(receiver, Md5Sink::with_limit(MAX_FILE));
-                        Some(Session::new(SeedVerifier::new(KEY, challenge(state, peer)), upload))
+                        let handshake = accepting_handshake(&keys.file, challenge(state, peer));
+                        Some(Session::new(handshake, upload))
                     },
                     |_, _| {},
                     |state, session, peer, event| upload_event(state, index, session, peer, event),
@@ -277,7 +318,8 @@ impl Services {
                             Commands::default(),
                             SliceOutput::new(stdout, stderr),
                         );
-                        Some(Session::new(SeedVerifier::new(KEY, challenge(state, peer)), agent))
+                        let handshake = accepting_handshake(&keys.exec, challenge(state, peer));
+                        Some(Session::new(handshake, agent))
                     },
                     |(_, buffers), session| {
                         let (_, out) = session.into_exchange().into_parts();

@@ -5,10 +5,10 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::atomic_file::SizeLimit;
+use crate::atomic_file::{remove_temp_files_on_signals, ReceiveRules, TargetDir};
 use crate::cli::{
-    AuthRole, Cli, Command, ExecRole, FileRole, SessionArgs, TcpRole, UdpRole, DEFAULT_FILE_ADDR,
-    DEFAULT_TCP_ADDR,
+    AuthRole, Cli, Command, ExecRole, FileRole, NameRule, SessionArgs, TcpRole, UdpRole,
+    DEFAULT_FILE_ADDR, DEFAULT_TCP_ADDR,
 };
 use crate::console::{self, CommandSource};
 use crate::error::{Error, Result};
@@ -16,6 +16,7 @@ use crate::exec::{self, ExecWire};
 use crate::keys::{load_key_from_process, Key};
 use crate::net::{self, ServeOptions};
 use crate::runner::RunLimits;
+use crate::safe_name::NamePolicy;
 use crate::session::{self, Plan, Session, Side};
 use crate::{auth, file, keygen, tcp, udp};
 
@@ -68,12 +69,26 @@ fn listen_and_serve(
     plan: Plan,
     handler: impl Fn(Session) -> Result<()> + Send + Sync + 'static,
 ) -> Result<()> {
+    listen_and_serve_prepared(addr, session, serve, key, plan, |_| {}, handler)
+}
+
+/// As [`listen_and_serve`], calling `prepare` on each accepted stream before the handshake.
+fn listen_and_serve_prepared(
+    addr: &str,
+    session: &SessionArgs,
+    serve: &crate::cli::ServeArgs,
+    key: Option<Key>,
+    plan: Plan,
+    prepare: fn(&TcpStream),
+    handler: impl Fn(Session) -> Result<()> + Send + Sync + 'static,
+) -> Result<()> {
     let listener = net::bind_tcp(addr)?;
     let local =
         listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_owned(), source })?;
     net::announce_listening(addr, local, session.quiet);
     let timeout = session.timeout;
     net::serve(&listener, serve_options(serve, session.quiet), move |stream, _| {
+        prepare(&stream);
         handler(session::open(stream, key.as_ref(), plan, timeout)?)
     })
 }
@@ -213,15 +228,13 @@ fn run_file(role: FileRole) -> Result<()> {
     match role {
         FileRole::Send(args) => {
             let key = session_key(&args.session)?;
-            std::fs::metadata(&args.path).map_err(|source| Error::LocalIo {
-                what: "cannot read",
-                path: args.path.clone(),
-                source,
-            })?;
+            // Checked before the network: a directory, FIFO, unreadable file or a name our
+            // own receiver refuses fails now, not on every connection.
+            let outgoing =
+                file::Outgoing::check(&args.path, args.name.as_deref(), args.header_dir)?;
             let (listens, addr) = args.endpoint.pick(true, DEFAULT_FILE_ADDR);
             let (profile, quiet) = (args.session.profile, args.session.quiet);
-            let path = args.path.clone();
-            let send = move |s: Session| file::send(s, &path, profile, quiet).map(|_| ());
+            let send = move |s: Session| file::send(s, &outgoing, profile, quiet).map(|_| ());
             if listens {
                 let plan = plan(&args.session, Side::Accepting);
                 listen_and_serve(&addr, &args.session, &args.serve, key, plan, send)
@@ -236,11 +249,20 @@ fn run_file(role: FileRole) -> Result<()> {
         }
         FileRole::Recv(args) => {
             let key = session_key(&args.session)?;
-            check_dir(&args.dir)?;
+            let dir = open_receive_dir(&args.dir)?;
             let (listens, addr) = args.endpoint.pick(false, DEFAULT_FILE_ADDR);
+            let names = match args.names {
+                NameRule::Portable => NamePolicy::Portable,
+                NameRule::Permissive => NamePolicy::Permissive,
+            };
             let opts = file::RecvOptions {
-                dir: args.dir.clone(),
-                limit: args.max_size.map_or(SizeLimit::FreeSpace, SizeLimit::Bytes),
+                dir: Arc::new(dir),
+                rules: ReceiveRules {
+                    max_size: args.max_size,
+                    min_free: args.min_free,
+                    names,
+                    no_clobber: args.no_clobber,
+                },
                 profile: args.session.profile,
                 quiet: args.session.quiet,
             };
@@ -252,33 +274,49 @@ fn run_file(role: FileRole) -> Result<()> {
                 }
                 Ok(())
             };
+            let session = &args.session;
             if listens {
-                let plan = plan(&args.session, Side::Accepting);
-                listen_and_serve(&addr, &args.session, &args.serve, key, plan, recv)
+                let plan = plan(session, Side::Accepting);
+                let prepare = file::reset_unless_delivered;
+                listen_and_serve_prepared(&addr, session, &args.serve, key, plan, prepare, recv)
             } else {
-                recv(connect(
-                    &addr,
-                    &args.session,
-                    key.as_ref(),
-                    plan(&args.session, Side::Connecting),
-                )?)
+                let stream = net::connect_tcp(&addr, net::timeout_of(session.timeout))?;
+                file::reset_unless_delivered(&stream);
+                let plan = plan(session, Side::Connecting);
+                recv(session::open(stream, key.as_ref(), plan, session.timeout)?)
             }
         }
     }
 }
 
-fn check_dir(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
-        return Ok(());
+/// Open `--dir` once, check that we can write there, remove temporary files a killed
+/// receiver left, and remove ours on SIGINT/SIGTERM from now on.
+fn open_receive_dir(dir: &Path) -> Result<TargetDir> {
+    if !dir.is_dir() {
+        return Err(Error::LocalIo {
+            what: "cannot write into",
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "not an existing directory (create it or fix --dir)",
+            ),
+        });
     }
-    Err(Error::LocalIo {
-        what: "cannot write into",
+    let target = TargetDir::open(dir)?;
+    target.check_writable()?;
+    match target.sweep_stale_temp_files() {
+        Ok(0) => {}
+        Ok(n) => eprintln!("removed {n} stale temporary file(s) from {}", dir.display()),
+        Err(e) => {
+            eprintln!("wirekit: cannot look for stale temporary files in {}: {e}", dir.display())
+        }
+    }
+    remove_temp_files_on_signals().map_err(|source| Error::LocalIo {
+        what: "cannot handle signals for",
         path: dir.to_path_buf(),
-        source: std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "not an existing directory (create it or fix --dir)",
-        ),
-    })
+        source,
+    })?;
+    Ok(target)
 }
 
 fn run_auth(role: AuthRole) -> Result<()> {

@@ -47,6 +47,7 @@ fn serve_options(serve: &crate::cli::ServeArgs, quiet: bool) -> ServeOptions {
         once: serve.once,
         max_connections: usize::try_from(serve.max_connections).unwrap_or(usize::MAX),
         quiet,
+        max_per_source: 0,
     }
 }
 
@@ -69,28 +70,24 @@ fn listen_and_serve(
     plan: Plan,
     handler: impl Fn(Session) -> Result<()> + Send + Sync + 'static,
 ) -> Result<()> {
-    listen_and_serve_prepared(addr, session, serve, key, plan, |_| {}, handler)
+    let timeout = session.timeout;
+    bind_and_serve(addr, session.quiet, serve_options(serve, session.quiet), move |stream| {
+        handler(session::open(stream, key.as_ref(), plan, timeout)?)
+    })
 }
 
-/// As [`listen_and_serve`], calling `prepare` on each accepted stream before the handshake.
-fn listen_and_serve_prepared(
+/// Bind, print `listening on ADDR`, and serve each accepted stream with `handler`.
+fn bind_and_serve(
     addr: &str,
-    session: &SessionArgs,
-    serve: &crate::cli::ServeArgs,
-    key: Option<Key>,
-    plan: Plan,
-    prepare: fn(&TcpStream),
-    handler: impl Fn(Session) -> Result<()> + Send + Sync + 'static,
+    quiet: bool,
+    options: ServeOptions,
+    handler: impl Fn(TcpStream) -> Result<()> + Send + Sync + 'static,
 ) -> Result<()> {
     let listener = net::bind_tcp(addr)?;
     let local =
         listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_owned(), source })?;
-    net::announce_listening(addr, local, session.quiet);
-    let timeout = session.timeout;
-    net::serve(&listener, serve_options(serve, session.quiet), move |stream, _| {
-        prepare(&stream);
-        handler(session::open(stream, key.as_ref(), plan, timeout)?)
-    })
+    net::announce_listening(addr, local, quiet);
+    net::serve(&listener, options, move |stream, _| handler(stream))
 }
 
 fn connect(addr: &str, session: &SessionArgs, key: Option<&Key>, plan: Plan) -> Result<Session> {
@@ -263,27 +260,37 @@ fn run_file(role: FileRole) -> Result<()> {
                     names,
                     no_clobber: args.no_clobber,
                 },
+                min_rate: args.min_rate,
+                rate_window: std::time::Duration::from_secs(file::RATE_WINDOW_SECS),
                 profile: args.session.profile,
                 quiet: args.session.quiet,
             };
             let quiet = args.session.quiet;
-            let recv = move |s: Session| {
-                let got = file::receive(s, &opts)?;
+            let session = &args.session;
+            let (timeout, deadline) = (session.timeout, args.header_deadline);
+            let recv = move |stream: TcpStream, plan: Plan| {
+                // Before the handshake: a refused key resets too, and the handshake and
+                // header together get --header-deadline, however slowly they trickle.
+                file::reset_unless_delivered(&stream);
+                let phase = net::Watchdog::global().arm(&stream, deadline);
+                let opened = session::open(stream, key.as_ref(), plan, timeout);
+                let got =
+                    file::receive(file::explain_deadline(opened, phase.as_ref())?, &opts, phase)?;
                 if !quiet {
                     eprintln!("saved {}", got.path.display());
                 }
                 Ok(())
             };
-            let session = &args.session;
             if listens {
                 let plan = plan(session, Side::Accepting);
-                let prepare = file::reset_unless_delivered;
-                listen_and_serve_prepared(&addr, session, &args.serve, key, plan, prepare, recv)
+                let options = ServeOptions {
+                    max_per_source: usize::try_from(args.max_per_source).unwrap_or(usize::MAX),
+                    ..serve_options(&args.serve, session.quiet)
+                };
+                bind_and_serve(&addr, session.quiet, options, move |stream| recv(stream, plan))
             } else {
                 let stream = net::connect_tcp(&addr, net::timeout_of(session.timeout))?;
-                file::reset_unless_delivered(&stream);
-                let plan = plan(session, Side::Connecting);
-                recv(session::open(stream, key.as_ref(), plan, session.timeout)?)
+                recv(stream, plan(session, Side::Connecting))
             }
         }
     }

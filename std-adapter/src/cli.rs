@@ -416,6 +416,19 @@ pub struct FileRecvArgs {
     /// permission bits, as the seed's receiver replaces it).
     #[arg(long)]
     pub no_clobber: bool,
+    /// The handshake and the file header together must arrive within SECS of the connection
+    /// being accepted (0: only --timeout per read). A whole-phase bound: a peer trickling a
+    /// byte per read timeout cannot hold a connection slot.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub header_deadline: u64,
+    /// The body must arrive at SIZE bytes per second or faster, averaged over each 10 s
+    /// (0: no floor).
+    #[arg(long, value_name = "SIZE", default_value = "1K", value_parser = parse_size)]
+    pub min_rate: u64,
+    /// With --listen: serve at most N connections from one IP address at a time; more are
+    /// reset at once (0: no limit). Devices of a fleet come from distinct addresses.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_per_source: u32,
     /// Session options.
     #[command(flatten)]
     pub session: SessionArgs,

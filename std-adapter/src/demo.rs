@@ -348,10 +348,12 @@ fn file_transfer(out: &mut Vec<String>) -> Result<bool, String> {
     let opts = file::RecvOptions {
         dir: Arc::new(TargetDir::open(&scratch.0.join("out")).map_err(|e| e.to_string())?),
         rules: ReceiveRules::with_max_size(1 << 30),
+        min_rate: 0,
+        rate_window: Duration::from_secs(10),
         profile: Profile::Seed,
         quiet: true,
     };
-    let got = file::receive(session, &opts).map_err(|e| e.to_string())?;
+    let got = file::receive(session, &opts, None).map_err(|e| e.to_string())?;
     let sent = join(sender)?;
     out.push(format!("sender: {sent}"));
     out.push(format!("receiver: {}", got.summary));

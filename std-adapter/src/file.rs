@@ -27,6 +27,7 @@ use crate::body::{send_file_to_socket, SendBodyError};
 use crate::cli::Profile;
 use crate::error::{Error, Result};
 use crate::link::drive_error;
+use crate::net::PhaseDeadline;
 use crate::progress::{Progress, Summary};
 use crate::safe_name::NamePolicy;
 use crate::session::Session;
@@ -202,6 +203,9 @@ fn await_receipt(socket: &TcpStream, peer: &str, secs: u64, filename: &str) -> R
     }
 }
 
+/// `--min-rate` is averaged over windows of this many seconds.
+pub const RATE_WINDOW_SECS: u64 = 10;
+
 /// Where and how much to receive.
 #[derive(Debug, Clone)]
 pub struct RecvOptions {
@@ -209,6 +213,11 @@ pub struct RecvOptions {
     pub dir: Arc<TargetDir>,
     /// Names, sizes, free space, clobbering.
     pub rules: ReceiveRules,
+    /// The slowest body accepted, in bytes per second over each [`RecvOptions::rate_window`]
+    /// (`--min-rate`; 0: none).
+    pub min_rate: u64,
+    /// How long the body rate is averaged over.
+    pub rate_window: Duration,
     /// Header framing.
     pub profile: Profile,
     /// No progress bar or summary.
@@ -231,17 +240,53 @@ pub struct Received {
 /// can reach the sender before its body reaches us, and then looks exactly like success to
 /// it. Call [`reset_unless_delivered`] on the stream before the handshake, so that a refused
 /// key resets too; only a committed file ends in a clean close.
-pub fn receive(session: Session, opts: &RecvOptions) -> Result<Received> {
+///
+/// `header_phase` (armed at accept, see [`crate::net::Watchdog`]) is disarmed once the header
+/// is in; if it fired, the error says so.
+pub fn receive(
+    session: Session,
+    opts: &RecvOptions,
+    header_phase: Option<PhaseDeadline>,
+) -> Result<Received> {
     let socket = session.conn.get_ref().0.try_clone().ok();
     if let Some(socket) = &socket {
         reset_unless_delivered(socket);
     }
-    let received = receive_into_dir(session, opts);
+    let received = receive_into_dir(session, opts, header_phase);
     if let (Ok(_), Some(socket)) = (&received, socket) {
         // Saved and durable: the clean close that follows is the sender's receipt.
         let _ = rustix::net::sockopt::set_socket_linger(&socket, None);
     }
     received
+}
+
+/// `opened`, or the deadline's own error if `phase` fired (the handshake then fails in
+/// whatever way a shut-down socket makes it fail, which would not name the cause).
+pub fn explain_deadline<T>(opened: Result<T>, phase: Option<&PhaseDeadline>) -> Result<T> {
+    opened.map_err(|e| match phase {
+        Some(phase) if phase.fired() => header_too_slow(e, phase),
+        _ => e,
+    })
+}
+
+fn header_too_slow(e: Error, phase: &PhaseDeadline) -> Error {
+    let peer = match e {
+        Error::Net { peer, .. }
+        | Error::Timeout { peer, .. }
+        | Error::PeerClosed { peer, .. }
+        | Error::Frame { peer, .. }
+        | Error::Protocol { peer, .. }
+        | Error::AuthFailed { peer, .. } => peer,
+        other => return other,
+    };
+    Error::Protocol {
+        peer,
+        detail: format!(
+            "did not finish the handshake and file header within {} s (--header-deadline); \
+             the connection was closed",
+            phase.secs()
+        ),
+    }
 }
 
 /// Make the close of `stream` a reset (SO_LINGER 0) until [`receive`] has saved a file: every
@@ -250,28 +295,38 @@ pub fn reset_unless_delivered(stream: &TcpStream) {
     let _ = rustix::net::sockopt::set_socket_linger(stream, Some(Duration::ZERO));
 }
 
-fn receive_into_dir(session: Session, opts: &RecvOptions) -> Result<Received> {
+fn receive_into_dir(
+    session: Session,
+    opts: &RecvOptions,
+    header_phase: Option<PhaseDeadline>,
+) -> Result<Received> {
     let Session { mut conn, peer, timeout_secs: secs } = session;
     let peer = peer.as_str();
     let mut receiver: FileReceiver = FileReceiver::new(framing(opts.profile));
-    conn.drive(&mut receiver, |_, event| match event {
-        ReceiveEvent::Header { .. } => ControlFlow::Break(()),
-        _ => ControlFlow::Continue(()),
-    })
-    .map_err(|e| match e {
-        // Said once: "file header: header is not a JSON object", not "file header: file header: …".
-        DriveError::Protocol(e @ TransferError::Header(_)) => {
-            Error::Protocol { peer: peer.to_owned(), detail: e.to_string() }
-        }
-        // Not a byte came (a port probe, a client that gave up): say so plainly.
-        DriveError::Protocol(TransferError::Frame(FrameError::TruncatedPrefix {
-            have: 0, ..
-        })) => Error::PeerClosed {
-            peer: peer.to_owned(),
-            detail: "before sending a file header".into(),
-        },
-        other => drive_error(other, "file header", peer, secs),
-    })?;
+    let header = conn
+        .drive(&mut receiver, |_, event| match event {
+            ReceiveEvent::Header { .. } => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .map_err(|e| match e {
+            // Said once: "file header: header is not a JSON object", not "file header: file header: …".
+            DriveError::Protocol(e @ TransferError::Header(_)) => {
+                Error::Protocol { peer: peer.to_owned(), detail: e.to_string() }
+            }
+            // Not a byte came (a port probe, a client that gave up): say so plainly.
+            DriveError::Protocol(TransferError::Frame(FrameError::TruncatedPrefix {
+                have: 0,
+                ..
+            })) => Error::PeerClosed {
+                peer: peer.to_owned(),
+                detail: "before sending a file header".into(),
+            },
+            other => drive_error(other, "file header", peer, secs),
+        });
+    let header = explain_deadline(header, header_phase.as_ref());
+    // In time (or failed anyway): the body is bounded by --min-rate from here.
+    drop(header_phase);
+    header?;
     let (name, filesize) = match receiver.header() {
         Some(h) => (h.filename.to_owned(), h.filesize),
         None => {
@@ -292,6 +347,7 @@ fn receive_into_dir(session: Session, opts: &RecvOptions) -> Result<Received> {
         },
         other => Error::Protocol { peer: peer.to_owned(), detail: other.to_string() },
     };
+    let mut rate = RateFloor::new(opts.min_rate, opts.rate_window);
     while receiver.remaining().unwrap_or(0) > 0 {
         // Bytes the pump read along with the header first, then straight from the socket.
         let from_buffer = !conn.buffered().is_empty();
@@ -315,6 +371,18 @@ fn receive_into_dir(session: Session, opts: &RecvOptions) -> Result<Received> {
         if let Some(ReceiveEvent::Body { chunk, .. }) = step.event {
             file.write_chunk(chunk)?;
             progress.advance(chunk.len() as u64);
+            rate.record(chunk.len() as u64);
+        }
+        if let Err(got) = rate.check() {
+            return Err(Error::Protocol {
+                peer: peer.to_owned(),
+                detail: format!(
+                    "sent {got} bytes of {name:?} in {} s, under --min-rate {} bytes/s; \
+                     the partial file was discarded",
+                    opts.rate_window.as_secs_f64(),
+                    opts.min_rate
+                ),
+            });
         }
         let consumed = step.consumed;
         if from_buffer {
@@ -344,6 +412,41 @@ fn receive_into_dir(session: Session, opts: &RecvOptions) -> Result<Received> {
     }
     let path = file.commit()?;
     Ok(Received { path, summary: progress.finish() })
+}
+
+/// The body's minimum rate: at least `min_rate * window` bytes in every window (a trickle of
+/// one byte per read timeout would otherwise hold a connection slot for ever).
+#[derive(Debug)]
+struct RateFloor {
+    min_rate: u64,
+    window: Duration,
+    started: std::time::Instant,
+    bytes: u64,
+}
+
+impl RateFloor {
+    fn new(min_rate: u64, window: Duration) -> Self {
+        Self { min_rate, window, started: std::time::Instant::now(), bytes: 0 }
+    }
+
+    fn record(&mut self, n: u64) {
+        self.bytes += n;
+    }
+
+    /// `Err(bytes)` when a window ended with too few bytes; then a new window starts.
+    fn check(&mut self) -> std::result::Result<(), u64> {
+        let elapsed = self.started.elapsed();
+        if self.min_rate == 0 || elapsed < self.window {
+            return Ok(());
+        }
+        let needed = (self.min_rate as f64 * elapsed.as_secs_f64()) as u64;
+        let got = self.bytes;
+        if got < needed {
+            return Err(got);
+        }
+        *self = Self::new(self.min_rate, self.window);
+        Ok(())
+    }
 }
 
 /// True when the peer has sent bytes we have not read yet (checked without waiting).

@@ -389,3 +389,104 @@ fn h201_sigint_and_sigterm_remove_the_temporary_file_and_start_up_sweeps_stale_o
         assert!(files(dst.path()).is_empty(), "{signal}: {:?}", files(dst.path()));
     }
 }
+
+/// A peer from `source` that sends a header prefix and JSON whitespace, one byte per 1.5 s
+/// (under `--timeout 2`), for 30 s.
+fn trickler(source: &str, addr: SocketAddr) -> Child {
+    let script = "import socket, sys, time\n\
+        s = socket.socket(); s.bind((sys.argv[1], 0)); s.connect(('127.0.0.1', int(sys.argv[2])))\n\
+        try:\n    for b in b'\\x40\\x00\\x00\\x00' + b' ' * 16:\n        s.send(bytes([b])); time.sleep(1.5)\n\
+        except OSError:\n    pass\n";
+    let port = addr.port().to_string();
+    Child::spawn(
+        args(std::process::Command::new("python3"), ["-c", script, source, &port]),
+        "trickler",
+    )
+}
+
+/// Send a small file to `addr` and return how long the sender took and its output.
+fn timed_send(addr: SocketAddr) -> (Duration, wirekit_tests::Output) {
+    let src = tempfile::tempdir().unwrap();
+    let path = src.path().join("good.txt");
+    std::fs::write(&path, b"good sender").unwrap();
+    let (p, a) = (path.to_str().unwrap().to_owned(), addr.to_string());
+    let started = std::time::Instant::now();
+    let out =
+        run(args(wirekit(), ["file", "send", &p, "--connect", &a, "--timeout", "20"]), "send");
+    (started.elapsed(), out)
+}
+
+/// issue 10 item 5: two connections trickling a byte per 1.5 s held both slots of
+/// `--max-connections 2 --timeout 2` for as long as they liked.
+#[test]
+fn h212_trickling_connections_do_not_keep_a_good_sender_out() {
+    let dst = tempfile::tempdir().unwrap();
+    let d = dst.path().to_str().unwrap();
+    // From distinct addresses: the per-source cap does not help, the header deadline does.
+    let (recv, addr) = wirekit_server(
+        &[
+            "file",
+            "recv",
+            "--dir",
+            d,
+            "--serve-many",
+            "--max-connections",
+            "2",
+            "--timeout",
+            "2",
+            "--header-deadline",
+            "3",
+        ],
+        "recv",
+    );
+    let mut slow = [trickler("127.0.0.2", addr), trickler("127.0.0.3", addr)];
+    let held = |_: &str, err: &str| {
+        err.contains("connection from 127.0.0.2") && err.contains("connection from 127.0.0.3")
+    };
+    assert!(recv.wait_until(Duration::from_secs(10), held), "{}", recv.stderr_now());
+    let (took, sent) = timed_send(addr);
+    for t in &mut slow {
+        t.kill_now();
+    }
+    let out = server_kill(recv);
+    assert_eq!(sent.code(), 0, "{sent}\nserver: {out}");
+    assert!(took < Duration::from_secs(10), "the good sender waited {took:?}");
+    assert!(out.stderr.contains("within 3 s (--header-deadline)"), "{out}");
+    assert_eq!(files(dst.path()), ["good.txt"]);
+
+    // From one address: the per-source cap keeps the second slot free, no deadline needed.
+    let dst = tempfile::tempdir().unwrap();
+    let d = dst.path().to_str().unwrap();
+    let (recv, addr) = wirekit_server(
+        &[
+            "file",
+            "recv",
+            "--dir",
+            d,
+            "--serve-many",
+            "--max-connections",
+            "2",
+            "--timeout",
+            "2",
+            "--header-deadline",
+            "0",
+            "--max-per-source",
+            "1",
+        ],
+        "recv",
+    );
+    let mut slow = [trickler("127.0.0.2", addr), trickler("127.0.0.2", addr)];
+    let held = |_: &str, err: &str| {
+        err.contains("connection from 127.0.0.2") && err.contains("(--max-per-source)")
+    };
+    assert!(recv.wait_until(Duration::from_secs(10), held), "{}", recv.stderr_now());
+    let (took, sent) = timed_send(addr);
+    assert_eq!(sent.code(), 0, "{sent}");
+    assert!(took < Duration::from_secs(5), "the good sender waited {took:?}");
+    for t in &mut slow {
+        t.kill_now();
+    }
+    let out = server_kill(recv);
+    assert!(out.stderr.contains("(--max-per-source)"), "{out}");
+    assert_eq!(files(dst.path()), ["good.txt"]);
+}

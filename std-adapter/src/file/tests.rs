@@ -21,9 +21,15 @@ fn opts(dir: &Path, max_size: u64) -> RecvOptions {
     RecvOptions {
         dir: Arc::new(TargetDir::open(dir).unwrap()),
         rules: ReceiveRules::with_max_size(max_size),
+        min_rate: 0,
+        rate_window: Duration::from_secs(10),
         profile: Profile::Seed,
         quiet: true,
     }
+}
+
+fn recv(session: Session, opts: &RecvOptions) -> Result<Received> {
+    receive(session, opts, None)
 }
 
 fn outgoing(path: &Path) -> Outgoing {
@@ -59,7 +65,7 @@ fn send_and_receive(name: &str, body: &[u8], profile: Profile) {
     });
     let session = Session::start(TcpStream::connect(addr).unwrap(), 5).unwrap();
     let got =
-        receive(session, &RecvOptions { profile, ..opts(dst.path(), DEFAULT_MAX_SIZE) }).unwrap();
+        recv(session, &RecvOptions { profile, ..opts(dst.path(), DEFAULT_MAX_SIZE) }).unwrap();
     assert_eq!(sender.join().unwrap().bytes, body.len() as u64);
     assert_eq!(got.summary.bytes, body.len() as u64);
     assert_eq!(std::fs::read(dst.path().join(name)).unwrap(), body);
@@ -79,7 +85,7 @@ fn files_of_every_size_arrive_intact_in_both_profiles() {
 #[test]
 fn body_bytes_that_arrive_with_the_header_are_counted_once() {
     let dst = tempfile::tempdir().unwrap();
-    let got = receive(forge("a.txt", 5, b"hello"), &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap();
+    let got = recv(forge("a.txt", 5, b"hello"), &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap();
     assert_eq!(std::fs::read(got.path).unwrap(), b"hello");
 }
 
@@ -89,8 +95,7 @@ fn more_bytes_than_announced_are_refused_and_an_older_file_stays() {
     // the first `filesize` bytes renamed into place over the older file.
     let dst = tempfile::tempdir().unwrap();
     std::fs::write(dst.path().join("b.txt"), b"old").unwrap();
-    let err =
-        receive(forge("b.txt", 3, b"abcdef"), &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err();
+    let err = recv(forge("b.txt", 3, b"abcdef"), &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err();
     assert!(err.to_string().contains("more than the announced 3 bytes"), "{err}");
     assert_eq!(err.exit(), Exit::Failure);
     assert_eq!(std::fs::read(dst.path().join("b.txt")).unwrap(), b"old");
@@ -100,9 +105,8 @@ fn more_bytes_than_announced_are_refused_and_an_older_file_stays() {
 #[test]
 fn a_header_error_names_the_header_once() {
     let dst = tempfile::tempdir().unwrap();
-    let err = receive(forge("a.txt", -3, b""), &opts(dst.path(), DEFAULT_MAX_SIZE))
-        .unwrap_err()
-        .to_string();
+    let err =
+        recv(forge("a.txt", -3, b""), &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err().to_string();
     assert!(err.contains("file header: header \"filesize\" is negative"), "{err}");
     assert_eq!(err.matches("file header").count(), 1, "{err}");
 }
@@ -111,8 +115,7 @@ fn a_header_error_names_the_header_once() {
 fn a_cut_body_leaves_no_file_and_an_older_one_intact() {
     let dst = tempfile::tempdir().unwrap();
     std::fs::write(dst.path().join("keep.txt"), b"old").unwrap();
-    let err =
-        receive(forge("keep.txt", 10, b"new"), &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err();
+    let err = recv(forge("keep.txt", 10, b"new"), &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err();
     assert!(err.to_string().contains("after 3 of 10 bytes"), "{err}");
     assert_eq!(err.exit(), Exit::Failure);
     assert_eq!(std::fs::read(dst.path().join("keep.txt")).unwrap(), b"old");
@@ -124,11 +127,11 @@ fn refused_names_and_sizes_write_nothing() {
     let dst = tempfile::tempdir().unwrap();
     for name in ["../x", "..", ".", "/etc/passwd", "C:\\\\x", "a\\\\..\\\\b", "a\\u0000b", "a\\nb"]
     {
-        let err = receive(forge(name, 3, b"abc"), &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err();
+        let err = recv(forge(name, 3, b"abc"), &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err();
         assert_eq!(err.exit(), Exit::Refused, "{name}: {err}");
         assert!(err.to_string().contains("refused file name"), "{name}: {err}");
     }
-    let err = receive(forge("big.bin", 11, b""), &opts(dst.path(), 10)).unwrap_err();
+    let err = recv(forge("big.bin", 11, b""), &opts(dst.path(), 10)).unwrap_err();
     assert!(err.to_string().contains("--max-size"), "{err}");
     assert_eq!(err.exit(), Exit::Refused);
     assert!(names(dst.path()).is_empty());
@@ -145,7 +148,7 @@ fn negative_and_oversize_header_lengths_are_protocol_errors() {
             let _ = s.write_all(&prefix);
         });
         let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
-        let err = receive(session, &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err();
+        let err = recv(session, &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err();
         assert!(err.to_string().contains("file header"), "{err}");
         assert_eq!(err.exit(), Exit::Failure);
     }
@@ -175,7 +178,7 @@ fn a_peer_that_closes_without_a_byte_closed_before_the_header() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     drop(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
     let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
-    let err = receive(session, &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err();
+    let err = recv(session, &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err();
     assert!(err.to_string().ends_with("closed the connection before sending a file header"));
     assert_eq!(err.exit(), Exit::Failure);
 }
@@ -253,7 +256,7 @@ fn h202_every_refusal_resets_the_connection() {
         // plain close would be a FIN that looks like a receipt.
         peer.write_all(&wire).unwrap();
         let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
-        assert!(receive(session, &opts).is_err());
+        assert!(recv(session, &opts).is_err());
         peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let got = peer.read(&mut [0u8; 16]);
         assert!(
@@ -302,4 +305,60 @@ fn h208_send_checks_the_file_and_its_name_before_the_network() {
         assert!(err.to_string().contains(needle), "{path:?}: {err}");
     }
     assert!(Outgoing::check(&src.path().join(".hidden.txt"), Some("visible.txt"), false).is_ok());
+}
+
+#[test]
+fn h211_a_body_under_the_minimum_rate_is_cut_off() {
+    let dst = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let trickler = thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let head = r#"{"filepath": "", "filename": "slow.bin", "filesize": 1000}"#;
+        s.write_all(&(head.len() as i32).to_le_bytes()).unwrap();
+        s.write_all(head.as_bytes()).unwrap();
+        // One byte per 200 ms, well inside any read timeout, for up to 10 s.
+        for _ in 0..50 {
+            if s.write_all(b"x").is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let opts = RecvOptions {
+        min_rate: 100,
+        rate_window: Duration::from_secs(1),
+        ..opts(dst.path(), DEFAULT_MAX_SIZE)
+    };
+    let started = std::time::Instant::now();
+    let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
+    let err = recv(session, &opts).unwrap_err();
+    assert!(err.to_string().contains("under --min-rate 100 bytes/s"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    trickler.join().unwrap();
+    assert!(names(dst.path()).is_empty());
+}
+
+#[test]
+fn h211_the_header_phase_has_a_deadline_for_the_whole_phase() {
+    let dst = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        // A header trickled a byte per 300 ms: no read ever times out (5 s).
+        for b in b"\x40\x00\x00\x00{\"filepath\": \"\", \"filename\": \"a\", \"filesize\": 1}" {
+            if s.write_all(&[*b]).is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(300));
+        }
+    });
+    let stream = listener.accept().unwrap().0;
+    let phase = crate::net::Watchdog::global().arm(&stream, 1);
+    let started = std::time::Instant::now();
+    let err =
+        receive(Session::start(stream, 5).unwrap(), &opts(dst.path(), 10), phase).unwrap_err();
+    assert!(err.to_string().contains("within 1 s (--header-deadline)"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
 }

@@ -416,77 +416,54 @@ fn timed_send(addr: SocketAddr) -> (Duration, wirekit_tests::Output) {
     (started.elapsed(), out)
 }
 
-/// issue 10 item 5: two connections trickling a byte per 1.5 s held both slots of
-/// `--max-connections 2 --timeout 2` for as long as they liked.
-#[test]
-fn h212_trickling_connections_do_not_keep_a_good_sender_out() {
+/// A `file recv --max-connections 2 --timeout 2` with `extra`, two tricklers from `sources`
+/// (started once the server printed each of `held`), then a good sender from 127.0.0.1: it
+/// must be done within `within`, and the server must have said `says`.
+fn good_sender_gets_past_tricklers(
+    extra: &[&str],
+    sources: [&str; 2],
+    held: [&str; 2],
+    within: Duration,
+    says: &str,
+) {
     let dst = tempfile::tempdir().unwrap();
     let d = dst.path().to_str().unwrap();
-    // From distinct addresses: the per-source cap does not help, the header deadline does.
-    let (recv, addr) = wirekit_server(
-        &[
-            "file",
-            "recv",
-            "--dir",
-            d,
-            "--serve-many",
-            "--max-connections",
-            "2",
-            "--timeout",
-            "2",
-            "--header-deadline",
-            "3",
-        ],
-        "recv",
-    );
-    let mut slow = [trickler("127.0.0.2", addr), trickler("127.0.0.3", addr)];
-    let held = |_: &str, err: &str| {
-        err.contains("connection from 127.0.0.2") && err.contains("connection from 127.0.0.3")
-    };
-    assert!(recv.wait_until(Duration::from_secs(10), held), "{}", recv.stderr_now());
+    let mut a = vec!["file", "recv", "--dir", d, "--serve-many"];
+    a.extend(["--max-connections", "2", "--timeout", "2"]);
+    a.extend_from_slice(extra);
+    let (recv, addr) = wirekit_server(&a, "recv");
+    let mut slow = sources.map(|source| trickler(source, addr));
+    let seen = |_: &str, err: &str| held.iter().all(|h| err.contains(h));
+    assert!(recv.wait_until(Duration::from_secs(10), seen), "{}", recv.stderr_now());
     let (took, sent) = timed_send(addr);
     for t in &mut slow {
         t.kill_now();
     }
     let out = server_kill(recv);
     assert_eq!(sent.code(), 0, "{sent}\nserver: {out}");
-    assert!(took < Duration::from_secs(10), "the good sender waited {took:?}");
-    assert!(out.stderr.contains("within 3 s (--header-deadline)"), "{out}");
+    assert!(took < within, "the good sender waited {took:?}");
+    assert!(out.stderr.contains(says), "{out}");
     assert_eq!(files(dst.path()), ["good.txt"]);
+}
 
-    // From one address: the per-source cap keeps the second slot free, no deadline needed.
-    let dst = tempfile::tempdir().unwrap();
-    let d = dst.path().to_str().unwrap();
-    let (recv, addr) = wirekit_server(
-        &[
-            "file",
-            "recv",
-            "--dir",
-            d,
-            "--serve-many",
-            "--max-connections",
-            "2",
-            "--timeout",
-            "2",
-            "--header-deadline",
-            "0",
-            "--max-per-source",
-            "1",
-        ],
-        "recv",
+/// issue 10 item 5: two connections trickling a byte per 1.5 s held both slots of
+/// `--max-connections 2 --timeout 2` for as long as they liked.
+#[test]
+fn h212_trickling_connections_do_not_keep_a_good_sender_out() {
+    // From distinct addresses: the per-source cap does not help, the header deadline does.
+    good_sender_gets_past_tricklers(
+        &["--header-deadline", "3"],
+        ["127.0.0.2", "127.0.0.3"],
+        ["connection from 127.0.0.2", "connection from 127.0.0.3"],
+        Duration::from_secs(10),
+        "within 3 s (--header-deadline)",
     );
-    let mut slow = [trickler("127.0.0.2", addr), trickler("127.0.0.2", addr)];
-    let held = |_: &str, err: &str| {
-        err.contains("connection from 127.0.0.2") && err.contains("(--max-per-source)")
-    };
-    assert!(recv.wait_until(Duration::from_secs(10), held), "{}", recv.stderr_now());
-    let (took, sent) = timed_send(addr);
-    assert_eq!(sent.code(), 0, "{sent}");
-    assert!(took < Duration::from_secs(5), "the good sender waited {took:?}");
-    for t in &mut slow {
-        t.kill_now();
-    }
-    let out = server_kill(recv);
-    assert!(out.stderr.contains("(--max-per-source)"), "{out}");
-    assert_eq!(files(dst.path()), ["good.txt"]);
+    // From one address: the per-source cap keeps the second slot free, no deadline needed.
+    good_sender_gets_past_tricklers(
+        &["--header-deadline", "0", "--max-per-source", "1"],
+        ["127.0.0.2", "127.0.0.2"],
+        ["connection from 127.0.0.2", "(--max-per-source)"],
+        Duration::from_secs(5),
+        "(--max-per-source)",
+    );
 }

@@ -46,8 +46,10 @@ for row in $ROWS; do
     port=$((port + 1))
     rm -rf "$OUT"
     mkdir -p "$OUT"
+    # --max-per-source 0: every simulated device comes from 127.0.0.1, where a fleet's
+    # devices come from distinct addresses (the per-source cap would reset all but 8).
     "$WK" file recv --listen "127.0.0.1:$port" --dir "$OUT" --key "$KEY" \
-        --max-connections "$m" --quiet 2>"$OUT.err" &
+        --max-connections "$m" --max-per-source 0 --quiet 2>"$OUT.err" &
     server_pid=$!
     for _ in $(seq 1 500); do
         ss -Hltn "sport = :$port" | grep -q . && break

@@ -134,7 +134,9 @@ fn serde_header(json: &[u8]) -> Option<(String, String, u64)> {
             }
             let text = |v: Option<serde_json::Value>| v.and_then(|v| v.as_str().map(str::to_owned));
             let size = size.filter(|v| v.is_u64()).and_then(|v| v.as_u64());
-            Ok(match (text(name), text(path), size) {
+            // A missing filepath is "" (core accepts it); a non-string one is refused.
+            let path = if path.is_none() { Some(String::new()) } else { text(path) };
+            Ok(match (text(name), path, size) {
                 (Some(n), Some(p), Some(s)) => Some((n, p, s)),
                 _ => None,
             })

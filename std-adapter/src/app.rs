@@ -5,10 +5,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::atomic_file::SizeLimit;
+use crate::atomic_file::{remove_temp_files_on_signals, ReceiveRules, TargetDir};
 use crate::cli::{
-    AuthRole, Cli, Command, ExecRole, FileRole, SessionArgs, TcpRole, UdpRole, DEFAULT_FILE_ADDR,
-    DEFAULT_TCP_ADDR,
+    AuthRole, Cli, Command, ExecRole, FileRole, NameRule, SessionArgs, TcpRole, UdpRole,
+    DEFAULT_FILE_ADDR, DEFAULT_TCP_ADDR,
 };
 use crate::console::{self, CommandSource};
 use crate::error::{Error, Result};
@@ -16,6 +16,7 @@ use crate::exec::{self, ExecWire};
 use crate::keys::{self, load_key_from_process, Key, KeySource};
 use crate::net::{self, ServeOptions};
 use crate::runner::{self, RunLimits};
+use crate::safe_name::NamePolicy;
 use crate::session::{self, Plan, Session, Side};
 use crate::{auth, file, keygen, tcp, udp};
 use wirekit_core::auth::Role;
@@ -56,6 +57,7 @@ fn serve_options(serve: &crate::cli::ServeArgs, quiet: bool) -> ServeOptions {
         once: serve.once,
         max_connections: usize::try_from(serve.max_connections).unwrap_or(usize::MAX),
         quiet,
+        max_per_source: 0,
     }
 }
 
@@ -98,19 +100,32 @@ fn listen_and_serve(
     plan: Plan,
     handler: impl Fn(Session) -> Result<()> + Send + Sync + 'static,
 ) -> Result<()> {
-    let listener = net::bind_tcp(addr)?;
-    let local =
-        listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_owned(), source })?;
-    net::announce_listening(addr, local, session.quiet);
-    if let Some(warning) = risk.filter(|_| key.is_none()).and_then(|r| exposure_warning(local, r)) {
-        eprintln!("{warning}");
-    }
     let timeout = session.timeout;
-    net::serve(&listener, serve_options(serve, session.quiet), move |stream, _| {
+    let options = serve_options(serve, session.quiet);
+    let risk = risk.filter(|_| key.is_none());
+    bind_and_serve(addr, session.quiet, options, risk, move |stream| {
         let keyed = key.is_some();
         handler(session::open(stream, key.as_ref(), plan, timeout)?)
             .map_err(|e| e.unless_keyed(keyed))
     })
+}
+
+/// Bind, print `listening on ADDR`, and serve each accepted stream with `handler`.
+fn bind_and_serve(
+    addr: &str,
+    quiet: bool,
+    options: ServeOptions,
+    risk: Option<&str>,
+    handler: impl Fn(TcpStream) -> Result<()> + Send + Sync + 'static,
+) -> Result<()> {
+    let listener = net::bind_tcp(addr)?;
+    let local =
+        listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_owned(), source })?;
+    net::announce_listening(addr, local, quiet);
+    if let Some(warning) = risk.and_then(|r| exposure_warning(local, r)) {
+        eprintln!("{warning}");
+    }
+    net::serve(&listener, options, move |stream, _| handler(stream))
 }
 
 /// A controller whose commands come from stdin: serve the first agent that connects and
@@ -295,15 +310,13 @@ fn run_file(role: FileRole) -> Result<()> {
     match role {
         FileRole::Send(args) => {
             let key = session_key(&args.session)?;
-            std::fs::metadata(&args.path).map_err(|source| Error::LocalIo {
-                what: "cannot read",
-                path: args.path.clone(),
-                source,
-            })?;
+            // Checked before the network: a directory, FIFO, unreadable file or a name our
+            // own receiver refuses fails now, not on every connection.
+            let outgoing =
+                file::Outgoing::check(&args.path, args.name.as_deref(), args.header_dir)?;
             let (listens, addr) = args.endpoint.pick(true, DEFAULT_FILE_ADDR);
             let (profile, quiet) = (args.session.profile, args.session.quiet);
-            let path = args.path.clone();
-            let send = move |s: Session| file::send(s, &path, profile, quiet).map(|_| ());
+            let send = move |s: Session| file::send(s, &outgoing, profile, quiet).map(|_| ());
             let plan = plan(&args.session, side(listens), Some(Role::FileSender));
             if listens {
                 listen_and_serve(&addr, &args.session, &args.serve, key, None, plan, send)
@@ -314,17 +327,37 @@ fn run_file(role: FileRole) -> Result<()> {
         }
         FileRole::Recv(args) => {
             let key = session_key(&args.session)?;
-            check_dir(&args.dir)?;
+            let dir = open_receive_dir(&args.dir)?;
             let (listens, addr) = args.endpoint.pick(false, DEFAULT_FILE_ADDR);
+            let names = match args.names {
+                NameRule::Portable => NamePolicy::Portable,
+                NameRule::Permissive => NamePolicy::Permissive,
+            };
             let opts = file::RecvOptions {
-                dir: args.dir.clone(),
-                limit: args.max_size.map_or(SizeLimit::FreeSpace, SizeLimit::Bytes),
+                dir: Arc::new(dir),
+                rules: ReceiveRules {
+                    max_size: args.max_size,
+                    min_free: args.min_free,
+                    names,
+                    no_clobber: args.no_clobber,
+                },
+                min_rate: args.min_rate,
+                rate_window: std::time::Duration::from_secs(file::RATE_WINDOW_SECS),
                 profile: args.session.profile,
                 quiet: args.session.quiet,
             };
             let quiet = args.session.quiet;
-            let recv = move |s: Session| {
-                let got = file::receive(s, &opts)?;
+            let keyed = key.is_some();
+            let session = &args.session;
+            let (timeout, deadline) = (session.timeout, args.header_deadline);
+            let recv = move |stream: TcpStream, plan: Plan| {
+                // Before the handshake: a refused key resets too, and the handshake and
+                // header together get --header-deadline, however slowly they trickle.
+                file::reset_unless_delivered(&stream);
+                let phase = net::Watchdog::global().arm(&stream, deadline);
+                let opened = session::open(stream, key.as_ref(), plan, timeout);
+                let got =
+                    file::receive(file::explain_deadline(opened, phase.as_ref())?, &opts, phase)?;
                 if !quiet {
                     eprintln!("saved {}", got.path.display());
                 }
@@ -332,28 +365,50 @@ fn run_file(role: FileRole) -> Result<()> {
             };
             let plan = plan(&args.session, side(listens), Some(Role::FileReceiver));
             if listens {
-                let risk = Some("saves the files of anyone who connects (no key)");
-                listen_and_serve(&addr, &args.session, &args.serve, key, risk, plan, recv)
+                let options = ServeOptions {
+                    max_per_source: usize::try_from(args.max_per_source).unwrap_or(usize::MAX),
+                    ..serve_options(&args.serve, session.quiet)
+                };
+                let risk = (!keyed).then_some("saves the files of anyone who connects (no key)");
+                bind_and_serve(&addr, session.quiet, options, risk, move |stream| {
+                    recv(stream, plan).map_err(|e: Error| e.unless_keyed(keyed))
+                })
             } else {
-                recv(connect(&addr, &args.session, key.as_ref(), plan)?)
-                    .map_err(|e| e.unless_keyed(key.is_some()))
+                let stream = net::connect_tcp(&addr, net::timeout_of(session.timeout))?;
+                recv(stream, plan).map_err(|e: Error| e.unless_keyed(keyed))
             }
         }
     }
 }
 
-fn check_dir(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
-        return Ok(());
+/// Open `--dir` once, check that we can write there, remove temporary files a killed
+/// receiver left, and remove ours on SIGINT/SIGTERM from now on.
+fn open_receive_dir(dir: &Path) -> Result<TargetDir> {
+    if !dir.is_dir() {
+        return Err(Error::LocalIo {
+            what: "cannot write into",
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "not an existing directory (create it or fix --dir)",
+            ),
+        });
     }
-    Err(Error::LocalIo {
-        what: "cannot write into",
+    let target = TargetDir::open(dir)?;
+    target.check_writable()?;
+    match target.sweep_stale_temp_files() {
+        Ok(0) => {}
+        Ok(n) => eprintln!("removed {n} stale temporary file(s) from {}", dir.display()),
+        Err(e) => {
+            eprintln!("wirekit: cannot look for stale temporary files in {}: {e}", dir.display())
+        }
+    }
+    remove_temp_files_on_signals().map_err(|source| Error::LocalIo {
+        what: "cannot handle signals for",
         path: dir.to_path_buf(),
-        source: std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "not an existing directory (create it or fix --dir)",
-        ),
-    })
+        source,
+    })?;
+    Ok(target)
 }
 
 fn run_auth(role: AuthRole) -> Result<()> {

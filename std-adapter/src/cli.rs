@@ -393,6 +393,14 @@ pub struct FileSendArgs {
     /// The file to send.
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
+    /// Send it under NAME instead of its own file name (which must pass the receiver's
+    /// --names portable rule: see `wirekit file recv --help`).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Put the file's absolute directory in the header's `filepath`, as the seed's sender
+    /// did (default: empty; receivers never use it, and it tells them where your files are).
+    #[arg(long)]
+    pub header_dir: bool,
     /// Listen or connect (default: listen on 127.0.0.1:8080).
     #[command(flatten)]
     pub endpoint: EndpointArgs,
@@ -407,8 +415,17 @@ pub struct FileSendArgs {
 /// `wirekit file recv`.
 #[derive(Debug, Args)]
 #[command(after_help = "Only a plain file name is accepted: empty names, `.`/`..`, paths, \
-drive letters, hidden (leading-dot) names, control characters and names over 255 bytes are \
-refused. The body goes to a temporary file and is renamed into place only when complete.")]
+drive letters, hidden (leading-dot) names, control characters, bidi controls, trailing dots \
+or spaces, Windows device names and names over 255 bytes are refused. --names portable (the \
+default) also refuses `:` (NTFS streams) and `<>|?*\"`, every Windows device name (COM0-9, \
+LPT0-9, COM¹²³, CONIN$, CONOUT$, CLOCK$, any case, any extension), a leading `-`, invisible \
+or line-breaking characters (U+061C, U+200B-U+200D except between emoji, U+2060, U+FEFF, \
+U+2028/9) and names not in Unicode NFC. The body goes to a temporary file (mode 0600) that \
+is fsynced, given the replaced file's mode (or 0666 less the umask) and renamed into place \
+only when complete, and the directory is fsynced before `saved` is printed; a clean close \
+tells the sender it was saved, every refusal resets the connection. --dir is opened once; \
+temporary files are removed on SIGINT/SIGTERM, and ones a killed receiver left are removed \
+at start-up. SIZE takes K, M, G, T (powers of 1024).")]
 pub struct FileRecvArgs {
     /// Listen or connect (default: connect to 127.0.0.1:8080).
     #[command(flatten)]
@@ -416,15 +433,49 @@ pub struct FileRecvArgs {
     /// Directory to write into.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
-    /// Refuse files larger than BYTES (default: the free space of --dir).
-    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
-    pub max_size: Option<u64>,
+    /// Refuse files larger than SIZE.
+    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = parse_size)]
+    pub max_size: u64,
+    /// Refuse a file that would leave less than SIZE free in --dir, counting uploads in
+    /// progress (default: 5 % of the file system, at most 2G).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub min_free: Option<u64>,
+    /// Which file names are accepted: `portable` (safe on Windows, macOS and in a shell) or
+    /// `permissive` (the older rule: safe on Linux only).
+    #[arg(long, value_enum, default_value_t = NameRule::Portable)]
+    pub names: NameRule,
+    /// Refuse a file whose name exists in --dir (default: replace it atomically, keeping its
+    /// permission bits, as the seed's receiver replaces it).
+    #[arg(long)]
+    pub no_clobber: bool,
+    /// The handshake and the file header together must arrive within SECS of the connection
+    /// being accepted (0: only --timeout per read). A whole-phase bound: a peer trickling a
+    /// byte per read timeout cannot hold a connection slot.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub header_deadline: u64,
+    /// The body must arrive at SIZE bytes per second or faster, averaged over each 10 s
+    /// (0: no floor).
+    #[arg(long, value_name = "SIZE", default_value = "1K", value_parser = parse_size)]
+    pub min_rate: u64,
+    /// With --listen: serve at most N connections from one IP address at a time; more are
+    /// reset at once (0: no limit). Devices of a fleet come from distinct addresses.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_per_source: u32,
     /// Session options.
     #[command(flatten)]
     pub session: SessionArgs,
     /// Server options (when listening).
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+/// `file recv --names`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NameRule {
+    /// Safe on Linux, Windows and macOS and in a shell.
+    Portable,
+    /// The older rule: safe to write on Linux, nothing more.
+    Permissive,
 }
 
 /// `wirekit auth` roles.
@@ -586,7 +637,7 @@ mod tests {
             panic!()
         };
         assert_eq!(r.endpoint.pick(false, DEFAULT_FILE_ADDR), (false, DEFAULT_FILE_ADDR.into()));
-        assert_eq!(r.max_size, Some(10 << 20));
+        assert_eq!(r.max_size, 10 << 20);
         assert!(parse(&["tcp", "client", "--connect", "nowhere"]).is_err());
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use wirekit_core::frame::FrameConfig;
 
-use crate::atomic_file::SizeLimit;
+use crate::atomic_file::{ReceiveRules, TargetDir};
 use crate::cli::{MpDigest, Profile};
 use crate::encoding::TextEncoding;
 use crate::error::{Error, Result};
@@ -354,20 +354,23 @@ fn file_transfer(out: &mut Vec<String>) -> Result<bool, String> {
     let src = scratch.0.join("in").join(name);
     std::fs::write(&src, &body).map_err(|e| e.to_string())?;
     let (listener, addr) = listener()?;
+    let outgoing = file::Outgoing::check(&src, None, false).map_err(|e| e.to_string())?;
     let sender = thread::spawn(move || {
         let (stream, _) = listener.accept().map_err(|e| e.to_string())?;
         let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
-        file::send(session, &src, Profile::Seed, true).map_err(|e| e.to_string())
+        file::send(session, &outgoing, Profile::Seed, true).map_err(|e| e.to_string())
     });
     let stream = TcpStream::connect(&addr).map_err(|e| e.to_string())?;
     let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
     let opts = file::RecvOptions {
-        dir: scratch.0.join("out"),
-        limit: SizeLimit::Bytes(1 << 30),
+        dir: Arc::new(TargetDir::open(&scratch.0.join("out")).map_err(|e| e.to_string())?),
+        rules: ReceiveRules::with_max_size(1 << 30),
+        min_rate: 0,
+        rate_window: Duration::from_secs(10),
         profile: Profile::Seed,
         quiet: true,
     };
-    let got = file::receive(session, &opts).map_err(|e| e.to_string())?;
+    let got = file::receive(session, &opts, None).map_err(|e| e.to_string())?;
     let sent = join(sender)?;
     out.push(format!("sender: {sent}"));
     out.push(format!("receiver: {}", got.summary));

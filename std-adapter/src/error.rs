@@ -258,6 +258,7 @@ impl Error {
             Self::File(e) => match e {
                 AtomicFileError::Name { .. }
                 | AtomicFileError::NotARegularFile { .. }
+                | AtomicFileError::Exists { .. }
                 | AtomicFileError::TooLarge { .. }
                 | AtomicFileError::Overflow { .. } => Exit::Refused,
                 AtomicFileError::Incomplete { .. } => Exit::Failure,

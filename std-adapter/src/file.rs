@@ -10,8 +10,11 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::net::TcpStream;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use wirekit_core::frame::{FrameConfig, FrameError};
 use wirekit_core::header::FileHeader;
@@ -19,12 +22,14 @@ use wirekit_core::io::DriveError;
 use wirekit_core::transfer::{FileReceiver, FileSender, ReceiveEvent, TransferError};
 use wirekit_core::Machine;
 
-use crate::atomic_file::{AtomicFile, AtomicFileError, SizeLimit, RECEIVE_BUF_LEN};
+use crate::atomic_file::{AtomicFile, AtomicFileError, ReceiveRules, TargetDir, RECEIVE_BUF_LEN};
 use crate::body::{send_file_to_socket, SendBodyError};
 use crate::cli::Profile;
 use crate::error::{Error, Result};
 use crate::link::drive_error;
+use crate::net::PhaseDeadline;
 use crate::progress::{Progress, Summary};
+use crate::safe_name::NamePolicy;
 use crate::session::Session;
 
 /// The header's framing: `struct.pack('i')` under seed, `!i` under mp.
@@ -35,29 +40,77 @@ pub fn framing(profile: Profile) -> FrameConfig {
     }
 }
 
-/// Send `path` on `session`: header, then exactly its size in bytes. Waits for the receiver to
+/// A file checked for sending before any connection: a regular, readable file whose name
+/// (or `--name`) our own receiver accepts.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    path: PathBuf,
+    name: String,
+    filepath: String,
+}
+
+impl Outgoing {
+    /// Check `path` now. `name` replaces its file name on the wire (`--name`); the header's
+    /// `filepath` is empty unless `full_dir` (`--header-dir`: the seed's sender put its
+    /// absolute directory there; receivers never use it).
+    pub fn check(path: &Path, name: Option<&str>, full_dir: bool) -> Result<Self> {
+        let local = |what: &'static str, source: io::Error| Error::LocalIo {
+            what,
+            path: path.to_path_buf(),
+            source,
+        };
+        // Before opening: opening a FIFO for reading would block until a writer comes.
+        let meta = std::fs::metadata(path).map_err(|e| local("cannot read", e))?;
+        if !meta.is_file() {
+            let kind = if meta.is_dir() { "a directory" } else { "not a regular file" };
+            return Err(local("cannot send", io::Error::other(format!("it is {kind}"))));
+        }
+        File::open(path).map_err(|e| local("cannot read", e))?;
+        let name = match name {
+            Some(name) => name.to_owned(),
+            None => path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| {
+                    local(
+                        "cannot send",
+                        io::Error::other("the file name is not UTF-8; pass --name"),
+                    )
+                })?
+                .to_owned(),
+        };
+        if let Err(reason) = crate::safe_name::check_file_name(&name, NamePolicy::Portable) {
+            return Err(Error::Name { name, reason });
+        }
+        let filepath = if full_dir {
+            let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            abs.parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Self { path: path.to_path_buf(), name, filepath })
+    }
+}
+
+/// Send `file` on `session`: header, then exactly its size in bytes. Waits for the receiver to
 /// close (the seed's receiver does once it has everything) so that success means delivered.
-pub fn send(session: Session, path: &Path, profile: Profile, quiet: bool) -> Result<Summary> {
+pub fn send(session: Session, file: &Outgoing, profile: Profile, quiet: bool) -> Result<Summary> {
     let Session { mut conn, peer, timeout_secs: secs } = session;
     let peer = peer.as_str();
+    let path = file.path.as_path();
     let local = |what: &'static str, source: io::Error| Error::LocalIo {
         what,
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(|e| local("cannot read", e))?;
-    let meta = file.metadata().map_err(|e| local("cannot read", e))?;
+    let filename = file.name.as_str();
+    let mut file_handle = File::open(path).map_err(|e| local("cannot read", e))?;
+    let meta = file_handle.metadata().map_err(|e| local("cannot read", e))?;
     if !meta.is_file() {
         return Err(local("cannot send", io::Error::other("not a regular file")));
     }
     let filesize = meta.len();
-    let filename = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| local("cannot send", io::Error::other("the file name is not UTF-8")))?;
-    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let dir = abs.parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
-    let header = FileHeader { filename, filepath: &dir, filesize };
+    let header = FileHeader { filename, filepath: &file.filepath, filesize };
     let mut sender = FileSender::new(framing(profile), &header)
         .map_err(|e| local("cannot send", io::Error::other(e.to_string())))?;
     let head = sender.output_buf().to_vec();
@@ -67,7 +120,7 @@ pub fn send(session: Session, path: &Path, profile: Profile, quiet: bool) -> Res
     let mut progress = Progress::new(filename, filesize, quiet);
     let mut recorded: std::result::Result<(), TransferError> = Ok(());
     let socket = &conn.get_ref().0;
-    let sent = send_file_to_socket(&mut file, socket, filesize, |n| {
+    let sent = send_file_to_socket(&mut file_handle, socket, filesize, |n| {
         progress.advance(n);
         if recorded.is_ok() {
             recorded = sender.record_body(n);
@@ -104,39 +157,67 @@ pub fn send(session: Session, path: &Path, profile: Profile, quiet: bool) -> Res
         }
     }
     recorded.map_err(|e| Error::Protocol { peer: peer.to_owned(), detail: e.to_string() })?;
-    // Done sending. The receiver closes once it has everything: a clean close (FIN) means it
-    // read the whole body; a reset means it closed with our bytes unread, i.e. it refused or
-    // failed (the seed protocol has no acknowledgement, this is the best sign there is).
+    // Done sending. Under the seed there is no acknowledgement: the receipt is the
+    // receiver's clean close (FIN) once it has the whole file on disk. A reset means it
+    // refused or failed (wirekit's receiver resets on every refusal, and a kernel resets a
+    // socket closed with our bytes unread); silence past --timeout, or bytes where none are
+    // due, are not a receipt either. Exit 0 must mean delivered.
     let _ = socket.shutdown(std::net::Shutdown::Write);
-    let mut sink = [0u8; 256];
-    let mut reader = socket;
-    match reader.read(&mut sink) {
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
-            ) =>
-        {
-            return Err(Error::PeerClosed {
-                peer: peer.to_owned(),
-                detail: format!(
-                    "without reading all of {filename:?} (did it refuse the file? see its output)"
-                ),
-            })
-        }
-        // Closed, silent past --timeout, or extra bytes: the file went out whole.
-        _ => {}
-    }
+    await_receipt(socket, peer, secs, filename)?;
     Ok(progress.finish())
 }
+
+/// Wait for the receiver's clean close after the whole body; see [`send`].
+fn await_receipt(socket: &TcpStream, peer: &str, secs: u64, filename: &str) -> Result<()> {
+    let mut sink = [0u8; 256];
+    let mut reader = socket;
+    let refused = || Error::PeerClosed {
+        peer: peer.to_owned(),
+        detail: format!("without confirming {filename:?} (it refused or failed; see its output)"),
+    };
+    loop {
+        return match reader.read(&mut sink) {
+            Ok(0) => match socket.take_error() {
+                Ok(None) => Ok(()),
+                _ => Err(refused()),
+            },
+            Ok(_) => Err(Error::Protocol {
+                peer: peer.to_owned(),
+                detail: format!(
+                    "sent bytes after {filename:?} instead of closing; a file receiver sends \
+                     nothing, so the file is not known to be saved"
+                ),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(Error::Protocol {
+                    peer: peer.to_owned(),
+                    detail: format!(
+                        "took all of {filename:?} but did not close the connection within {secs} s, \
+                         so it is not known to be saved; check its output or raise --timeout"
+                    ),
+                })
+            }
+            Err(_) => Err(refused()),
+        };
+    }
+}
+
+/// `--min-rate` is averaged over windows of this many seconds.
+pub const RATE_WINDOW_SECS: u64 = 10;
 
 /// Where and how much to receive.
 #[derive(Debug, Clone)]
 pub struct RecvOptions {
-    /// The directory to write into.
-    pub dir: PathBuf,
-    /// The size limit.
-    pub limit: SizeLimit,
+    /// The directory to write into, opened once.
+    pub dir: Arc<TargetDir>,
+    /// Names, sizes, free space, clobbering.
+    pub rules: ReceiveRules,
+    /// The slowest body accepted, in bytes per second over each [`RecvOptions::rate_window`]
+    /// (`--min-rate`; 0: none).
+    pub min_rate: u64,
+    /// How long the body rate is averaged over.
+    pub rate_window: Duration,
     /// Header framing.
     pub profile: Profile,
     /// No progress bar or summary.
@@ -155,40 +236,97 @@ pub struct Received {
 /// Receive one file on `session` into `opts.dir`.
 ///
 /// The seed protocol sends the sender no verdict, so a refusal (unsafe name, too large, bad
-/// header, short body) resets the connection instead of closing it: a plain close can reach
-/// the sender before its body reaches us, and then looks exactly like success to it.
-pub fn receive(session: Session, opts: &RecvOptions) -> Result<Received> {
+/// header, short body, disk full) resets the connection instead of closing it: a plain close
+/// can reach the sender before its body reaches us, and then looks exactly like success to
+/// it. Call [`reset_unless_delivered`] on the stream before the handshake, so that a refused
+/// key resets too; only a committed file ends in a clean close.
+///
+/// `header_phase` (armed at accept, see [`crate::net::Watchdog`]) is disarmed once the header
+/// is in; if it fired, the error says so.
+pub fn receive(
+    session: Session,
+    opts: &RecvOptions,
+    header_phase: Option<PhaseDeadline>,
+) -> Result<Received> {
     let socket = session.conn.get_ref().0.try_clone().ok();
-    let received = receive_into_dir(session, opts);
-    if let (Err(_), Some(socket)) = (&received, socket) {
-        // SO_LINGER 0: the close that follows sends RST.
-        let _ = rustix::net::sockopt::set_socket_linger(&socket, Some(std::time::Duration::ZERO));
+    if let Some(socket) = &socket {
+        reset_unless_delivered(socket);
+    }
+    let received = receive_into_dir(session, opts, header_phase);
+    if let (Ok(_), Some(socket)) = (&received, socket) {
+        // Saved and durable: the clean close that follows is the sender's receipt.
+        let _ = rustix::net::sockopt::set_socket_linger(&socket, None);
     }
     received
 }
 
-fn receive_into_dir(session: Session, opts: &RecvOptions) -> Result<Received> {
+/// `opened`, or the deadline's own error if `phase` fired (the handshake then fails in
+/// whatever way a shut-down socket makes it fail, which would not name the cause).
+pub fn explain_deadline<T>(opened: Result<T>, phase: Option<&PhaseDeadline>) -> Result<T> {
+    opened.map_err(|e| match phase {
+        Some(phase) if phase.fired() => header_too_slow(e, phase),
+        _ => e,
+    })
+}
+
+fn header_too_slow(e: Error, phase: &PhaseDeadline) -> Error {
+    let peer = match e {
+        Error::Net { peer, .. }
+        | Error::Timeout { peer, .. }
+        | Error::PeerClosed { peer, .. }
+        | Error::Frame { peer, .. }
+        | Error::Protocol { peer, .. }
+        | Error::AuthFailed { peer, .. } => peer,
+        other => return other,
+    };
+    Error::Protocol {
+        peer,
+        detail: format!(
+            "did not finish the handshake and file header within {} s (--header-deadline); \
+             the connection was closed",
+            phase.secs()
+        ),
+    }
+}
+
+/// Make the close of `stream` a reset (SO_LINGER 0) until [`receive`] has saved a file: every
+/// refusal or failure, a handshake's included, reaches the sender as a reset.
+pub fn reset_unless_delivered(stream: &TcpStream) {
+    let _ = rustix::net::sockopt::set_socket_linger(stream, Some(Duration::ZERO));
+}
+
+fn receive_into_dir(
+    session: Session,
+    opts: &RecvOptions,
+    header_phase: Option<PhaseDeadline>,
+) -> Result<Received> {
     let Session { mut conn, peer, timeout_secs: secs } = session;
     let peer = peer.as_str();
     let mut receiver: FileReceiver = FileReceiver::new(framing(opts.profile));
-    conn.drive(&mut receiver, |_, event| match event {
-        ReceiveEvent::Header { .. } => ControlFlow::Break(()),
-        _ => ControlFlow::Continue(()),
-    })
-    .map_err(|e| match e {
-        // Said once: "file header: header is not a JSON object", not "file header: file header: …".
-        DriveError::Protocol(e @ TransferError::Header(_)) => {
-            Error::Protocol { peer: peer.to_owned(), detail: e.to_string() }
-        }
-        // Not a byte came (a port probe, a client that gave up): say so plainly.
-        DriveError::Protocol(TransferError::Frame(FrameError::TruncatedPrefix {
-            have: 0, ..
-        })) => Error::PeerClosed {
-            peer: peer.to_owned(),
-            detail: "before sending a file header".into(),
-        },
-        other => drive_error(other, "file header", peer, secs),
-    })?;
+    let header = conn
+        .drive(&mut receiver, |_, event| match event {
+            ReceiveEvent::Header { .. } => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .map_err(|e| match e {
+            // Said once: "file header: header is not a JSON object", not "file header: file header: …".
+            DriveError::Protocol(e @ TransferError::Header(_)) => {
+                Error::Protocol { peer: peer.to_owned(), detail: e.to_string() }
+            }
+            // Not a byte came (a port probe, a client that gave up): say so plainly.
+            DriveError::Protocol(TransferError::Frame(FrameError::TruncatedPrefix {
+                have: 0,
+                ..
+            })) => Error::PeerClosed {
+                peer: peer.to_owned(),
+                detail: "before sending a file header".into(),
+            },
+            other => drive_error(other, "file header", peer, secs),
+        });
+    let header = explain_deadline(header, header_phase.as_ref());
+    // In time (or failed anyway): the body is bounded by --min-rate from here.
+    drop(header_phase);
+    header?;
     let (name, filesize) = match receiver.header() {
         Some(h) => (h.filename.to_owned(), h.filesize),
         None => {
@@ -196,7 +334,7 @@ fn receive_into_dir(session: Session, opts: &RecvOptions) -> Result<Received> {
         }
     };
     // Name and size are checked before any byte is written.
-    let mut file = AtomicFile::create(&opts.dir, &name, filesize, opts.limit)?;
+    let mut file = AtomicFile::create(&opts.dir, &name, filesize, &opts.rules)?;
     let mut progress = Progress::new(&name, filesize, opts.quiet);
     let buf_len = usize::try_from(filesize).unwrap_or(usize::MAX).clamp(1, RECEIVE_BUF_LEN);
     let mut buf = vec![0u8; buf_len];
@@ -209,6 +347,7 @@ fn receive_into_dir(session: Session, opts: &RecvOptions) -> Result<Received> {
         },
         other => Error::Protocol { peer: peer.to_owned(), detail: other.to_string() },
     };
+    let mut rate = RateFloor::new(opts.min_rate, opts.rate_window);
     while receiver.remaining().unwrap_or(0) > 0 {
         // Bytes the pump read along with the header first, then straight from the socket.
         let from_buffer = !conn.buffered().is_empty();
@@ -232,6 +371,18 @@ fn receive_into_dir(session: Session, opts: &RecvOptions) -> Result<Received> {
         if let Some(ReceiveEvent::Body { chunk, .. }) = step.event {
             file.write_chunk(chunk)?;
             progress.advance(chunk.len() as u64);
+            rate.record(chunk.len() as u64);
+        }
+        if let Err(got) = rate.check() {
+            return Err(Error::Protocol {
+                peer: peer.to_owned(),
+                detail: format!(
+                    "sent {got} bytes of {name:?} in {} s, under --min-rate {} bytes/s; \
+                     the partial file was discarded",
+                    opts.rate_window.as_secs_f64(),
+                    opts.min_rate
+                ),
+            });
         }
         let consumed = step.consumed;
         if from_buffer {
@@ -261,6 +412,41 @@ fn receive_into_dir(session: Session, opts: &RecvOptions) -> Result<Received> {
     }
     let path = file.commit()?;
     Ok(Received { path, summary: progress.finish() })
+}
+
+/// The body's minimum rate: at least `min_rate * window` bytes in every window (a trickle of
+/// one byte per read timeout would otherwise hold a connection slot for ever).
+#[derive(Debug)]
+struct RateFloor {
+    min_rate: u64,
+    window: Duration,
+    started: std::time::Instant,
+    bytes: u64,
+}
+
+impl RateFloor {
+    fn new(min_rate: u64, window: Duration) -> Self {
+        Self { min_rate, window, started: std::time::Instant::now(), bytes: 0 }
+    }
+
+    fn record(&mut self, n: u64) {
+        self.bytes += n;
+    }
+
+    /// `Err(bytes)` when a window ended with too few bytes; then a new window starts.
+    fn check(&mut self) -> std::result::Result<(), u64> {
+        let elapsed = self.started.elapsed();
+        if self.min_rate == 0 || elapsed < self.window {
+            return Ok(());
+        }
+        let needed = (self.min_rate as f64 * elapsed.as_secs_f64()) as u64;
+        let got = self.bytes;
+        if got < needed {
+            return Err(got);
+        }
+        *self = Self::new(self.min_rate, self.window);
+        Ok(())
+    }
 }
 
 /// True when the peer has sent bytes we have not read yet (checked without waiting).

@@ -280,17 +280,190 @@ fn a_cut_body_from_python_leaves_the_older_file() {
 fn sender_hears_about_a_refused_file() {
     let src = tempfile::tempdir().unwrap();
     let dst = tempfile::tempdir().unwrap();
-    // A name that is fine here but that the receiver refuses (hidden file).
-    let path = src.path().join(".profile");
+    // A name that is fine for the sender but that the receiver refuses (--no-clobber).
+    std::fs::write(dst.path().join("keep.txt"), b"old").unwrap();
+    let path = src.path().join("keep.txt");
     std::fs::write(&path, body(300_000)).unwrap();
     let (p, d) = (path.to_str().unwrap(), dst.path().to_str().unwrap());
     let (sender, addr) = wirekit_server(&["file", "send", p], "wirekit file send");
     let a = addr.to_string();
-    let recv = run(args(wirekit(), ["file", "recv", "--connect", &a, "--dir", d]), "recv");
+    let recv =
+        run(args(wirekit(), ["file", "recv", "--connect", &a, "--dir", d, "--no-clobber"]), "recv");
     assert_eq!(recv.code(), 4, "{recv}");
-    assert!(recv.stderr.contains("hidden file"), "{recv}");
+    assert!(recv.stderr.contains("it exists (--no-clobber)"), "{recv}");
     let sent = sender.wait_output(CHILD_LIMIT);
     assert_eq!(sent.code(), 1, "{sent}");
-    assert!(sent.stderr.contains("did it refuse the file?"), "{sent}");
-    assert!(files(dst.path()).is_empty());
+    assert!(sent.stderr.contains("refuse"), "{sent}");
+    assert_eq!(files(dst.path()), ["keep.txt"]);
+    assert_eq!(std::fs::read(dst.path().join("keep.txt")).unwrap(), b"old");
+}
+
+/// issue 12 item 1: `send && rm` must never lose data. A wrong key on the receiver's side
+/// used to let the sender print its summary and exit 0 for small files (the receiver closed
+/// cleanly after the failed handshake, and that FIN looked like a receipt).
+#[test]
+fn h200_a_receiver_that_refuses_the_key_never_lets_the_sender_exit_0() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    let (d, dir) = (dst.path().to_str().unwrap(), dst.path());
+    for (i, len) in [0usize, 10, 1_000, 50_000, 50_000, 300_000].into_iter().enumerate() {
+        let path = src.path().join(format!("data{i}.bin"));
+        std::fs::write(&path, body(len)).unwrap();
+        let (recv, addr) =
+            wirekit_server(&["file", "recv", "--dir", d, "--key", "egg"], "wirekit file recv");
+        let a = addr.to_string();
+        let p = path.to_str().unwrap();
+        let sent = run(
+            args(
+                wirekit(),
+                ["file", "send", p, "--connect", &a, "--key", "spam", "--timeout", "5"],
+            ),
+            "wirekit file send",
+        );
+        let recv = recv.wait_output(CHILD_LIMIT);
+        assert_eq!(recv.code(), 5, "{recv}");
+        assert_ne!(sent.code(), 0, "{len} bytes: the sender claimed delivery: {sent}");
+        assert!(files(dir).is_empty());
+    }
+}
+
+#[test]
+fn h208_send_refuses_a_directory_a_fifo_or_a_refused_name_before_listening() {
+    let src = tempfile::tempdir().unwrap();
+    let hidden = src.path().join(".hidden.txt");
+    std::fs::write(&hidden, b"x").unwrap();
+    let fifo = src.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (dir, fifo, hidden) =
+        (src.path().to_str().unwrap(), fifo.to_str().unwrap(), hidden.to_str().unwrap());
+    for (path, code, needle) in
+        [(dir, 3, "it is a directory"), (fifo, 3, "not a regular file"), (hidden, 4, "hidden file")]
+    {
+        let out = run(
+            args(wirekit(), ["file", "send", path, "--listen", "127.0.0.1:0"]),
+            "wirekit file send",
+        );
+        assert_eq!(out.code(), code, "{out}");
+        assert!(out.stderr.contains(needle) && !out.stderr.contains("listening on"), "{out}");
+    }
+}
+
+#[test]
+fn send_name_sends_under_another_name() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    let path = src.path().join(".hidden.txt");
+    std::fs::write(&path, b"renamed").unwrap();
+    let (p, d) = (path.to_str().unwrap(), dst.path().to_str().unwrap());
+    let (recv, addr) = wirekit_server(&["file", "recv", "--dir", d], "recv");
+    let a = addr.to_string();
+    let sent =
+        run(args(wirekit(), ["file", "send", p, "--connect", &a, "--name", "visible.txt"]), "send");
+    assert_eq!(sent.code(), 0, "{sent}");
+    assert_eq!(recv.wait_output(CHILD_LIMIT).code(), 0);
+    check_arrived(dst.path(), "visible.txt", b"renamed");
+}
+
+/// issue 12 item 2: Ctrl-C / SIGTERM during a transfer left `.wirekit-*.part` files for good;
+/// now the signal removes them, and a start-up sweeps ones a SIGKILL left.
+#[test]
+fn h201_sigint_and_sigterm_remove_the_temporary_file_and_start_up_sweeps_stale_ones() {
+    let dst = tempfile::tempdir().unwrap();
+    let d = dst.path().to_str().unwrap();
+    for signal in ["-INT", "-TERM"] {
+        let stale = dst.path().join(".wirekit-old.bin.00112233445566ff.part");
+        std::fs::write(&stale, b"left by a killed receiver").unwrap();
+        let (recv, addr) = wirekit_server(&["file", "recv", "--dir", d], "recv");
+        assert!(!stale.exists(), "the stale temporary file was not swept");
+        let mut peer = TcpStream::connect(addr).unwrap();
+        peer.write_all(&upload("big.bin", 10 << 20, &body(1 << 20))).unwrap();
+        let part = || files(dst.path()).into_iter().any(|f| f.ends_with(".part"));
+        assert!(wirekit_tests::hostile::wait_for(Duration::from_secs(10), part));
+        let kill = std::process::Command::new("kill")
+            .args([signal, &recv.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let out = recv.wait_output(CHILD_LIMIT);
+        assert_ne!(out.code(), 0, "{out}");
+        assert!(files(dst.path()).is_empty(), "{signal}: {:?}", files(dst.path()));
+    }
+}
+
+/// A peer from `source` that sends a header prefix and JSON whitespace, one byte per 1.5 s
+/// (under `--timeout 2`), for 30 s.
+fn trickler(source: &str, addr: SocketAddr) -> Child {
+    let script = "import socket, sys, time\n\
+        s = socket.socket(); s.bind((sys.argv[1], 0)); s.connect(('127.0.0.1', int(sys.argv[2])))\n\
+        try:\n    for b in b'\\x40\\x00\\x00\\x00' + b' ' * 16:\n        s.send(bytes([b])); time.sleep(1.5)\n\
+        except OSError:\n    pass\n";
+    let port = addr.port().to_string();
+    Child::spawn(
+        args(std::process::Command::new("python3"), ["-c", script, source, &port]),
+        "trickler",
+    )
+}
+
+/// Send a small file to `addr` and return how long the sender took and its output.
+fn timed_send(addr: SocketAddr) -> (Duration, wirekit_tests::Output) {
+    let src = tempfile::tempdir().unwrap();
+    let path = src.path().join("good.txt");
+    std::fs::write(&path, b"good sender").unwrap();
+    let (p, a) = (path.to_str().unwrap().to_owned(), addr.to_string());
+    let started = std::time::Instant::now();
+    let out =
+        run(args(wirekit(), ["file", "send", &p, "--connect", &a, "--timeout", "20"]), "send");
+    (started.elapsed(), out)
+}
+
+/// A `file recv --max-connections 2 --timeout 2` with `extra`, two tricklers from `sources`
+/// (started once the server printed each of `held`), then a good sender from 127.0.0.1: it
+/// must be done within `within`, and the server must have said `says`.
+fn good_sender_gets_past_tricklers(
+    extra: &[&str],
+    sources: [&str; 2],
+    held: [&str; 2],
+    within: Duration,
+    says: &str,
+) {
+    let dst = tempfile::tempdir().unwrap();
+    let d = dst.path().to_str().unwrap();
+    let mut a = vec!["file", "recv", "--dir", d, "--serve-many"];
+    a.extend(["--max-connections", "2", "--timeout", "2"]);
+    a.extend_from_slice(extra);
+    let (recv, addr) = wirekit_server(&a, "recv");
+    let mut slow = sources.map(|source| trickler(source, addr));
+    let seen = |_: &str, err: &str| held.iter().all(|h| err.contains(h));
+    assert!(recv.wait_until(Duration::from_secs(10), seen), "{}", recv.stderr_now());
+    let (took, sent) = timed_send(addr);
+    for t in &mut slow {
+        t.kill_now();
+    }
+    let out = server_kill(recv);
+    assert_eq!(sent.code(), 0, "{sent}\nserver: {out}");
+    assert!(took < within, "the good sender waited {took:?}");
+    assert!(out.stderr.contains(says), "{out}");
+    assert_eq!(files(dst.path()), ["good.txt"]);
+}
+
+/// issue 10 item 5: two connections trickling a byte per 1.5 s held both slots of
+/// `--max-connections 2 --timeout 2` for as long as they liked.
+#[test]
+fn h212_trickling_connections_do_not_keep_a_good_sender_out() {
+    // From distinct addresses: the per-source cap does not help, the header deadline does.
+    good_sender_gets_past_tricklers(
+        &["--header-deadline", "3"],
+        ["127.0.0.2", "127.0.0.3"],
+        ["connection from 127.0.0.2", "connection from 127.0.0.3"],
+        Duration::from_secs(10),
+        "within 3 s (--header-deadline)",
+    );
+    // From one address: the per-source cap keeps the second slot free, no deadline needed.
+    good_sender_gets_past_tricklers(
+        &["--header-deadline", "0", "--max-per-source", "1"],
+        ["127.0.0.2", "127.0.0.2"],
+        ["connection from 127.0.0.2", "(--max-per-source)"],
+        Duration::from_secs(5),
+        "(--max-per-source)",
+    );
 }

@@ -66,9 +66,9 @@ fn seed_case(row: &str) -> (Vec<u8>, &'static str) {
             (with_body(json.as_bytes()), "does not fit 64 bits")
         }
         "h20" => {
-            // Fits the header, not the disk: refused against the free space, no temporary file made.
+            // Fits the header, not the default --max-size (4 GiB): refused, no temporary file made.
             let json = header_json("huge.bin", &u64::MAX.to_string());
-            (with_body(json.as_bytes()), "free space")
+            (with_body(json.as_bytes()), "over the limit of 4294967296 bytes (--max-size)")
         }
         "h21" => {
             let mut json = br#"{"filename": "a"#.to_vec();
@@ -485,5 +485,38 @@ fn h56_every_seed_row_against_one_long_lived_server() {
     assert!(wait_for(Duration::from_secs(5), || {
         wirekit_tests::hostile::threads(t.pid()) <= threads_before
     }));
+    t.finish(&[], &[]);
+}
+
+// ---- names dangerous elsewhere (issue 10 item 11) ----
+
+#[test]
+fn h209_portable_names_refuse_what_is_dangerous_elsewhere() {
+    let t = Target::start("h209", Kind::FileRecv, &[], &[]);
+    let names = [
+        ("report.txt:hidden", "alternate data stream"),
+        ("keep.txt::$DATA", "alternate data stream"),
+        ("CON", "Windows device name"),
+        ("CONIN$", "Windows device name"),
+        ("COM\u{b9}", "Windows device name"),
+        ("clock$", "Windows device name"),
+        ("nul.tar.gz", "Windows device name"),
+        ("a<b>c|d?e*f\".txt", "which Windows forbids"),
+        ("-rf", "starts with `-`"),
+        ("--checkpoint-action=exec=sh x.sh", "starts with `-`"),
+        ("gpj\u{202e}exe.txt", "U+202E"),
+        ("zero\u{200b}width.txt", "U+200B"),
+        ("line\u{2028}sep.txt", "U+2028"),
+        ("alm\u{61c}.txt", "U+061C"),
+        ("\u{feff}bom.txt", "U+FEFF"),
+        ("cafe\u{301}.txt", "not in Unicode NFC"),
+    ];
+    for (name, needle) in names {
+        let mut a = t.attack();
+        a.send(&upload(name, 3, b"abc"));
+        let peer = a.local;
+        a.finish();
+        t.expect_error(peer, needle);
+    }
     t.finish(&[], &[]);
 }

@@ -209,7 +209,8 @@ impl<B: Buffer> Parser<B> {
         }
         Ok(DecodedFields {
             filename: filename.ok_or(HeaderError::MissingKey(Key::Filename))?,
-            filepath: filepath.ok_or(HeaderError::MissingKey(Key::Filepath))?,
+            // Informational only (the receiver never uses it), so a sender may leave it out.
+            filepath: filepath.unwrap_or(0..0),
             filesize: filesize.ok_or(HeaderError::MissingKey(Key::Filesize))?,
         })
     }

@@ -19,7 +19,10 @@
 //!   Python) are rejected; `-0` is 0, as Python's `int` reads it;
 //! * lone surrogates (`"\ud800"`, which Python accepts into a `str`) are rejected, since the
 //!   names must become Rust `&str`;
-//! * `NaN`/`Infinity` and a byte-order mark are rejected (not JSON).
+//! * `NaN`/`Infinity` and a byte-order mark are rejected (not JSON);
+//! * a header without `filepath` is accepted (as `""`): the receiver never uses it, and a
+//!   sender need not reveal its directory (Python's receiver would raise `KeyError` only if
+//!   it read the key, which the seed's does not).
 //!
 //! Why not serde-json-core: its encoder writes raw UTF-8 (not Python's `\uXXXX`), its
 //! borrowed `&str` fields keep escapes raw, and its unescaping decoder (`from_slice_escaped`,
@@ -49,7 +52,8 @@ pub const MAX_DEPTH: usize = 32;
 pub struct FileHeader<'a> {
     /// The file's name as the sender gave it (not sanitized).
     pub filename: &'a str,
-    /// The sender's directory (e.g. `F:\projects`), informational.
+    /// The sender's directory (e.g. `F:\projects`), informational; `""` when the header has
+    /// none.
     pub filepath: &'a str,
     /// Number of body bytes that follow the header.
     pub filesize: u64,

@@ -220,7 +220,9 @@ fn every_error_variant() {
     assert_eq!(err("{\"a\": \"unterminated}"), Syntax { offset: 20 });
     assert_eq!(err("{\"a\": \"x\\"), Syntax { offset: 9 });
     assert_eq!(err("{}"), MissingKey(Filename));
-    assert_eq!(err("{\"filename\": \"a\", \"filesize\": 1}"), MissingKey(Filepath));
+    // No filepath: accepted as "" (the receiver never uses it; issue 12 item 10).
+    let h = decode_both(b"{\"filename\": \"a\", \"filesize\": 1}").unwrap();
+    assert_eq!(h, ("a".into(), String::new(), 1));
     assert_eq!(err("{\"filename\": \"a\", \"filepath\": \"b\"}"), MissingKey(Filesize));
     assert_eq!(
         err(&format!("{{\"filename\": \"a\", \"filename\": \"a\", {ok_tail}")),

@@ -1,9 +1,11 @@
 //! Sockets for the demos: binding and connecting with clear errors, the `listening on ADDR`
 //! line that lets scripts use `--listen 127.0.0.1:0`, and the concurrent server loop.
 
+mod deadline;
 mod limit;
 mod serve;
 
+pub use deadline::{PhaseDeadline, Watchdog};
 pub use limit::{ConnectionLimit, Permit};
 pub use serve::{accept, note_connection, serve, ServeOptions};
 

@@ -61,7 +61,7 @@ fn once_serves_one_connection_and_returns_its_result() {
         let mut s = TcpStream::connect(addr).unwrap();
         s.write_all(b"x").unwrap();
     });
-    let options = ServeOptions { once: true, max_connections: 1, quiet: true };
+    let options = ServeOptions { once: true, max_connections: 1, quiet: true, max_per_source: 0 };
     let result = serve(&listener, options, |mut s, _| {
         let mut b = [0u8; 1];
         s.read_exact(&mut b).unwrap();
@@ -78,7 +78,8 @@ fn failing_connection_does_not_stop_the_server() {
     let failures = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&failures);
     std::thread::spawn(move || {
-        let options = ServeOptions { once: false, max_connections: 4, quiet: true };
+        let options =
+            ServeOptions { once: false, max_connections: 4, quiet: true, max_per_source: 0 };
         let _ = serve(&listener, options, move |mut s, _| {
             let mut first = [0u8; 1];
             s.read_exact(&mut first).map_err(|e| Error::net("receiving from", "c", e, 0))?;
@@ -110,7 +111,8 @@ fn connections_are_served_concurrently() {
     let listener = bind_tcp("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
-        let options = ServeOptions { once: false, max_connections: 8, quiet: true };
+        let options =
+            ServeOptions { once: false, max_connections: 8, quiet: true, max_per_source: 0 };
         let _ = serve(&listener, options, |mut s, _| {
             // Echo one byte after it arrives: a second client is served while the first waits.
             let mut b = [0u8; 1];
@@ -129,4 +131,67 @@ fn connections_are_served_concurrently() {
     first.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     first.read_exact(&mut b).unwrap();
     assert_eq!(&b, b"1");
+}
+
+/// A TCP connection to `to` from the loopback address `from` (all of 127/8 is local).
+pub(crate) fn connect_from(from: [u8; 4], to: SocketAddr) -> TcpStream {
+    use rustix::net::{AddressFamily, SocketType};
+    let fd = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+    rustix::net::bind(&fd, &SocketAddr::from((from, 0))).unwrap();
+    rustix::net::connect(&fd, &to).unwrap();
+    TcpStream::from(fd)
+}
+
+#[test]
+fn h210_max_per_source_resets_extra_connections_from_one_address_only() {
+    let listener = bind_tcp("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let options =
+            ServeOptions { once: false, max_connections: 8, quiet: true, max_per_source: 1 };
+        let _ = serve(&listener, options, |mut s, _| {
+            // Echo every byte until the client closes: the slot is held meanwhile.
+            let mut b = [0u8; 1];
+            while s.read(&mut b).map_err(|e| Error::net("receiving from", "c", e, 0))? == 1 {
+                s.write_all(&b).map_err(|e| Error::net("sending to", "c", e, 0))?;
+            }
+            Ok(())
+        });
+    });
+    let mut holder = connect_from([127, 0, 0, 2], addr);
+    holder.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    holder.write_all(b"h").unwrap();
+    let mut b = [0u8; 1];
+    // Once it echoes, the holder is being served and keeps its slot until it closes.
+    holder.read_exact(&mut b).unwrap();
+    let mut second = connect_from([127, 0, 0, 2], addr);
+    second.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let got = second.read(&mut b);
+    assert!(
+        matches!(&got, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "a second connection from 127.0.0.2 was served: {got:?}"
+    );
+    let mut other = connect_from([127, 0, 0, 3], addr);
+    other.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    other.write_all(b"o").unwrap();
+    other.read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"o");
+    // Once the holder is gone, 127.0.0.2 is served again.
+    drop(holder);
+    let served = crate::net::tests::wait_served([127, 0, 0, 2], addr);
+    assert!(served, "127.0.0.2 stayed refused after its connection ended");
+}
+
+/// Whether a connection from `from` gets its byte echoed within a few tries.
+fn wait_served(from: [u8; 4], addr: SocketAddr) -> bool {
+    (0..50).any(|_| {
+        let mut s = connect_from(from, addr);
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut b = [0u8; 1];
+        let ok = s.write_all(b"x").is_ok() && s.read_exact(&mut b).is_ok();
+        if !ok {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ok
+    })
 }

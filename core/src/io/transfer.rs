@@ -1,13 +1,13 @@
-//! Blocking file send and receive over [`Conn`].
+//! File send and receive over a pump: the error type and the receive sink's steps.
 
 use core::fmt;
 use core::ops::ControlFlow;
 
-use embedded_io::{Read, Write};
-
-use super::{write_all, Conn, DriveError};
+#[cfg(doc)]
+use super::Conn;
+use super::DriveError;
 use crate::header::FileHeader;
-use crate::transfer::{FileReceiver, FileSender, ReceiveEvent, TransferError};
+use crate::transfer::{FileReceiver, ReceiveEvent, TransferError};
 
 /// Why a blocking file transfer stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,72 +55,23 @@ pub enum Incoming<'a> {
     Body(&'a [u8]),
 }
 
-impl<T: Read + Write, const N: usize> Conn<T, N> {
-    /// Send the header, then exactly `sender.filesize()` bytes read from `body` through the
-    /// scratch buffer `buf`. Returns the body bytes sent. A sender that already failed, or
-    /// an empty `buf` with body bytes due, is refused before anything is written.
-    pub fn send_file<R: Read>(
-        &mut self,
-        sender: &mut FileSender,
-        body: &mut R,
-        buf: &mut [u8],
-    ) -> Result<u64, FileIoError<T::Error, R::Error>> {
-        let drive = |e| FileIoError::Drive(e);
-        if let Some(err) = sender.error() {
-            return Err(drive(DriveError::Protocol(err)));
-        }
-        if buf.is_empty() && sender.body_remaining() > 0 {
-            // `read` into an empty window returns 0, which would read as a short source.
-            return Err(FileIoError::EmptyScratch);
-        }
-        self.flush_output(sender).map_err(drive)?;
-        while sender.body_remaining() > 0 {
-            let want = usize::try_from(sender.body_remaining()).unwrap_or(usize::MAX);
-            let window_len = buf.len().min(want);
-            let Some(window) = buf.get_mut(..window_len) else { break };
-            let n = body.read(window).map_err(FileIoError::Local)?;
-            if n == 0 {
-                return Err(FileIoError::SourceShort {
-                    sent: sender.body_sent(),
-                    expected: sender.filesize(),
-                });
-            }
-            write_all(&mut self.io, window.get(..n).unwrap_or(&[])).map_err(drive)?;
-            sender
-                .record_body(n as u64)
-                .map_err(|e| FileIoError::Drive(DriveError::Protocol(e)))?;
-        }
-        self.io.flush().map_err(|e| FileIoError::Drive(DriveError::Io(e)))?;
-        Ok(sender.body_sent())
-    }
-
-    /// Receive one file, handing the header and then every body chunk to `sink`. Returns the
-    /// body length once all of it arrived; a short stream is an error, never a short file.
-    pub fn receive_file<const H: usize, E>(
-        &mut self,
-        receiver: &mut FileReceiver<H>,
-        mut sink: impl FnMut(Incoming<'_>) -> Result<(), E>,
-    ) -> Result<u64, FileIoError<T::Error, E>> {
-        let outcome = self
-            .drive(receiver, |receiver, event| {
-                let passed = match event {
-                    ReceiveEvent::Header { .. } => match receiver.header() {
-                        Some(header) => sink(Incoming::Header(header)),
-                        None => Ok(()),
-                    },
-                    ReceiveEvent::Body { chunk, .. } => sink(Incoming::Body(chunk)),
-                    ReceiveEvent::Complete => return ControlFlow::Break(Ok(())),
-                };
-                match passed {
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(e) => ControlFlow::Break(Err(e)),
-                }
-            })
-            .map_err(FileIoError::Drive)?;
-        match outcome {
-            Some(Err(e)) => Err(FileIoError::Local(e)),
-            _ if receiver.is_complete() => Ok(receiver.received()),
-            _ => Err(FileIoError::Drive(DriveError::UnexpectedEof)),
-        }
+/// One receive event for [`Conn::receive_file`]'s sink; breaks at the end or on the sink's
+/// error.
+pub(super) fn receive_step<const H: usize, E>(
+    receiver: &mut FileReceiver<H>,
+    event: ReceiveEvent<'_>,
+    sink: &mut impl FnMut(Incoming<'_>) -> Result<(), E>,
+) -> ControlFlow<Result<(), E>> {
+    let passed = match event {
+        ReceiveEvent::Header { .. } => match receiver.header() {
+            Some(header) => sink(Incoming::Header(header)),
+            None => Ok(()),
+        },
+        ReceiveEvent::Body { chunk, .. } => sink(Incoming::Body(chunk)),
+        ReceiveEvent::Complete => return ControlFlow::Break(Ok(())),
+    };
+    match passed {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => ControlFlow::Break(Err(e)),
     }
 }

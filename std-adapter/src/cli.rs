@@ -97,6 +97,10 @@ pub enum Profile {
     Seed,
     /// CPython multiprocessing.connection: `!i` prefixes, mutual handshake with a verdict.
     Mp,
+    /// Every byte inside a Noise channel (NNpsk0, ChaCha20-Poly1305): nothing can be read,
+    /// changed, cut short or relayed to another exchange. Both ends need the same key of at
+    /// least 16 bytes (`wirekit keygen`). Use it whenever both ends are wirekit.
+    Secure,
 }
 
 /// The challenge a `--profile mp` side sends.
@@ -129,7 +133,8 @@ pub struct KeyArgs {
 /// Options every connection-oriented role shares.
 #[derive(Debug, Clone, Args)]
 pub struct SessionArgs {
-    /// Wire dialect: `seed` (the tutorial) or `mp` (CPython multiprocessing.connection).
+    /// Wire dialect: `seed` (the tutorial), `mp` (CPython multiprocessing.connection) or
+    /// `secure` (everything encrypted and authenticated; needs a 16+ byte key on both ends).
     #[arg(long, value_enum, default_value_t = Profile::Seed)]
     pub profile: Profile,
     /// The shared key (environment: WIREKIT_KEY).

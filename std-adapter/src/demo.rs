@@ -197,7 +197,7 @@ fn framed_apart(out: &mut Vec<String>) -> Result<bool, String> {
     for message in ["hello", "吃了吗?"] {
         conn.send_frame(&FrameConfig::mp(), message.as_bytes()).map_err(|e| e.to_string())?;
     }
-    conn.get_ref().0.shutdown(std::net::Shutdown::Write).map_err(|e| e.to_string())?;
+    conn.get_ref().0.tcp().shutdown(std::net::Shutdown::Write).map_err(|e| e.to_string())?;
     let got = join(server)?;
     out.push(
         r#"client sent "hello" and "吃了吗?" back to back, each behind a 4-byte length"#.into(),

@@ -123,6 +123,15 @@ pub enum Error {
     /// A command needs a key and none was given.
     #[error("{0} needs a key: pass --key TEXT, --key-file PATH or set WIREKIT_KEY")]
     KeyRequired(&'static str),
+    /// `--profile secure` was given no key.
+    #[error(
+        "--profile secure needs a key of at least 16 bytes on both ends: make one with \
+             `wirekit keygen` and pass --key-file PATH (or --key TEXT, WIREKIT_KEY)"
+    )]
+    SecureKeyMissing,
+    /// `--profile secure` was given a key under 16 bytes.
+    #[error("{0}; pass it with --key-file PATH")]
+    SecureKeyTooShort(wirekit_core::secure::KeyTooShort),
     /// The exec agent refuses to run commands from an unauthenticated controller.
     #[error("the exec agent runs commands from the network: give it a key (--key, --key-file, WIREKIT_KEY), or pass --insecure to accept any controller")]
     InsecureAgent,
@@ -240,9 +249,11 @@ impl Error {
             }
             Self::Resolve { .. } => Exit::Failure,
             // `--key ""`, an empty WIREKIT_KEY or key file: the command line lacks a key.
-            Self::Key(KeyError::Empty(_)) | Self::KeyRequired(_) | Self::InsecureAgent => {
-                Exit::Usage
-            }
+            Self::Key(KeyError::Empty(_))
+            | Self::KeyRequired(_)
+            | Self::InsecureAgent
+            | Self::SecureKeyMissing
+            | Self::SecureKeyTooShort(_) => Exit::Usage,
             Self::Bind { .. }
             | Self::Key(_)
             | Self::KeyFileExists(_)

@@ -215,6 +215,8 @@ impl<'b> SecureIo<'b> {
     /// nobody read (the caller decides whether they were due). Data after the peer's
     /// close_notify, or a close without it, is an error.
     pub fn finish(&mut self) -> io::Result<usize> {
+        // Bytes behind a close_notify that already came: fail without sending ours.
+        self.nothing_after_close()?;
         let mut unread = self.channel.with_inner(Plaintext::discard);
         self.channel.close();
         self.records

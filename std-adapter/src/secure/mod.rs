@@ -34,6 +34,8 @@ use wirekit_core::{Handled, Machine};
 
 use crate::link::StdIo;
 
+/// Bytes of a handshake message on the wire (2-byte length, then 50).
+pub const HANDSHAKE_MESSAGE_WIRE_LEN: usize = wirekit_core::secure::HANDSHAKE_WIRE_LEN;
 /// The plaintext limit a PC states: the largest there is (a device states less).
 pub const PLAINTEXT_LIMIT: u16 = MAX_PLAINTEXT_LIMIT;
 /// Records sealed before one socket write: a 1 MiB body slice goes out in few syscalls.
@@ -353,3 +355,6 @@ pub const fn role_of(we_connected: bool) -> Role {
         Role::Responder
     }
 }
+
+#[cfg(test)]
+mod tests;

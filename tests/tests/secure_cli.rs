@@ -1,6 +1,6 @@
 //! `--profile secure` through the `wirekit` binary (docs/protocol.md section 5): every
 //! exchange in both roles between two wirekits and against Python's `noiseprotocol`
-//! (`tests/python/noise_peer.py`), then the hostile rows h400–h409 (tests/hostile/README.md):
+//! (`tests/python/noise_peer.py`), then the hostile rows h400–h408 (tests/hostile/README.md):
 //! relays that alter, swap, cut or redirect records, data after close_notify, short keys,
 //! limits inside the channel and a replayed message 1.
 
@@ -469,7 +469,7 @@ fn h407_the_receivers_limits_apply_inside_the_channel() {
 }
 
 #[test]
-fn h409_a_replayed_message_1_runs_nothing() {
+fn h408_a_replayed_message_1_runs_nothing() {
     let cwd = tempfile::tempdir().unwrap();
     // Record a real controller's message 1 on its way to an agent.
     let (agent, target) = server(&["exec", "agent"], KEY, cwd.path());

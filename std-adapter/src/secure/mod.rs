@@ -38,10 +38,12 @@ use crate::link::StdIo;
 pub const HANDSHAKE_MESSAGE_WIRE_LEN: usize = wirekit_core::secure::HANDSHAKE_WIRE_LEN;
 /// The plaintext limit a PC states: the largest there is (a device states less).
 pub const PLAINTEXT_LIMIT: u16 = MAX_PLAINTEXT_LIMIT;
-/// Records sealed before one socket write: a 1 MiB body slice goes out in few syscalls.
-const TX_RECORDS: usize = 4;
-/// Receive buffer of the record pump: two of the largest records.
-const RECORD_BUF: usize = 2 * 65_536;
+/// Records sealed before one socket write: a 1 MiB body slice goes out in one syscall.
+const TX_RECORDS: usize = 16;
+/// Receive buffer of the record pump: one socket read brings up to 4 of the largest records.
+/// (`Conn` holds it inline and is built on the stack before it is boxed: a connection
+/// thread's 2 MiB stack must hold it, debug builds included.)
+const RECORD_BUF: usize = 4 * 65_536;
 
 /// The caller-owned buffers of one secure connection (the channel borrows them).
 #[derive(Debug)]
@@ -255,6 +257,16 @@ impl<'b> SecureIo<'b> {
         Ok(())
     }
 
+    /// True when the pump's buffer holds a whole record, so that opening it cannot block.
+    /// Called only when the channel has just handed out a record's plaintext: its assembler
+    /// is then idle and the buffer starts at a record's length prefix.
+    fn record_is_buffered(&self) -> bool {
+        match self.records.buffered() {
+            [high, low, rest @ ..] => rest.len() >= usize::from(u16::from_be_bytes([*high, *low])),
+            _ => false,
+        }
+    }
+
     /// Drive the channel until plaintext decrypted or the peer's close_notify arrived.
     fn pump(&mut self) -> io::Result<()> {
         self.records
@@ -277,8 +289,15 @@ impl io::Read for SecureIo<'_> {
             return Ok(0);
         }
         loop {
-            let n = self.channel.with_inner(|plain| plain.take(buf));
+            let mut n = self.channel.with_inner(|plain| plain.take(buf));
             if n > 0 {
+                // More whole records already read from the socket: open them too, so that one
+                // read (a file body chunk) gets more than one record's worth.
+                while n < buf.len() && !self.channel.peer_closed() && self.record_is_buffered() {
+                    self.pump()?;
+                    let rest = buf.get_mut(n..).unwrap_or(&mut []);
+                    n += self.channel.with_inner(|plain| plain.take(rest));
+                }
                 return Ok(n);
             }
             if self.channel.peer_closed() {

@@ -3,7 +3,8 @@
 # --profile secure`, beside wirekit's plaintext transfer (`--profile seed`, no key) and
 # `scp -c aes128-gcm@openssh.com` to an OpenSSH server this script starts on 127.0.0.1 with
 # key authentication (issue 13). Every copy is `cmp`-checked. Prints one line per run (wall
-# seconds, MiB/s, peak RSS of each wirekit process) and the median of each.
+# seconds, MiB/s, peak RSS of each wirekit process) and the median of each, after one
+# untimed warm-up transfer of each kind.
 #
 #   bash bench/secure-transfer.sh            # 3 rounds, 1 GiB
 #   ROUNDS=5 SIZE_MIB=512 bash bench/secure-transfer.sh
@@ -83,6 +84,11 @@ scp_run() {
     cmp "$SRC" "$WORK/out/out.bin"
     echo "$(echo "$end - $start" | bc)"
 }
+
+# One untimed transfer of each kind first: the first writes into a fresh tmpfs are slower.
+wirekit_run 18400 --profile secure --key-file "$WORK/key" >/dev/null
+wirekit_run 18500 --profile seed >/dev/null
+scp_run >/dev/null
 
 declare -a secure plain scps
 for round in $(seq "$ROUNDS"); do

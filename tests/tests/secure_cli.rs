@@ -182,6 +182,41 @@ fn exec_runs_commands_with_framed_replies_and_both_sides_exit_0() {
 }
 
 #[test]
+fn exec_with_the_agent_connecting_and_commands_typed_on_stdin() {
+    // The controller listens (the Noise responder) and reads its commands from stdin; the
+    // agent connects (the initiator).
+    let cwd = tempfile::tempdir().unwrap();
+    let mut cmd = secure(&["exec", "controller", "--listen=127.0.0.1:0"]);
+    cmd.current_dir(cwd.path());
+    let mut controller = Child::spawn_with_stdin(cmd, "controller", "echo typed\nq\n".as_bytes());
+    let addr = controller.wait_listening();
+    let mut cmd = secure(&["exec", "agent", &addr_arg(addr)]);
+    cmd.current_dir(cwd.path());
+    let agent = run(cmd, "exec agent --connect");
+    assert_eq!(agent.code(), 0, "{agent}");
+    assert!(agent.stderr.contains("ran \"echo typed\""), "{agent}");
+    let controller = controller.wait_output(CHILD_LIMIT);
+    assert_eq!((controller.code(), controller.lines()), (0, vec!["typed"]), "{controller}");
+}
+
+#[test]
+fn no_clobber_applies_inside_the_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let dst = dir.path().join("dst");
+    std::fs::create_dir_all(&dst).unwrap();
+    std::fs::write(dst.join("keep.txt"), b"older").unwrap();
+    let path = dir.path().join("keep.txt");
+    std::fs::write(&path, b"newer").unwrap();
+    let dst_arg = dst.to_str().unwrap();
+    let (recv, addr) = server(&["file", "recv", "--dir", dst_arg, "--no-clobber"], KEY, dir.path());
+    let send = run(secure(&["file", "send", "-q", &addr_arg(addr), path.to_str().unwrap()]), "s");
+    assert_eq!(send.code(), 1, "{send}");
+    assert_eq!(recv.wait_output(CHILD_LIMIT).code(), 4);
+    assert_eq!(std::fs::read(dst.join("keep.txt")).unwrap(), b"older");
+    assert_eq!(listing(&dst), ["keep.txt"]);
+}
+
+#[test]
 fn file_both_directions_arrive_whole() {
     let dir = tempfile::tempdir().unwrap();
     let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));

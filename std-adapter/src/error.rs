@@ -162,6 +162,9 @@ pub enum Error {
         /// The I/O error.
         source: io::Error,
     },
+    /// The secure channel refused our own buffers or limit (a bug in wirekit, not the peer).
+    #[error("internal error: cannot set up the secure channel: {0}")]
+    SecureSetup(wirekit_core::secure::SetupError),
     /// The operating system's random generator failed.
     #[error("the system random generator failed: {0}")]
     Random(String),
@@ -259,6 +262,7 @@ impl Error {
             | Self::KeyFileExists(_)
             | Self::LocalIo { .. }
             | Self::Random(_)
+            | Self::SecureSetup(_)
             | Self::Run(_) => Exit::Local,
             Self::Datagram(_)
             | Self::FrameEncode(_)

@@ -426,7 +426,7 @@ fn secure_handshake_failure(
     };
     match err {
         SetupFailure::Random(e) => Error::Random(e),
-        SetupFailure::Setup(e) => Error::Random(format!("secure channel setup: {e}")),
+        SetupFailure::Setup(e) => Error::SecureSetup(e),
         SetupFailure::Handshake(DriveError::Protocol(e)) if e.is_authentication_failure() => {
             refused(format!("secure handshake: {e}"))
         }

@@ -5,7 +5,8 @@
 //! `wirekit-embassy-tap TAP ADDRESS/PREFIX` opens (or creates) the TAP device `TAP` in the
 //! current network namespace and serves ports 8066, 8080 and 8090 at `ADDRESS`. The shared
 //! key comes from `WIREKIT_KEY` (required, not empty). Challenges come from the OS's CSPRNG.
-//! It prints `up on ADDRESS` to stderr once the stack is configured, then a log line per
+//! It prints `listening on ADDRESS:PORT` to stderr for each port once the stack is
+//! configured, then a log line per
 //! event; it runs until killed.
 
 use std::io::Write;
@@ -15,7 +16,9 @@ use embassy_executor::Spawner;
 use embassy_net::{Config, Ipv4Cidr, Runner, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
 use static_cell::StaticCell;
-use wirekit_embassy::{serve, Buffers, Device, DeviceKeys, SOCKETS};
+use wirekit_embassy::{
+    serve, Buffers, Device, DeviceKeys, AUTH_PORT, COMMAND_PORT, FILE_PORT, SOCKETS,
+};
 
 mod rng;
 
@@ -79,7 +82,10 @@ async fn services_task(
 ) {
     stack.wait_config_up().await;
     if let Some(config) = stack.config_v4() {
-        eprintln!("up on {}", config.address.address());
+        let address = config.address.address();
+        for port in [AUTH_PORT, FILE_PORT, COMMAND_PORT] {
+            eprintln!("listening on {address}:{port}");
+        }
     }
     let never = serve(stack, device, buffers).await;
     match never {}

@@ -2,78 +2,76 @@
 //! for that long ends its connection. A wrapper, so the core's drive loop stays the only
 //! loop and every wait inside it is bounded.
 
-use embassy_net::tcp::{self, TcpSocket};
-use embassy_time::{with_timeout, Duration};
+use embassy_time::{with_timeout, Duration, TimeoutError};
 use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
 
 /// What ended a transport call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdleError {
-    /// The connection was reset (by the peer, or by the stack's own timeout).
-    Reset,
+pub enum IdleError<E> {
+    /// The transport failed (for embassy-net: the connection was reset, by the peer or by
+    /// the stack's own timeout).
+    Io(E),
     /// Nothing moved for the idle limit.
     Idle,
 }
 
-impl core::fmt::Display for IdleError {
+impl<E: core::fmt::Debug> core::fmt::Display for IdleError<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            Self::Reset => "connection reset",
-            Self::Idle => "peer idle past the deadline",
-        })
+        match self {
+            Self::Io(e) => write!(f, "transport: {e:?}"),
+            Self::Idle => f.write_str("peer idle past the deadline"),
+        }
     }
 }
 
-impl core::error::Error for IdleError {}
+impl<E: core::fmt::Debug> core::error::Error for IdleError<E> {}
 
-impl embedded_io_async::Error for IdleError {
+impl<E: embedded_io_async::Error> embedded_io_async::Error for IdleError<E> {
     fn kind(&self) -> ErrorKind {
         match self {
-            Self::Reset => ErrorKind::ConnectionReset,
+            Self::Io(e) => e.kind(),
             Self::Idle => ErrorKind::TimedOut,
         }
     }
 }
 
-/// A socket whose reads, writes and flushes each give up after `limit`.
-pub struct Idle<'s, 'a> {
-    socket: &'s mut TcpSocket<'a>,
+/// A transport whose reads, writes and flushes each give up after `limit`.
+#[derive(Debug)]
+pub struct Idle<T> {
+    io: T,
     limit: Duration,
 }
 
-impl<'s, 'a> Idle<'s, 'a> {
-    /// Wrap `socket`.
-    pub fn new(socket: &'s mut TcpSocket<'a>, limit: Duration) -> Self {
-        Self { socket, limit }
+impl<T> Idle<T> {
+    /// Wrap `io`.
+    pub const fn new(io: T, limit: Duration) -> Self {
+        Self { io, limit }
     }
 }
 
-fn bounded<T>(
-    r: Result<Result<T, tcp::Error>, embassy_time::TimeoutError>,
-) -> Result<T, IdleError> {
+fn bounded<T, E>(r: Result<Result<T, E>, TimeoutError>) -> Result<T, IdleError<E>> {
     match r {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(tcp::Error::ConnectionReset)) => Err(IdleError::Reset),
-        Err(embassy_time::TimeoutError) => Err(IdleError::Idle),
+        Ok(r) => r.map_err(IdleError::Io),
+        Err(TimeoutError) => Err(IdleError::Idle),
     }
 }
 
-impl ErrorType for Idle<'_, '_> {
-    type Error = IdleError;
+impl<T: ErrorType> ErrorType for Idle<T> {
+    type Error = IdleError<T::Error>;
 }
 
-impl Read for Idle<'_, '_> {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IdleError> {
-        bounded(with_timeout(self.limit, self.socket.read(buf)).await)
+impl<T: Read> Read for Idle<T> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        bounded(with_timeout(self.limit, self.io.read(buf)).await)
     }
 }
 
-impl Write for Idle<'_, '_> {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, IdleError> {
-        bounded(with_timeout(self.limit, self.socket.write(buf)).await)
+impl<T: Write> Write for Idle<T> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        bounded(with_timeout(self.limit, self.io.write(buf)).await)
     }
 
-    async fn flush(&mut self) -> Result<(), IdleError> {
-        bounded(with_timeout(self.limit, self.socket.flush()).await)
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        bounded(with_timeout(self.limit, self.io.flush()).await)
     }
 }

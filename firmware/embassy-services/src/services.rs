@@ -5,7 +5,7 @@ use core::convert::Infallible;
 use core::ops::ControlFlow;
 
 use embassy_futures::join::{join3, join_array};
-use embassy_net::tcp::TcpSocket;
+use embassy_net::tcp::{self, TcpSocket};
 use embassy_net::Stack;
 use embassy_time::Instant;
 use md5::{Digest, Md5};
@@ -99,7 +99,7 @@ pub async fn serve<R: CryptoRng>(
     }
 }
 
-type Conn<'s, 'a> = AsyncConn<Idle<'s, 'a>, CONN_BUF>;
+type Conn<'s, 'a> = AsyncConn<Idle<&'s mut TcpSocket<'a>>, CONN_BUF>;
 
 fn conn<'s, 'a>(socket: &'s mut TcpSocket<'a>) -> Conn<'s, 'a> {
     AsyncConn::new(Idle::new(socket, IDLE_LIMIT))
@@ -248,10 +248,10 @@ impl<R: CryptoRng> Service for Shell<'_, '_, R> {
 }
 
 /// What stopped a reply: the agent refused a step, or the transport failed.
-type ReplyError = DriveError<IdleError, CommandError>;
+type ReplyError = DriveError<IdleError<tcp::Error>, CommandError>;
 
 /// `write_all`'s error (it has no protocol part) as a [`ReplyError`].
-fn write_error(e: DriveError<IdleError, Infallible>) -> ReplyError {
+fn write_error(e: DriveError<IdleError<tcp::Error>, Infallible>) -> ReplyError {
     match e {
         DriveError::Io(e) => DriveError::Io(e),
         DriveError::Protocol(never) => match never {},

@@ -56,6 +56,12 @@ fn parse_args() -> Result<Args, String> {
     Ok(Args { tap, address, prefix, key: key.into_bytes() })
 }
 
+/// One line to stderr in one write: stderr is unbuffered, and a reader must never see half
+/// a `listening on` line.
+fn line(args: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().write_all(format!("{args}\n").as_bytes());
+}
+
 /// Log lines to stderr (the test collects them).
 struct StderrLog;
 
@@ -64,7 +70,7 @@ impl log::Log for StderrLog {
         true
     }
     fn log(&self, record: &log::Record<'_>) {
-        let _ = writeln!(std::io::stderr(), "{} {}", record.level(), record.args());
+        line(format_args!("{} {}", record.level(), record.args()));
     }
     fn flush(&self) {}
 }
@@ -84,7 +90,7 @@ async fn services_task(
     if let Some(config) = stack.config_v4() {
         let address = config.address.address();
         for port in [AUTH_PORT, FILE_PORT, COMMAND_PORT] {
-            eprintln!("listening on {address}:{port}");
+            line(format_args!("listening on {address}:{port}"));
         }
     }
     let never = serve(stack, device, buffers).await;

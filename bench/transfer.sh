@@ -14,6 +14,14 @@
 #   bash bench/transfer.sh             # everything (about a minute on 2 cores)
 #   REPS=1 SIZES_MIB="1 64" bash bench/transfer.sh   # quicker
 #   TOOLS="wirekit socat-1M" REPS=7 SIZES_MIB= bash bench/transfer.sh   # just the close race
+#   PAIRS=9 bash bench/transfer.sh      # paired runs against socat -b 1048576, with the floors
+#
+# PAIRS=N runs every tool of $TOOLS once per round, N rounds, the order rotated each round, and
+# gives each tool's time as a ratio to socat -b 1048576's *in the same round* (median and range):
+# on shared cores a paired ratio is far steadier than two best-of figures. Default tools then:
+# wirekit, socat-1M and two floors that are not transfers (not cmp-checked): `cat-floor` (cat FILE
+# into the output directory: the file copy alone, no socket) and `socat-null` (socat -b 1048576
+# over TCP into /dev/null: the socket alone, no file write).
 #
 # Received files go to a tmpfs (/dev/shm) when there is one, so that disk writeback does not
 # decide the result; set BENCH_OUT to write elsewhere.
@@ -24,7 +32,11 @@ REPS=${REPS:-3}
 BIG_MIB=${BIG_MIB:-1024}
 SIZES_MIB=${SIZES_MIB-"1 64 1024"}
 # The first is the one the ratios are taken against.
-TOOLS=${TOOLS:-"wirekit socat-1M socat-8k python-seed"}
+if [ -n "${PAIRS:-}" ]; then
+    TOOLS=${TOOLS:-"wirekit socat-1M cat-floor socat-null"}
+else
+    TOOLS=${TOOLS:-"wirekit socat-1M socat-8k python-seed"}
+fi
 
 # --- tools -------------------------------------------------------------------------------
 need_apt=()
@@ -92,7 +104,15 @@ run_once() {
     name=$(basename "$in")
     rm -rf "${OUT:?}"/*
     out="$OUT/$name"
-    local recv_cmd send_cmd recv_pid attempt
+    local recv_cmd send_cmd recv_pid attempt t0 t1
+    if [ "$tool" = cat-floor ]; then
+        t0=$(now_ns)
+        cat "$in" >"$out"
+        t1=$(now_ns)
+        RUN_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
+        RUN_SEND_KIB=0 RUN_RECV_KIB=0
+        return 0
+    fi
     for attempt in 1 2 3 4 5; do
     next_port
     p=$port
@@ -103,6 +123,10 @@ run_once() {
         ;;
     socat-1M)
         recv_cmd=(socat -u -b 1048576 "TCP-LISTEN:$p,reuseaddr" "OPEN:$out,creat,trunc")
+        send_cmd=(socat -u -b 1048576 "OPEN:$in" "TCP:127.0.0.1:$p")
+        ;;
+    socat-null)
+        recv_cmd=(socat -u -b 1048576 "TCP-LISTEN:$p,reuseaddr" "OPEN:/dev/null")
         send_cmd=(socat -u -b 1048576 "OPEN:$in" "TCP:127.0.0.1:$p")
         ;;
     socat-8k)
@@ -126,7 +150,6 @@ run_once() {
         return 1
     fi
     done
-    local t0 t1
     t0=$(now_ns)
     if ! /usr/bin/time -f %M -o "$OUT/.send.rss" "${send_cmd[@]}" >/dev/null 2>"$OUT/.send.err"; then
         echo "error: $tool sender failed:" >&2
@@ -140,7 +163,7 @@ run_once() {
         return 1
     fi
     t1=$(now_ns)
-    if ! cmp -s "$in" "$out"; then
+    if [ "$tool" != socat-null ] && ! cmp -s "$in" "$out"; then
         echo "error: $tool: $out differs from $in" >&2
         return 1
     fi
@@ -178,6 +201,38 @@ echo
 big=$(data_file "$BIG_MIB")
 bytes=$(stat -c %s "$big")
 declare -A T S R
+
+if [ -n "${PAIRS:-}" ]; then
+    read -r -a tools <<<"$TOOLS"
+    declare -A PT PS PR
+    for round in $(seq 1 "$PAIRS"); do
+        for k in $(seq 0 $((${#tools[@]} - 1))); do
+            tool=${tools[$(((k + round) % ${#tools[@]}))]}
+            run_once "$tool" "$big" || exit 1
+            PT[$tool,$round]=$RUN_SECS
+            [ "$RUN_SEND_KIB" -gt "${PS[$tool]:-0}" ] && PS[$tool]=$RUN_SEND_KIB
+            [ "$RUN_RECV_KIB" -gt "${PR[$tool]:-0}" ] && PR[$tool]=$RUN_RECV_KIB
+        done
+    done
+    printf '## %d MiB file -> TCP loopback -> file, %d paired rounds\n\n' "$BIG_MIB" "$PAIRS"
+    printf '| tool | median time (s) | time / socat-1M time, same round: median (min-max) | throughput vs socat-1M | send / recv peak RSS (MiB) |\n'
+    printf '|---|---:|---:|---:|---:|\n'
+    for tool in "${tools[@]}"; do
+        times="" ratios=""
+        for round in $(seq 1 "$PAIRS"); do
+            times+="${PT[$tool,$round]} "
+            ratios+="$(awk -v a="${PT[$tool,$round]}" -v b="${PT[socat-1M,$round]}" 'BEGIN { printf "%.4f", a / b }') "
+        done
+        stats=$(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.2f %.2f %.2f", m, v[1], v[NR], 1 / m }')
+        read -r med lo hi speed <<<"$stats"
+        tmed=$(tr ' ' '\n' <<<"$times" | grep . | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m }')
+        printf '| %s | %s | %s× (%s-%s) | %s× | %s / %s |\n' "$tool" "$tmed" "$med" "$lo" "$hi" "$speed" \
+            "$(rss_mib "${PS[$tool]:-0}")" "$(rss_mib "${PR[$tool]:-0}")"
+    done
+    echo
+    echo "transfers cmp-checked (cat-floor and socat-null are floors, not transfers)"
+    exit 0
+fi
 for tool in $TOOLS; do
     measure "$tool" "$big"
     T[$tool]=$M_SECS S[$tool]=$M_SEND_KIB R[$tool]=$M_RECV_KIB

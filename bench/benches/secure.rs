@@ -8,85 +8,13 @@
 //! * Raw ChaCha20-Poly1305 (encrypt + decrypt, one core) on the same sizes: the bound.
 //!
 //! `cargo bench -p wirekit-bench --bench secure`; figures are in BENCHMARKS.md.
-use std::convert::Infallible;
 use std::hint::black_box;
 
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use wirekit_core::secure::{
-    record_len, rx_buf_len, Buffers, Config, InnerHandler, Psk, Role, SecureChannel,
-    MAX_PLAINTEXT_LIMIT,
-};
-use wirekit_core::{Handled, Machine};
-
-/// Takes every plaintext byte and reports nothing: the receiver's inner exchange.
-struct Sink;
-
-impl Machine for Sink {
-    type Event<'i> = Infallible;
-    type Error = Infallible;
-    fn handle_input(&mut self, input: &[u8]) -> Result<Handled<Infallible>, Infallible> {
-        black_box(input);
-        Ok(Handled::consumed(input.len()))
-    }
-    fn handle_eof(&mut self) -> Result<Option<Infallible>, Infallible> {
-        Ok(None)
-    }
-    fn output_buf(&self) -> &[u8] {
-        &[]
-    }
-    fn consume_output(&mut self, _: usize) {}
-    fn is_done(&self) -> bool {
-        false
-    }
-}
-
-struct NoEvents;
-impl InnerHandler<Sink> for NoEvents {
-    type Output = ();
-    fn on_inner_event(&mut self, _: &mut Sink, event: Infallible) -> Option<()> {
-        match event {}
-    }
-}
-
-struct Bufs {
-    rx: Vec<u8>,
-    tx: Vec<u8>,
-}
-
-impl Bufs {
-    fn new() -> Self {
-        let max = record_len(MAX_PLAINTEXT_LIMIT.into());
-        Self { rx: vec![0; rx_buf_len(MAX_PLAINTEXT_LIMIT)], tx: vec![0; max] }
-    }
-}
-
-fn channel<'b>(
-    role: Role,
-    psk: &Psk,
-    eph: u8,
-    bufs: &'b mut Bufs,
-) -> SecureChannel<'b, Sink, NoEvents> {
-    let config = Config { role, service: b"file", max_plaintext: MAX_PLAINTEXT_LIMIT };
-    let buffers = Buffers { rx: &mut bufs.rx, tx: &mut bufs.tx };
-    SecureChannel::new(&config, psk, [eph; 32], buffers, Sink, NoEvents).unwrap()
-}
-
-/// Move all of `from`'s output into `to`.
-fn pass(from: &mut SecureChannel<'_, Sink, NoEvents>, to: &mut SecureChannel<'_, Sink, NoEvents>) {
-    let out = from.output_buf();
-    let mut at = 0;
-    loop {
-        let step = to.handle_input(&out[at..]).unwrap();
-        at += step.consumed;
-        if step.consumed == 0 && step.event.is_none() {
-            break;
-        }
-    }
-    assert_eq!(at, out.len());
-    from.consume_output(at);
-}
+use wirekit_bench::secure::{channel, pass, Bufs};
+use wirekit_core::secure::{Psk, Role, MAX_PLAINTEXT_LIMIT};
 
 fn handshake(c: &mut Criterion) {
     let psk = Psk::derive(b"a 32-byte key for the benchmarks").unwrap();

@@ -112,20 +112,14 @@ impl FrameConfig {
 
     /// Read an unsigned big-endian or little-endian value from `bytes` (at most 8).
     pub(super) fn read_field(&self, bytes: &[u8]) -> u64 {
-        let mut v: u64 = 0;
-        match self.endian {
-            Endian::Big => {
-                for &b in bytes {
-                    v = (v << 8) | u64::from(b);
-                }
-            }
-            Endian::Little => {
-                for &b in bytes.iter().rev() {
-                    v = (v << 8) | u64::from(b);
-                }
-            }
+        let big = matches!(self.endian, Endian::Big);
+        match *bytes {
+            // The seed's and CPython's width: one load instead of a byte loop.
+            [a, b, c, d] if big => u64::from(u32::from_be_bytes([a, b, c, d])),
+            [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
+            _ if big => bytes.iter().fold(0, |v, &b| (v << 8) | u64::from(b)),
+            _ => bytes.iter().rev().fold(0, |v, &b| (v << 8) | u64::from(b)),
         }
-        v
     }
 
     /// Sign-extend a raw field value when the field is signed.

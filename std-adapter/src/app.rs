@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::atomic_file::{remove_temp_files_on_signals, ReceiveRules, TargetDir};
 use crate::cli::{
-    AuthRole, Cli, Command, ExecRole, FileRole, NameRule, SessionArgs, TcpRole, UdpRole,
+    AuthRole, Cli, Command, ExecRole, FileRole, NameRule, Profile, SessionArgs, TcpRole, UdpRole,
     DEFAULT_FILE_ADDR, DEFAULT_TCP_ADDR,
 };
 use crate::console::{self, CommandSource};
@@ -41,13 +41,17 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// The key from the session's options or the environment, if any.
+/// The key from the session's options or the environment, if any. `--profile secure` needs
+/// one of at least 16 bytes: refused here, before any connection (exit 2).
 pub fn session_key(session: &SessionArgs) -> Result<Option<Key>> {
     let key = load_key_from_process(session.key.key.as_deref(), session.key.key_file.as_deref())?;
     if let Some(KeySource::File(path)) = key.as_ref().map(Key::source) {
         if let Some(warning) = keys::loose_permissions_warning(path) {
             eprintln!("{warning}");
         }
+    }
+    if session.profile == Profile::Secure {
+        session::secure_psk(key.as_ref().ok_or(Error::SecureKeyMissing)?)?;
     }
     Ok(key)
 }
@@ -98,14 +102,14 @@ fn listen_and_serve(
     key: Option<Key>,
     risk: Option<&str>,
     plan: Plan,
-    handler: impl Fn(Session) -> Result<()> + Send + Sync + 'static,
+    handler: impl Fn(Session<'_>) -> Result<()> + Send + Sync + 'static,
 ) -> Result<()> {
     let timeout = session.timeout;
     let options = serve_options(serve, session.quiet);
     let risk = risk.filter(|_| key.is_none());
     bind_and_serve(addr, session.quiet, options, risk, move |stream| {
         let keyed = key.is_some();
-        handler(session::open(stream, key.as_ref(), plan, timeout)?)
+        session::with_open(stream, key.as_ref(), plan, timeout, |opened| handler(opened?))
             .map_err(|e| e.unless_keyed(keyed))
     })
 }
@@ -136,7 +140,7 @@ fn serve_one_agent(
     session: &SessionArgs,
     key: Option<Key>,
     plan: Plan,
-    control: impl FnOnce(Session) -> Result<()>,
+    control: impl FnOnce(Session<'_>) -> Result<()>,
 ) -> Result<()> {
     let listener = net::bind_tcp(addr)?;
     let local =
@@ -156,13 +160,21 @@ fn serve_one_agent(
             }
         });
     let keyed = key.is_some();
-    control(session::open(stream, key.as_ref(), plan, session.timeout)?)
+    session::with_open(stream, key.as_ref(), plan, session.timeout, |opened| control(opened?))
         .map_err(|e| e.unless_keyed(keyed))
 }
 
-fn connect(addr: &str, session: &SessionArgs, key: Option<&Key>, plan: Plan) -> Result<Session> {
+/// Connect to `addr`, open the session of `plan` and run `exchange` on it.
+fn connect_and<T>(
+    addr: &str,
+    session: &SessionArgs,
+    key: Option<&Key>,
+    plan: Plan,
+    exchange: impl FnOnce(Session<'_>) -> Result<T>,
+) -> Result<T> {
     let stream: TcpStream = net::connect_tcp(addr, net::timeout_of(session.timeout))?;
-    session::open(stream, key, plan, session.timeout)
+    session::with_open(stream, key, plan, session.timeout, |opened| exchange(opened?))
+        .map_err(|e| e.unless_keyed(key.is_some()))
 }
 
 fn run_tcp(role: TcpRole) -> Result<()> {
@@ -183,10 +195,9 @@ fn run_tcp(role: TcpRole) -> Result<()> {
             let key = session_key(&args.session)?;
             let opts = &args.session;
             let plan = plan(opts, Side::Connecting, Some(Role::TcpClient));
-            let session = connect(&args.connect, opts, key.as_ref(), plan)?;
-            tcp::run_client(session, &args.messages, opts.profile, true)
-                .map(|_| ())
-                .map_err(|e| e.unless_keyed(key.is_some()))
+            connect_and(&args.connect, opts, key.as_ref(), plan, |session| {
+                tcp::run_client(session, &args.messages, opts.profile, true).map(|_| ())
+            })
         }
     }
 }
@@ -225,7 +236,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
             };
             let from_stdin = args.commands.is_empty();
             let commands = Arc::new(args.commands);
-            let control = move |s: Session| {
+            let control = move |s: Session<'_>| {
                 let mut source = CommandSource::from_args_or_stdin(commands.to_vec());
                 let next = || {
                     let command = source.next_command().map_err(|e| Error::LocalIo {
@@ -246,8 +257,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
             } else if listens {
                 listen_and_serve(&addr, &args.session, &args.serve, key, None, plan, control)
             } else {
-                control(connect(&addr, &args.session, key.as_ref(), plan)?)
-                    .map_err(|e| e.unless_keyed(key.is_some()))
+                connect_and(&addr, &args.session, key.as_ref(), plan, control)
             }
         }
         ExecRole::Agent(args) => {
@@ -272,7 +282,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 path: "wirekit".into(),
                 source: e,
             })?;
-            let serve = move |session: Session| {
+            let serve = move |session: Session<'_>| {
                 exec::serve_agent_with(session, wire, limits, &env, |ran| {
                     if !quiet {
                         let killed = if ran.timed_out { " (killed at the timeout)" } else { "" };
@@ -290,8 +300,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 let risk = Some("runs the commands of anyone who connects (--insecure)");
                 listen_and_serve(&addr, &args.session, &args.serve, key, risk, plan, serve)
             } else {
-                serve(connect(&addr, &args.session, key.as_ref(), plan)?)
-                    .map_err(|e| e.unless_keyed(key.is_some()))
+                connect_and(&addr, &args.session, key.as_ref(), plan, serve)
             }
         }
     }
@@ -316,13 +325,12 @@ fn run_file(role: FileRole) -> Result<()> {
                 file::Outgoing::check(&args.path, args.name.as_deref(), args.header_dir)?;
             let (listens, addr) = args.endpoint.pick(true, DEFAULT_FILE_ADDR);
             let (profile, quiet) = (args.session.profile, args.session.quiet);
-            let send = move |s: Session| file::send(s, &outgoing, profile, quiet).map(|_| ());
+            let send = move |s: Session<'_>| file::send(s, &outgoing, profile, quiet).map(|_| ());
             let plan = plan(&args.session, side(listens), Some(Role::FileSender));
             if listens {
                 listen_and_serve(&addr, &args.session, &args.serve, key, None, plan, send)
             } else {
-                send(connect(&addr, &args.session, key.as_ref(), plan)?)
-                    .map_err(|e| e.unless_keyed(key.is_some()))
+                connect_and(&addr, &args.session, key.as_ref(), plan, send)
             }
         }
         FileRole::Recv(args) => {
@@ -355,9 +363,9 @@ fn run_file(role: FileRole) -> Result<()> {
                 // header together get --header-deadline, however slowly they trickle.
                 file::reset_unless_delivered(&stream);
                 let phase = net::Watchdog::global().arm(&stream, deadline);
-                let opened = session::open(stream, key.as_ref(), plan, timeout);
-                let got =
-                    file::receive(file::explain_deadline(opened, phase.as_ref())?, &opts, phase)?;
+                let got = session::with_open(stream, key.as_ref(), plan, timeout, |opened| {
+                    file::receive(file::explain_deadline(opened, phase.as_ref())?, &opts, phase)
+                })?;
                 if !quiet {
                     eprintln!("saved {}", got.path.display());
                 }
@@ -425,6 +433,11 @@ fn run_auth(role: AuthRole) -> Result<()> {
             net::announce_listening(&args.listen, local, args.session.quiet);
             let timeout = args.session.timeout;
             net::serve(&listener, serve_options(&args.serve, args.session.quiet), move |s, _| {
+                if plan.profile == Profile::Secure {
+                    return session::with_open(s, Some(&key), plan, timeout, |opened| {
+                        auth::judge_secure(opened, console::print_line)
+                    });
+                }
                 let session = Session::start(s, timeout)?;
                 auth::judge(session, &key, plan, console::print_line)
             })
@@ -433,9 +446,15 @@ fn run_auth(role: AuthRole) -> Result<()> {
             let key =
                 session_key(&args.session)?.ok_or(Error::KeyRequired("wirekit auth client"))?;
             let opts = &args.session;
+            let plan = plan(opts, Side::Connecting, None);
             let stream = net::connect_tcp(&args.connect, net::timeout_of(opts.timeout))?;
-            let session = Session::start(stream, opts.timeout)?;
-            let line = auth::prove(session, &key, plan(opts, Side::Connecting, None))?;
+            let line = if plan.profile == Profile::Secure {
+                session::with_open(stream, Some(&key), plan, opts.timeout, |opened| {
+                    auth::prove_secure(opened?)
+                })?
+            } else {
+                auth::prove(Session::start(stream, opts.timeout)?, &key, plan)?
+            };
             if !opts.quiet {
                 console::print_line(line);
             }

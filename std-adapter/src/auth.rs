@@ -3,6 +3,10 @@
 //! Under `--profile seed` (demo4) the server challenges and judges; the client answers and
 //! learns nothing (the seed sends no verdict), so only the server's exit status tells. Under
 //! `--profile mp` both sides challenge, both learn the verdict, and a rejected client exits 5.
+//! Under `--profile secure` the Noise handshake is the proof both ways (prologue
+//! `wirekit/1 auth`): the client sends its close_notify as its first transport message, and
+//! the server says `legit` only once that decrypted (message 1 alone can be a replay), then
+//! answers with its own close_notify.
 
 use wirekit_core::auth::{AuthError, Awaiting, Outcome};
 use wirekit_core::io::DriveError;
@@ -42,6 +46,52 @@ pub fn judge(mut session: Session, key: &Key, plan: Plan, print: impl Fn(&str)) 
         }
         other => require_trust(other, &session.peer, key.source()),
     }
+}
+
+/// Server side under `--profile secure`, given the opened channel: print the verdict line.
+/// `Ok` once the client's first transport message (its close_notify) decrypted;
+/// [`Error::AuthFailed`] (exit 5) for a failed handshake, exit 1 for anything else.
+pub fn judge_secure(opened: Result<Session<'_>>, print: impl Fn(&str)) -> Result<()> {
+    let mut session = match opened {
+        Ok(session) => session,
+        Err(e @ Error::AuthFailed { .. }) => {
+            print(&format!("{ILLEGITIMATE} ({e})"));
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    let (peer, secs) = (session.peer.clone(), session.timeout_secs);
+    let wire = &mut session.conn.get_mut().0;
+    let mut first = [0u8; 1];
+    let n = std::io::Read::read(wire, &mut first)
+        .map_err(|e| Error::net("receiving from", &peer, e, secs))?;
+    if n > 0 {
+        return Err(Error::Protocol {
+            peer,
+            detail: "sent data inside the secure auth channel, where only close_notify is due"
+                .into(),
+        });
+    }
+    print(LEGIT);
+    wire.finish().map_err(|e| Error::net("closing", &peer, e, secs))?;
+    Ok(())
+}
+
+/// Client side under `--profile secure`, given the opened channel (message 2 decrypted: the
+/// server holds the key): close_notify as our first transport message, then the server's.
+pub fn prove_secure(session: Session<'_>) -> Result<&'static str> {
+    let Session { mut conn, peer, timeout_secs } = session;
+    let unread =
+        conn.get_mut().0.finish().map_err(|e| Error::net("closing", &peer, e, timeout_secs))?;
+    if unread > 0 {
+        return Err(Error::Protocol {
+            peer,
+            detail: format!(
+                "sent {unread} bytes inside the secure auth channel, where none are due"
+            ),
+        });
+    }
+    Ok("authenticated: the server proved the same key, and took our proof (secure channel)")
 }
 
 /// Client side: answer (and under mp, challenge and learn the verdict). Returns the line to

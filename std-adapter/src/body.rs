@@ -1,11 +1,10 @@
-//! Sending a file body fast. [`send_file_to_socket`] reads and writes 1 MiB at a time (faster
+//! Sending a file body fast. [`send_file_to`] reads and writes 1 MiB at a time (faster
 //! than `sendfile(2)` on loopback, measured; see its docs); [`send_body`] is `std::io::copy`
 //! in large slices for any writer. The body goes in slices so that progress can be shown
 //! between them.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 
 /// Bytes per `io::copy` call: big enough that the per-call cost disappears, small enough for a
 /// lively progress bar.
@@ -72,24 +71,26 @@ fn write_side(e: &io::Error) -> bool {
     )
 }
 
-/// Bytes per read and write in [`send_file_to_socket`]: socat's `-b 1048576`.
+/// Bytes per read and write in [`send_file_to`]: socat's `-b 1048576`.
 pub const SEND_BUF_LEN: usize = 1 << 20;
 
-/// Send exactly `len` bytes of `file`, from its current position, to `socket`, through one
+/// Send exactly `len` bytes of `file`, from its current position, to `out`, through one
 /// [`SEND_BUF_LEN`] buffer. Not `sendfile(2)`: on TCP loopback (bench/transfer.sh, 1 GiB,
 /// sender and receiver pinned to their own CPU) a 1 MiB read/write loop was 7-13 % faster
 /// in wall time than `sendfile` in every paired run, and matched `socat -b 1048576`; see
 /// BENCHMARKS.md. `sendfile` saves the sender a copy, but hands the socket page-cache
 /// references the receiving side copies from anyway.
-pub fn send_file_to_socket(
+///
+/// `out` is the socket itself, or (`--profile secure`) the channel's plaintext side, which
+/// seals each 1 MiB slice into records.
+pub fn send_file_to(
     file: &mut File,
-    socket: &TcpStream,
+    mut out: impl Write,
     len: u64,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, SendBodyError> {
     let buf_len = usize::try_from(len).unwrap_or(usize::MAX).clamp(1, SEND_BUF_LEN);
     let mut buf = vec![0u8; buf_len];
-    let mut out = socket;
     let mut sent = 0u64;
     while sent < len {
         let want = usize::try_from(len - sent).unwrap_or(usize::MAX).min(buf_len);
@@ -112,7 +113,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use std::io::Seek;
-    use std::net::TcpListener;
+    use std::net::{TcpListener, TcpStream};
 
     /// A named file, as users send: std's zero-copy path needs its size from `statx`.
     fn temp_file(body: &[u8]) -> File {
@@ -160,7 +161,7 @@ mod tests {
         });
         let stream = TcpStream::connect(addr).unwrap();
         let mut total = 0;
-        let n = send_file_to_socket(&mut file, &stream, body.len() as u64, |k| total += k).unwrap();
+        let n = send_file_to(&mut file, &stream, body.len() as u64, |k| total += k).unwrap();
         drop(stream);
         assert_eq!((n, total), (body.len() as u64, body.len() as u64));
         assert_eq!(reader.join().unwrap(), body);
@@ -171,7 +172,7 @@ mod tests {
         let mut file = temp_file(b"abc");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let err = send_file_to_socket(&mut file, &stream, 10, |_| {}).unwrap_err();
+        let err = send_file_to(&mut file, &stream, 10, |_| {}).unwrap_err();
         assert!(matches!(err, SendBodyError::FileShrank { sent: 3, len: 10 }), "{err}");
     }
 

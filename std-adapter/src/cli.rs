@@ -28,7 +28,11 @@ to a device, another wirekit, or a Python peer.
 
 Every demo has two roles: run one in each terminal. Servers listen on 127.0.0.1 with the
 seed's ports (TCP 8090, UDP 8096, file 8080, auth 8066) unless --listen says otherwise;
-`--listen 127.0.0.1:0` picks a free port and prints it. New here? Run `wirekit demo`.";
+`--listen 127.0.0.1:0` picks a free port and prints it. New here? Run `wirekit demo`.
+
+--profile seed and mp authenticate only the start of a connection; --profile secure puts the
+whole exchange in a Noise channel (encrypted, authenticated, receipts). Use secure whenever
+both ends are wirekit: `wirekit keygen` makes a key for both.";
 
 /// `wirekit`: the PC side of the wirekit demos.
 #[derive(Debug, Parser)]
@@ -97,6 +101,10 @@ pub enum Profile {
     Seed,
     /// CPython multiprocessing.connection: `!i` prefixes, mutual handshake with a verdict.
     Mp,
+    /// Every byte inside a Noise channel (NNpsk0, ChaCha20-Poly1305): nothing can be read,
+    /// changed, cut short or relayed to another exchange. Both ends need the same key of at
+    /// least 16 bytes (`wirekit keygen`). Use it whenever both ends are wirekit.
+    Secure,
 }
 
 /// The challenge a `--profile mp` side sends.
@@ -118,7 +126,8 @@ pub struct KeyArgs {
     /// `tcp`, `file` and `exec` never use it on the wire: each role proves itself with
     /// HMAC-SHA256(key, "wirekit/1 role-key " + role), both sides verify each other, and no
     /// traffic flows before that. `auth`, and `tcp --profile mp`, use it as it is (for the
-    /// seed's Python peers and CPython's authkey).
+    /// seed's Python peers and CPython's authkey). Under `--profile secure` every exchange
+    /// derives the Noise PSK from it (HKDF-SHA256); it must be at least 16 bytes.
     #[arg(long, value_name = "TEXT", conflicts_with = "key_file")]
     pub key: Option<String>,
     /// Read the shared key from a file (see `wirekit keygen`). Beats WIREKIT_KEY.
@@ -129,7 +138,8 @@ pub struct KeyArgs {
 /// Options every connection-oriented role shares.
 #[derive(Debug, Clone, Args)]
 pub struct SessionArgs {
-    /// Wire dialect: `seed` (the tutorial) or `mp` (CPython multiprocessing.connection).
+    /// Wire dialect: `seed` (the tutorial), `mp` (CPython multiprocessing.connection) or
+    /// `secure` (everything encrypted and authenticated; needs a 16+ byte key on both ends).
     #[arg(long, value_enum, default_value_t = Profile::Seed)]
     pub profile: Profile,
     /// The shared key (environment: WIREKIT_KEY).
@@ -176,7 +186,9 @@ pub enum TcpRole {
 #[derive(Debug, Args)]
 #[command(after_help = "The seed's server answers `hi`, then `吃了`. After the last reply it \
 repeats the last one until the client closes. With --profile mp every message is one \
-multiprocessing.connection frame (send_bytes/recv_bytes) instead of raw bytes.")]
+multiprocessing.connection frame (send_bytes/recv_bytes) instead of raw bytes. With --profile \
+secure the raw text travels inside the Noise channel, and the server's close_notify follows \
+the client's.")]
 pub struct TcpServerArgs {
     /// Address to listen on (port 0 picks a free port and prints it).
     #[arg(long, value_name = "ADDR", value_parser = parse_address, default_value = DEFAULT_TCP_ADDR)]
@@ -293,7 +305,9 @@ prints nothing leaves the controller waiting until --timeout.
 Commands under --profile seed have no length either: the agent runs each piece the network \
 delivers as one command, so a command split in two segments runs as two, and two that arrive \
 together run as one (the seed's wire; keep commands short and wait for each reply). Under \
---profile mp every command is one frame (at most 1024 bytes) and runs whole.")]
+--profile mp every command is one frame (at most 1024 bytes) and runs whole; under --profile \
+secure every command is one seed frame inside the Noise channel, `q` included, and the \
+controller exits 0 only after the agent's close_notify.")]
 pub struct ExecControllerArgs {
     /// Listen or connect (default: listen on 127.0.0.1:8090).
     #[command(flatten)]
@@ -319,7 +333,9 @@ start unless --insecure is given; with a key it verifies the controller (with th
 role key, see --key) before running anything, whichever side listens.
 
 Under --profile seed each received segment is one command (the seed's wire: the network can \
-split or merge commands); under --profile mp each command is one frame and runs whole.
+split or merge commands); under --profile mp each command is one frame and runs whole. Under \
+--profile secure each command is one seed frame inside the Noise channel and nothing runs \
+before the controller's first record decrypted; an altered record ends the session.
 
 Commands run without WIREKIT_KEY (or any variable holding the key) in their environment. A \
 command's processes, setsid or double-forked ones included, end when it ends, times out, or \
@@ -423,7 +439,9 @@ or line-breaking characters (U+061C, U+200B-U+200D except between emoji, U+2060,
 U+2028/9) and names not in Unicode NFC. The body goes to a temporary file (mode 0600) that \
 is fsynced, given the replaced file's mode (or 0666 less the umask) and renamed into place \
 only when complete, and the directory is fsynced before `saved` is printed; a clean close \
-tells the sender it was saved, every refusal resets the connection. --dir is opened once; \
+(under --profile secure: the close_notify, after the sender's) tells the sender it was saved, \
+every refusal resets the connection; under --profile secure a stream cut before the sender's \
+close_notify saves nothing. --dir is opened once; \
 temporary files are removed on SIGINT/SIGTERM, and ones a killed receiver left are removed \
 at start-up. SIZE takes K, M, G, T (powers of 1024).")]
 pub struct FileRecvArgs {

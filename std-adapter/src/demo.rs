@@ -20,6 +20,7 @@ use crate::keys::{Key, KeySource};
 use crate::runner::RunLimits;
 use crate::session::{Plan, Session, Side};
 use crate::{auth, console, exec, file, tcp, udp};
+use wirekit_core::auth::Role;
 
 /// Each side of a demo gives up after this long.
 const DEMO_TIMEOUT_SECS: u64 = 5;
@@ -66,6 +67,13 @@ pub fn run_all() -> Vec<Report> {
             auth_mp(out, b"spam", MpDigest::Sha256, false)
         }),
         run("tcp behind an mp handshake (--key)", keyed_tcp),
+        run("exec inside --profile secure (a Noise channel)", secure_exec),
+        run("relay attack on --profile seed with a key: the command is rewritten", |out| {
+            relay_attack(out, Profile::Seed)
+        }),
+        run("the same relay on --profile secure: it fails and nothing runs", |out| {
+            relay_attack(out, Profile::Secure)
+        }),
     ]
 }
 
@@ -197,7 +205,7 @@ fn framed_apart(out: &mut Vec<String>) -> Result<bool, String> {
     for message in ["hello", "吃了吗?"] {
         conn.send_frame(&FrameConfig::mp(), message.as_bytes()).map_err(|e| e.to_string())?;
     }
-    conn.get_ref().0.shutdown(std::net::Shutdown::Write).map_err(|e| e.to_string())?;
+    conn.get_ref().0.tcp().shutdown(std::net::Shutdown::Write).map_err(|e| e.to_string())?;
     let got = join(server)?;
     out.push(
         r#"client sent "hello" and "吃了吗?" back to back, each behind a 4-byte length"#.into(),
@@ -479,6 +487,145 @@ fn keyed_tcp(out: &mut Vec<String>) -> Result<bool, String> {
     out.push(format!("client sent \"hello\" and got {}", quoted(&replies)));
     out.push(format!("server got {}", quoted(&received)));
     Ok(replies == strings(&["hi"]) && received == strings(&["hello"]))
+}
+
+/// The key of the secure demos (the secure profile refuses keys under 16 bytes).
+const SECURE_DEMO_KEY: &str = "wirekit demo key, 16+ bytes";
+
+/// An exec agent that accepts one connection under `profile` with `key`; what it ran (or its
+/// error).
+type AgentThread = thread::JoinHandle<Result<Vec<String>, String>>;
+
+fn exec_agent(profile: Profile, key: Key) -> Result<(String, AgentThread), String> {
+    let (listener, addr) = listener()?;
+    let handle = thread::spawn(move || {
+        let (stream, _) = listener.accept().map_err(|e| e.to_string())?;
+        let wire = ExecWire { raw: false, encoding: TextEncoding::Utf8, profile };
+        let limits =
+            RunLimits { timeout: Duration::from_secs(DEMO_TIMEOUT_SECS), max_output: 1 << 16 };
+        let plan = Plan::for_role(profile, Side::Accepting, Role::ExecAgent);
+        crate::session::with_open(stream, Some(&key), plan, DEMO_TIMEOUT_SECS, |opened| {
+            exec::serve_agent(opened?, wire, limits, |_| {})
+        })
+        .map(|ran| ran.into_iter().map(|r| r.command).collect())
+        .map_err(|e| e.to_string())
+    });
+    Ok((addr, handle))
+}
+
+/// A controller connecting to `addr` under `profile` with `key`, sending `commands`: the
+/// outputs it printed, or its error.
+fn exec_controller(
+    addr: &str,
+    profile: Profile,
+    key: &Key,
+    commands: &[&str],
+) -> Result<Vec<String>, String> {
+    let stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let wire = ExecWire { raw: false, encoding: TextEncoding::Utf8, profile };
+    let plan = Plan::for_role(profile, Side::Connecting, Role::ExecController);
+    let mut next = strings(commands).into_iter();
+    crate::session::with_open(stream, Some(key), plan, DEMO_TIMEOUT_SECS, |opened| {
+        exec::control(opened?, wire, || Ok(next.next()), |_| {})
+    })
+    .map(|x| x.into_iter().map(|x| x.output.trim_end().to_owned()).collect())
+    .map_err(|e| e.to_string())
+}
+
+fn secure_exec(out: &mut Vec<String>) -> Result<bool, String> {
+    let key = Key::new(SECURE_DEMO_KEY, KeySource::Arg);
+    let (addr, agent) = exec_agent(Profile::Secure, key.clone())?;
+    let outputs = exec_controller(&addr, Profile::Secure, &key, &["echo hello", "echo 吃了"])?;
+    let ran = join(agent)?;
+    out.push(
+        "Noise_NNpsk0_25519_ChaChaPoly_SHA256, prologue \"wirekit/1 exec\": both sides proved \
+         the key, every later byte is encrypted and authenticated"
+            .into(),
+    );
+    out.push(format!("agent ran {}; controller printed {}", quoted(&ran), quoted(&outputs)));
+    Ok(ran == strings(&["echo hello", "echo 吃了"]) && outputs == strings(&["hello", "吃了"]))
+}
+
+/// A relay for one connection to `target` that passes everything on, letting `tamper` change
+/// each chunk from the connecting side (given the chunk and its offset in that stream).
+fn tampering_relay(
+    target: String,
+    mut tamper: impl FnMut(&mut [u8], usize) + Send + 'static,
+) -> Result<(String, thread::JoinHandle<()>), String> {
+    let (listener, addr) = listener()?;
+    let handle = thread::spawn(move || {
+        let Ok((mut client, _)) = listener.accept() else { return };
+        let Ok(mut server) = TcpStream::connect(&target) else { return };
+        let _ = client.set_read_timeout(Some(Duration::from_secs(DEMO_TIMEOUT_SECS)));
+        let _ = server.set_read_timeout(Some(Duration::from_secs(DEMO_TIMEOUT_SECS)));
+        let (Ok(mut back_from), Ok(mut back_to)) = (server.try_clone(), client.try_clone()) else {
+            return;
+        };
+        let back = thread::spawn(move || {
+            let _ = std::io::copy(&mut back_from, &mut back_to);
+            let _ = back_to.shutdown(std::net::Shutdown::Both);
+        });
+        let (mut buf, mut offset) = (vec![0u8; 64 * 1024], 0);
+        while let Ok(n @ 1..) = client.read(&mut buf) {
+            let chunk = &mut buf[..n];
+            tamper(chunk, offset);
+            offset += n;
+            if server.write_all(chunk).is_err() {
+                break;
+            }
+        }
+        let _ = server.shutdown(std::net::Shutdown::Both);
+        let _ = back.join();
+    });
+    Ok((addr, handle))
+}
+
+/// The attack of issue 13 in front of a keyed agent: the relay passes the handshake through,
+/// then rewrites the command (seed) or, unable to read it, flips a bit of its record (secure).
+fn relay_attack(out: &mut Vec<String>, profile: Profile) -> Result<bool, String> {
+    let key = Key::new(SECURE_DEMO_KEY, KeySource::Arg);
+    let (target, agent) = exec_agent(profile, key.clone())?;
+    // Handshake message 1 is 52 bytes; the first record follows it, its ciphertext at 54.
+    let first_record = crate::secure::HANDSHAKE_MESSAGE_WIRE_LEN + 2;
+    let (addr, relay) = tampering_relay(target, move |chunk, offset| {
+        if let Some(at) = chunk.windows(10).position(|w| w == b"echo hello") {
+            chunk[at..at + 10].copy_from_slice(b"echo pwned");
+        }
+        if profile == Profile::Secure && (offset..offset + chunk.len()).contains(&first_record) {
+            chunk[first_record - offset] ^= 0x01;
+        }
+    })?;
+    let controller = exec_controller(&addr, profile, &key, &["echo hello"]);
+    let ran = join(agent);
+    let _ = relay.join();
+    let said = |r: &Result<Vec<String>, String>, ok: &str| match r {
+        Ok(items) => format!("{ok} {} (success)", quoted(items)),
+        Err(e) => format!("failed: {e}"),
+    };
+    out.push(format!("controller sent \"echo hello\" via the relay: {}", said(&controller, "got")));
+    out.push(format!("agent: {}", said(&ran, "ran")));
+    Ok(match profile {
+        // The handshake authenticated the start of the connection only.
+        Profile::Seed | Profile::Mp => {
+            let rewritten = ran == Ok(strings(&["echo pwned"]));
+            if rewritten {
+                out.push(
+                    "the agent ran the relay's command and both sides reported success".into(),
+                );
+            }
+            rewritten && controller == Ok(strings(&["pwned"]))
+        }
+        Profile::Secure => {
+            let refused = matches!(&ran, Err(e) if e.contains("authentication tag"));
+            if refused {
+                out.push(
+                    "the altered record failed its tag: the agent ran nothing, both sides failed"
+                        .into(),
+                );
+            }
+            refused && controller.is_err()
+        }
+    })
 }
 
 #[cfg(test)]

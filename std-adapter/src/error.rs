@@ -123,6 +123,15 @@ pub enum Error {
     /// A command needs a key and none was given.
     #[error("{0} needs a key: pass --key TEXT, --key-file PATH or set WIREKIT_KEY")]
     KeyRequired(&'static str),
+    /// `--profile secure` was given no key.
+    #[error(
+        "--profile secure needs a key of at least 16 bytes on both ends: make one with \
+             `wirekit keygen` and pass --key-file PATH (or --key TEXT, WIREKIT_KEY)"
+    )]
+    SecureKeyMissing,
+    /// `--profile secure` was given a key under 16 bytes.
+    #[error("{0}; pass it with --key-file PATH")]
+    SecureKeyTooShort(wirekit_core::secure::KeyTooShort),
     /// The exec agent refuses to run commands from an unauthenticated controller.
     #[error("the exec agent runs commands from the network: give it a key (--key, --key-file, WIREKIT_KEY), or pass --insecure to accept any controller")]
     InsecureAgent,
@@ -153,6 +162,9 @@ pub enum Error {
         /// The I/O error.
         source: io::Error,
     },
+    /// The secure channel refused our own buffers or limit (a bug in wirekit, not the peer).
+    #[error("internal error: cannot set up the secure channel: {0}")]
+    SecureSetup(wirekit_core::secure::SetupError),
     /// The operating system's random generator failed.
     #[error("the system random generator failed: {0}")]
     Random(String),
@@ -240,14 +252,17 @@ impl Error {
             }
             Self::Resolve { .. } => Exit::Failure,
             // `--key ""`, an empty WIREKIT_KEY or key file: the command line lacks a key.
-            Self::Key(KeyError::Empty(_)) | Self::KeyRequired(_) | Self::InsecureAgent => {
-                Exit::Usage
-            }
+            Self::Key(KeyError::Empty(_))
+            | Self::KeyRequired(_)
+            | Self::InsecureAgent
+            | Self::SecureKeyMissing
+            | Self::SecureKeyTooShort(_) => Exit::Usage,
             Self::Bind { .. }
             | Self::Key(_)
             | Self::KeyFileExists(_)
             | Self::LocalIo { .. }
             | Self::Random(_)
+            | Self::SecureSetup(_)
             | Self::Run(_) => Exit::Local,
             Self::Datagram(_)
             | Self::FrameEncode(_)

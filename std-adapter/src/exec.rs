@@ -14,7 +14,6 @@
 //! `--profile mp` each command is one mp frame (`!i` length, then the bytes) and the agent runs
 //! exactly one command per frame, never a piece or a pair ([`CommandWire`]).
 
-use std::net::TcpStream;
 use std::ops::ControlFlow;
 
 use wirekit_core::command::{
@@ -29,7 +28,7 @@ use wirekit_core::Machine;
 use crate::cli::Profile;
 use crate::encoding::TextEncoding;
 use crate::error::{Error, Result};
-use crate::link::{drive_error, frame_error, recv_frame_or_close, Link, StdIo};
+use crate::link::{drive_error, frame_error, recv_frame_or_close, Link, StdIo, Wire};
 use crate::runner::{run_shell_with, CommandEnv, RunLimits};
 use crate::session::Session;
 
@@ -55,12 +54,20 @@ pub enum CommandWire {
     /// One `multiprocessing.connection` frame per command, at most
     /// [`DEFAULT_MAX_COMMAND_LEN`] bytes.
     MpFrame,
+    /// One seed frame (`struct.pack('i', n)`, then the bytes) per command, at most
+    /// [`DEFAULT_MAX_COMMAND_LEN`] bytes: the secure profile's (section 5).
+    SeedFrame,
 }
 
 impl CommandWire {
-    /// The framing of a command frame.
-    fn frame_config() -> FrameConfig {
-        FrameConfig::mp().with_max_frame_len(DEFAULT_MAX_COMMAND_LEN as u64)
+    /// The framing of a command frame (`None`: commands are not framed).
+    fn frame_config(self) -> Option<FrameConfig> {
+        let config = match self {
+            Self::Segment => return None,
+            Self::MpFrame => FrameConfig::mp(),
+            Self::SeedFrame => FrameConfig::seed(),
+        };
+        Some(config.with_max_frame_len(DEFAULT_MAX_COMMAND_LEN as u64))
     }
 }
 
@@ -70,6 +77,7 @@ impl ExecWire {
         match self.profile {
             Profile::Seed => CommandWire::Segment,
             Profile::Mp => CommandWire::MpFrame,
+            Profile::Secure => CommandWire::SeedFrame,
         }
     }
 
@@ -79,7 +87,7 @@ impl ExecWire {
             return Mode::Raw;
         }
         let config = match self.profile {
-            Profile::Seed => FrameConfig::seed(),
+            Profile::Seed | Profile::Secure => FrameConfig::seed(),
             Profile::Mp => FrameConfig::mp(),
         };
         Mode::Framed(config.with_max_frame_len(max_reply.min(config.field_max())))
@@ -123,7 +131,7 @@ pub fn control(
     };
     if wire.raw {
         // The seed's recv(500): a pump whose buffer holds 500 bytes (nothing is buffered yet).
-        let mut raw: Conn<StdIo<TcpStream>, RAW_READ> = Conn::new(conn.into_inner());
+        let mut raw: Conn<StdIo<Wire<'_>>, RAW_READ> = Conn::new(conn.into_inner());
         control_on(&mut raw, wire, peer, timeout_secs, &mut next_command, &mut step)?;
     } else {
         control_on(&mut conn, wire, peer, timeout_secs, &mut next_command, &mut step)?;
@@ -132,7 +140,7 @@ pub fn control(
 }
 
 fn control_on<const N: usize>(
-    conn: &mut Conn<StdIo<TcpStream>, N>,
+    conn: &mut Conn<StdIo<Wire<'_>>, N>,
     wire: ExecWire,
     peer: &str,
     secs: u64,
@@ -144,10 +152,10 @@ fn control_on<const N: usize>(
         let command = next_command()?.unwrap_or_else(|| "q".to_owned());
         let bytes = wire.encoding.encode(&command)?;
         controller.send_command(&bytes).map_err(|e| command_refused(e, &command))?;
-        if wire.commands() == CommandWire::MpFrame {
+        if let Some(framing) = wire.commands().frame_config() {
             // The command, as the controller queued it, goes out as one frame.
             let queued = controller.output_buf().to_vec();
-            conn.send_frame(&CommandWire::frame_config(), &queued)
+            conn.send_frame(&framing, &queued)
                 .map_err(|e| drive_error(e, "command", peer, secs))?;
             controller.consume_output(queued.len());
         }
@@ -172,8 +180,12 @@ fn control_on<const N: usize>(
             }
             other => drive_error(other, "reply", peer, secs),
         })?;
+        let finish = |conn: &mut Conn<StdIo<Wire<'_>>, N>| {
+            // Secure: our close_notify after `q`, then the agent's (its last reply was sent).
+            conn.get_mut().0.finish().map(|_| ()).map_err(|e| Error::net("closing", peer, e, secs))
+        };
         if bytes.as_ref() == QUIT {
-            return Ok(());
+            return finish(conn);
         }
         let closed = controller.is_done();
         if closed && reply.is_empty() {
@@ -184,7 +196,7 @@ fn control_on<const N: usize>(
         }
         step(command, reply);
         if closed {
-            return Ok(());
+            return finish(conn);
         }
     }
 }
@@ -231,7 +243,7 @@ pub fn serve_agent_with(
     // The reply limit: both streams at their cap plus room for the notices.
     let max_reply = (limits.max_output as u64).saturating_mul(2).saturating_add(4096);
     let mut agent: Agent = Agent::new(wire.mode(max_reply));
-    conn.get_ref().0.set_read_timeout(None).map_err(fail)?;
+    conn.get_ref().0.tcp().set_read_timeout(None).map_err(fail)?;
     let mut ran = Vec::new();
     let mut frame = vec![0u8; DEFAULT_MAX_COMMAND_LEN];
     loop {
@@ -246,14 +258,17 @@ pub fn serve_agent_with(
                 })
                 .map_err(|e| drive_error(e, "command", peer, timeout_secs))?
                 .unwrap_or(NextCommand::Closed),
-            CommandWire::MpFrame => {
-                next_framed_command(&mut conn, &mut agent, &mut frame, peer, timeout_secs)?
+            CommandWire::MpFrame | CommandWire::SeedFrame => {
+                next_framed_command(&mut conn, &mut agent, wire, &mut frame, peer, timeout_secs)?
             }
         };
         let bytes = match next {
             NextCommand::Run(bytes) => bytes,
-            NextCommand::Quit => return Ok(ran),
-            NextCommand::Closed if !ran.is_empty() => return Ok(ran),
+            // Secure: our close_notify once the last reply went out, then the controller's.
+            NextCommand::Quit => return finish_agent(&mut conn, peer, timeout_secs).map(|_| ran),
+            NextCommand::Closed if !ran.is_empty() || conn.get_ref().0.is_secure() => {
+                return finish_agent(&mut conn, peer, timeout_secs).map(|_| ran)
+            }
             // Not a session: e.g. a stdin controller that already serves another agent.
             NextCommand::Closed => {
                 return Err(Error::PeerClosed {
@@ -328,14 +343,20 @@ enum NextCommand {
     Closed,
 }
 
+fn finish_agent(conn: &mut Link<'_>, peer: &str, secs: u64) -> Result<()> {
+    conn.get_mut().0.finish().map(|_| ()).map_err(|e| Error::net("closing", peer, e, secs))
+}
+
 fn next_framed_command(
-    conn: &mut Link,
+    conn: &mut Link<'_>,
     agent: &mut Agent,
+    wire: ExecWire,
     frame: &mut [u8],
     peer: &str,
     secs: u64,
 ) -> Result<NextCommand> {
-    let command = recv_frame_or_close(conn, &CommandWire::frame_config(), frame)
+    let framing = wire.commands().frame_config().unwrap_or_else(FrameConfig::seed);
+    let command = recv_frame_or_close(conn, &framing, frame)
         .map_err(|e| frame_error(e, "command", peer, secs))?;
     let Some(command) = command else { return Ok(NextCommand::Closed) };
     let refused = |detail: String| Error::Protocol { peer: peer.to_owned(), detail };

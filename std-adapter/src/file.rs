@@ -23,7 +23,7 @@ use wirekit_core::transfer::{FileReceiver, FileSender, ReceiveEvent, TransferErr
 use wirekit_core::Machine;
 
 use crate::atomic_file::{AtomicFile, AtomicFileError, ReceiveRules, TargetDir, RECEIVE_BUF_LEN};
-use crate::body::{send_file_to_socket, SendBodyError};
+use crate::body::{send_file_to, SendBodyError};
 use crate::cli::Profile;
 use crate::error::{Error, Result};
 use crate::link::drive_error;
@@ -35,7 +35,7 @@ use crate::session::Session;
 /// The header's framing: `struct.pack('i')` under seed, `!i` under mp.
 pub fn framing(profile: Profile) -> FrameConfig {
     match profile {
-        Profile::Seed => FrameConfig::seed(),
+        Profile::Seed | Profile::Secure => FrameConfig::seed(),
         Profile::Mp => FrameConfig::mp(),
     }
 }
@@ -119,8 +119,7 @@ pub fn send(session: Session, file: &Outgoing, profile: Profile, quiet: bool) ->
 
     let mut progress = Progress::new(filename, filesize, quiet);
     let mut recorded: std::result::Result<(), TransferError> = Ok(());
-    let socket = &conn.get_ref().0;
-    let sent = send_file_to_socket(&mut file_handle, socket, filesize, |n| {
+    let sent = send_file_to(&mut file_handle, &mut conn.get_mut().0, filesize, |n| {
         progress.advance(n);
         if recorded.is_ok() {
             recorded = sender.record_body(n);
@@ -157,11 +156,26 @@ pub fn send(session: Session, file: &Outgoing, profile: Profile, quiet: bool) ->
         }
     }
     recorded.map_err(|e| Error::Protocol { peer: peer.to_owned(), detail: e.to_string() })?;
+    if conn.get_ref().0.is_secure() {
+        // The receipt is the receiver's close_notify, which it sends only once the file is
+        // durable under its final name; a refusal is a reset or a close without it.
+        let unread = conn.get_mut().0.finish().map_err(|e| match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                not_confirmed(peer, secs, filename)
+            }
+            _ => Error::net("waiting for the receipt from", peer, e, secs),
+        })?;
+        if unread > 0 {
+            return Err(bytes_instead_of_receipt(peer, filename));
+        }
+        return Ok(progress.finish());
+    }
     // Done sending. Under the seed there is no acknowledgement: the receipt is the
     // receiver's clean close (FIN) once it has the whole file on disk. A reset means it
     // refused or failed (wirekit's receiver resets on every refusal, and a kernel resets a
     // socket closed with our bytes unread); silence past --timeout, or bytes where none are
     // due, are not a receipt either. Exit 0 must mean delivered.
+    let socket = conn.get_ref().0.tcp();
     let _ = socket.shutdown(std::net::Shutdown::Write);
     await_receipt(socket, peer, secs, filename)?;
     Ok(progress.finish())
@@ -181,25 +195,33 @@ fn await_receipt(socket: &TcpStream, peer: &str, secs: u64, filename: &str) -> R
                 Ok(None) => Ok(()),
                 _ => Err(refused()),
             },
-            Ok(_) => Err(Error::Protocol {
-                peer: peer.to_owned(),
-                detail: format!(
-                    "sent bytes after {filename:?} instead of closing; a file receiver sends \
-                     nothing, so the file is not known to be saved"
-                ),
-            }),
+            Ok(_) => Err(bytes_instead_of_receipt(peer, filename)),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                Err(Error::Protocol {
-                    peer: peer.to_owned(),
-                    detail: format!(
-                        "took all of {filename:?} but did not close the connection within {secs} s, \
-                         so it is not known to be saved; check its output or raise --timeout"
-                    ),
-                })
+                Err(not_confirmed(peer, secs, filename))
             }
             Err(_) => Err(refused()),
         };
+    }
+}
+
+fn bytes_instead_of_receipt(peer: &str, filename: &str) -> Error {
+    Error::Protocol {
+        peer: peer.to_owned(),
+        detail: format!(
+            "sent bytes after {filename:?} instead of closing; a file receiver sends nothing, \
+             so the file is not known to be saved"
+        ),
+    }
+}
+
+fn not_confirmed(peer: &str, secs: u64, filename: &str) -> Error {
+    Error::Protocol {
+        peer: peer.to_owned(),
+        detail: format!(
+            "took all of {filename:?} but did not close the connection within {secs} s, so it \
+             is not known to be saved; check its output or raise --timeout"
+        ),
     }
 }
 
@@ -248,7 +270,7 @@ pub fn receive(
     opts: &RecvOptions,
     header_phase: Option<PhaseDeadline>,
 ) -> Result<Received> {
-    let socket = session.conn.get_ref().0.try_clone().ok();
+    let socket = session.stream().try_clone().ok();
     if let Some(socket) = &socket {
         reset_unless_delivered(socket);
     }
@@ -392,7 +414,13 @@ fn receive_into_dir(
     // Exactly `filesize` bytes, not more: body bytes already here past the announced size mean
     // a sender that lied about it (the seed's sender closes after the body), so nothing is
     // put in place. Bytes that come later are never read.
-    if !conn.buffered().is_empty() || bytes_waiting(&conn.get_ref().0) {
+    if !conn.buffered().is_empty()
+        || conn
+            .get_mut()
+            .0
+            .more_follows()
+            .map_err(|e| Error::net("receiving from", peer, e, secs))?
+    {
         return Err(Error::Protocol {
             peer: peer.to_owned(),
             detail: format!(
@@ -411,6 +439,8 @@ fn receive_into_dir(
         }
     }
     let path = file.commit()?;
+    // Secure: durable under its final name, so now the close_notify that is the receipt.
+    conn.get_mut().0.finish().map_err(|e| Error::net("confirming to", peer, e, secs))?;
     Ok(Received { path, summary: progress.finish() })
 }
 
@@ -447,17 +477,6 @@ impl RateFloor {
         *self = Self::new(self.min_rate, self.window);
         Ok(())
     }
-}
-
-/// True when the peer has sent bytes we have not read yet (checked without waiting).
-fn bytes_waiting(stream: &std::net::TcpStream) -> bool {
-    if stream.set_nonblocking(true).is_err() {
-        return false;
-    }
-    let waiting = matches!(stream.peek(&mut [0u8; 1]), Ok(n) if n > 0);
-    // Back to blocking: the connection is closed next anyway, but keep the socket as found.
-    let _ = stream.set_nonblocking(false);
-    waiting
 }
 
 #[cfg(test)]

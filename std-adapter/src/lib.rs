@@ -34,6 +34,7 @@ pub mod net;
 pub mod progress;
 pub mod runner;
 pub mod safe_name;
+pub mod secure;
 pub mod session;
 pub mod tcp;
 pub mod udp;

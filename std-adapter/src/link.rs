@@ -14,13 +14,84 @@ use wirekit_core::frame::{FrameConfig, FrameError};
 use wirekit_core::io::{Conn, DriveError};
 
 use crate::error::Error;
+use crate::secure::SecureIo;
 
 /// Receive buffer of a [`Link`]: large enough for any handshake frame or command reply chunk.
 /// File bodies bypass it (see [`crate::file`]).
 pub const LINK_BUF: usize = 64 * 1024;
 
-/// A TCP connection driven by the core's pump.
-pub type Link = Conn<StdIo<TcpStream>, LINK_BUF>;
+/// A TCP connection driven by the core's pump; under `--profile secure` the pump reads and
+/// writes the plaintext of the secure channel ([`Wire::Secure`]).
+pub type Link<'b> = Conn<StdIo<Wire<'b>>, LINK_BUF>;
+
+/// What the exchanges read and write: the TCP stream itself, or the plaintext of a secure
+/// channel on it (`--profile secure`; its buffers live as long as `'b`).
+#[derive(Debug)]
+pub enum Wire<'b> {
+    /// Seed and mp: the bytes are the TCP stream's.
+    Plain(TcpStream),
+    /// The secure profile: a Noise channel on the TCP stream.
+    Secure(Box<SecureIo<'b>>),
+}
+
+impl Wire<'_> {
+    /// The TCP connection (for socket options, shutdown, the peer's address).
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Self::Plain(stream) => stream,
+            Self::Secure(secure) => secure.tcp(),
+        }
+    }
+
+    /// True under `--profile secure`.
+    pub fn is_secure(&self) -> bool {
+        matches!(self, Self::Secure(_))
+    }
+
+    /// The end of an exchange. Secure: our close_notify, then the peer's (see
+    /// [`SecureIo::finish`]); returns the plaintext bytes that came unread meanwhile. Plain:
+    /// nothing to do (the exchange closes the socket as the seed does).
+    pub fn finish(&mut self) -> io::Result<usize> {
+        match self {
+            Self::Plain(_) => Ok(0),
+            Self::Secure(secure) => secure.finish(),
+        }
+    }
+
+    /// After a complete message (a file body), checked without waiting on a plain stream and
+    /// up to the peer's close_notify on a secure one: does more data follow?
+    pub fn more_follows(&mut self) -> io::Result<bool> {
+        match self {
+            Self::Plain(stream) => Ok(crate::net::bytes_waiting(stream)),
+            Self::Secure(secure) => secure.more_follows(),
+        }
+    }
+}
+
+impl io::Read for Wire<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(stream) => io::Read::read(stream, buf),
+            Self::Secure(secure) => io::Read::read(&mut **secure, buf),
+        }
+    }
+}
+
+impl io::Write for Wire<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(stream) => io::Write::write(stream, buf),
+            Self::Secure(secure) => io::Write::write(&mut **secure, buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(stream) => io::Write::flush(stream),
+            Self::Secure(secure) => io::Write::flush(&mut **secure),
+        }
+    }
+}
 
 /// A `std` stream seen through `embedded_io`. `Interrupted` is retried here, so the core
 /// never sees it.
@@ -57,8 +128,8 @@ impl<S: io::Write> embedded_io::Write for StdIo<S> {
 }
 
 /// Wrap a connected stream.
-pub fn link(stream: TcpStream) -> Link {
-    Conn::new(StdIo(stream))
+pub fn link(stream: TcpStream) -> Link<'static> {
+    Conn::new(StdIo(Wire::Plain(stream)))
 }
 
 /// Receive one whole frame into `buf`; `Ok(None)` when the peer closed cleanly between frames.

@@ -36,13 +36,15 @@ use wirekit_core::auth::{
     AuthError, Awaiting, ChallengeMode, MpHandshake, MpPolicy, MutualOrder, Order, Outcome, Role,
     RoleKeys, SeedMutual, SeedProver, SeedVerifier,
 };
-use wirekit_core::io::DriveError;
+use wirekit_core::io::{Conn, DriveError};
+use wirekit_core::secure::Psk;
 
 use crate::cli::{MpDigest, Profile};
 use crate::error::{Error, Result};
 use crate::keys::{Key, KeySource};
-use crate::link::{drive_error, link, Link};
+use crate::link::{drive_error, link, Link, StdIo, Wire};
 use crate::net;
+use crate::secure::{SecureBuffers, SecureIo, SetupFailure};
 
 mod first_bytes;
 
@@ -91,6 +93,8 @@ pub struct Plan {
     /// Under mp, refuse MD5 both ways (`--mp-require-sha256`): MD5 answers are rejected and
     /// MD5 challenges are not answered.
     pub mp_strict: bool,
+    /// The exchange's name (`tcp`, `exec`, `file`, `auth`): the secure profile's prologue.
+    pub service: &'static str,
 }
 
 impl Plan {
@@ -103,6 +107,7 @@ impl Plan {
             keying: Keying::Shared,
             mp_digest: MpDigest::Legacy,
             mp_strict: false,
+            service: "auth",
         }
     }
 
@@ -110,6 +115,11 @@ impl Plan {
     pub const fn for_role(profile: Profile, side: Side, role: Role) -> Self {
         let mut plan = Self::new(profile, side);
         plan.keying = Keying::of(profile, Some(role));
+        plan.service = match role {
+            Role::TcpClient | Role::TcpServer => "tcp",
+            Role::ExecController | Role::ExecAgent => "exec",
+            Role::FileSender | Role::FileReceiver => "file",
+        };
         plan
     }
 
@@ -145,12 +155,13 @@ impl Plan {
 
 /// A connection ready for the demo's traffic.
 #[derive(Debug)]
-pub struct Session {
+pub struct Session<'b> {
     /// The connection; bytes read past the handshake are in its buffer. Boxed: a `Link`
     /// holds its 64 KiB buffer inline, and every move of a `Session` (into the connection's
     /// thread, into each role's function) would otherwise copy it to a new stack slot, and
-    /// every connection thread would keep those stack pages resident.
-    pub conn: Box<Link>,
+    /// every connection thread would keep those stack pages resident. Under `--profile
+    /// secure` it reads and writes the channel's plaintext (the channel's buffers live `'b`).
+    pub conn: Box<Link<'b>>,
     /// The peer's address, for messages.
     pub peer: String,
     /// The idle read timeout, for messages.
@@ -160,18 +171,48 @@ pub struct Session {
 /// The pump's verdict on a handshake, before it becomes the binary's error.
 pub type Driven = std::result::Result<Outcome, DriveError<io::Error, AuthError>>;
 
-impl Session {
+impl Session<'static> {
     /// Prepare `stream` (idle timeout, no Nagle); no handshake.
     pub fn start(stream: TcpStream, timeout_secs: u64) -> Result<Self> {
-        let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "the peer".into());
-        net::prepare_stream(&stream, timeout_secs)
-            .map_err(|e| Error::net("configuring", &peer, e, timeout_secs))?;
+        let peer = prepare(&stream, timeout_secs)?;
         Ok(Self { conn: Box::new(link(stream)), peer, timeout_secs })
     }
+}
 
+/// Set `stream`'s timeouts and no Nagle; the peer's name for messages.
+fn prepare(stream: &TcpStream, timeout_secs: u64) -> Result<String> {
+    let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "the peer".into());
+    net::prepare_stream(stream, timeout_secs)
+        .map_err(|e| Error::net("configuring", &peer, e, timeout_secs))?;
+    Ok(peer)
+}
+
+impl<'b> Session<'b> {
+    /// Prepare `stream` and run the secure profile's Noise handshake for `plan.service` on
+    /// it (the connecting side initiates); the session then carries the channel's plaintext.
+    /// The channel's buffers are `buffers`. A wrong key or another exchange's peer is
+    /// [`Error::AuthFailed`] (exit 5), any other handshake failure exit 1.
+    pub fn start_secure(
+        stream: TcpStream,
+        psk: &Psk,
+        plan: Plan,
+        timeout_secs: u64,
+        source: &KeySource,
+        buffers: &'b mut SecureBuffers,
+    ) -> Result<Self> {
+        let peer = prepare(&stream, timeout_secs)?;
+        let role = crate::secure::role_of(plan.side == Side::Connecting);
+        let secure = SecureIo::handshake(stream, psk, plan.service, role, buffers)
+            .map_err(|e| secure_handshake_failure(e, &peer, timeout_secs, source, plan))?;
+        let conn = Box::new(Conn::new(StdIo(Wire::Secure(Box::new(secure)))));
+        Ok(Self { conn, peer, timeout_secs })
+    }
+}
+
+impl Session<'_> {
     /// The socket.
     pub fn stream(&self) -> &TcpStream {
-        &self.conn.get_ref().0
+        self.conn.get_ref().0.tcp()
     }
 
     /// Run the handshake of `plan` with `key` and return how it ended (a wrong key is an
@@ -186,6 +227,13 @@ impl Session {
     /// answers first looks at the peer's first bytes before answering: an mp challenge frame
     /// or a file header where a challenge should be is reported as what it is.
     pub fn try_handshake(&mut self, key: &Key, plan: Plan) -> Result<Driven> {
+        if plan.profile == Profile::Secure {
+            // Its handshake is the channel's: `Session::start_secure`, before the session.
+            return Err(Error::Protocol {
+                peer: self.peer.clone(),
+                detail: "the secure profile runs no seed or mp handshake inside its channel".into(),
+            });
+        }
         if plan.profile == Profile::Seed && plan.answers_first() {
             if let Err(e) = self.check_first_bytes(key.source())? {
                 return Ok(Err(DriveError::Io(e)));
@@ -212,7 +260,7 @@ impl Session {
                 };
                 self.conn.authenticate(&mut SeedMutual::new(verify, prove, order, random()?))
             }
-            (Profile::Mp, _) => {
+            (Profile::Mp | Profile::Secure, _) => {
                 let order = match plan.side {
                     Side::Accepting => Order::ListenerSide,
                     Side::Connecting => Order::ClientSide,
@@ -272,6 +320,7 @@ impl Session {
         let profile = match plan.profile {
             Profile::Seed => "seed",
             Profile::Mp => "mp",
+            Profile::Secure => "secure",
         };
         let hint = match &err {
             // Our answer went out first; the accepting side closes instead of answering a peer
@@ -336,7 +385,9 @@ impl Session {
                     "that is no multiprocessing.connection handshake: is the peer using \
                      --profile seed, or no key? (we use --profile mp and the key from {source})"
                 ),
-                Profile::Seed => return drive_error(err, "handshake", peer, secs),
+                Profile::Seed | Profile::Secure => {
+                    return drive_error(err, "handshake", peer, secs)
+                }
             },
             _ => return drive_error(err, "handshake", peer, secs),
         };
@@ -355,14 +406,82 @@ fn rejected_us(peer: &str, source: &KeySource) -> Error {
     }
 }
 
+/// The binary's error for a secure handshake that failed: a failed tag or a refusal (and,
+/// for the initiator, a reset where message 2 should be: a file receiver resets on every
+/// refusal) is [`Error::AuthFailed`].
+fn secure_handshake_failure(
+    err: SetupFailure,
+    peer: &str,
+    secs: u64,
+    source: &KeySource,
+    plan: Plan,
+) -> Error {
+    let refused = |what: String| Error::AuthFailed {
+        peer: peer.to_owned(),
+        detail: format!(
+            "{what}: its key is not ours ({source}), or it serves another exchange than \
+             `{}` (a relay?); give both sides the same key and --profile secure",
+            plan.service
+        ),
+    };
+    match err {
+        SetupFailure::Random(e) => Error::Random(e),
+        SetupFailure::Setup(e) => Error::SecureSetup(e),
+        SetupFailure::Handshake(DriveError::Protocol(e)) if e.is_authentication_failure() => {
+            refused(format!("secure handshake: {e}"))
+        }
+        SetupFailure::Handshake(DriveError::Io(e))
+            if plan.side == Side::Connecting
+                && matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                ) =>
+        {
+            refused("secure handshake: it reset the connection instead of answering".into())
+        }
+        SetupFailure::Handshake(DriveError::Protocol(e)) => Error::Protocol {
+            peer: peer.to_owned(),
+            detail: format!("secure handshake: {e}; does it use --profile secure?"),
+        },
+        SetupFailure::Handshake(e) => drive_error(e, "secure handshake", peer, secs),
+    }
+}
+
+/// The PSK of `key` under `--profile secure`: keys under 16 bytes are refused (exit 2, with
+/// a pointer to `wirekit keygen`).
+pub fn secure_psk(key: &Key) -> Result<Psk> {
+    Psk::derive(key.bytes()).map_err(Error::SecureKeyTooShort)
+}
+
+/// Prepare `stream`, open the session of `plan` on it and hand the result to `exchange`:
+/// under `--profile secure` inside the Noise channel (whose buffers live for the call),
+/// otherwise behind the seed or mp handshake when `key` is set ([`open`]). `exchange` gets
+/// the opening's error too, so that it can explain it (a file receiver's deadline).
+pub fn with_open<T>(
+    stream: TcpStream,
+    key: Option<&Key>,
+    plan: Plan,
+    timeout_secs: u64,
+    exchange: impl FnOnce(Result<Session<'_>>) -> Result<T>,
+) -> Result<T> {
+    if plan.profile != Profile::Secure {
+        return exchange(open(stream, key, plan, timeout_secs));
+    }
+    let key = key.ok_or(Error::SecureKeyMissing)?;
+    let psk = secure_psk(key)?;
+    let mut buffers = SecureBuffers::new();
+    exchange(Session::start_secure(stream, &psk, plan, timeout_secs, key.source(), &mut buffers))
+}
+
 /// Prepare `stream` and run the handshake if `key` is set; a handshake that does not end in
-/// trust is an error (exit code 5).
+/// trust is an error (exit code 5). Seed and mp only: the secure profile opens with
+/// [`with_open`] or [`Session::start_secure`].
 pub fn open(
     stream: TcpStream,
     key: Option<&Key>,
     plan: Plan,
     timeout_secs: u64,
-) -> Result<Session> {
+) -> Result<Session<'static>> {
     let mut session = Session::start(stream, timeout_secs)?;
     if let Some(key) = key {
         let outcome = session.handshake(key, plan)?;

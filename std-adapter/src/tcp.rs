@@ -1,6 +1,8 @@
 //! `wirekit tcp`: the seed's TCP basics. Raw and unframed under `--profile seed` (what one
 //! `recv` returns is printed as it is, sticky packets and all); one
-//! `multiprocessing.connection` frame per message under `--profile mp`.
+//! `multiprocessing.connection` frame per message under `--profile mp`. Under `--profile
+//! secure` the same raw text, inside the channel; each side ends with its close_notify (the
+//! server once the client's came, so that its own means "every reply sent").
 
 use wirekit_core::frame::FrameConfig;
 
@@ -41,10 +43,12 @@ pub fn serve_connection(session: Session, config: &TcpServerConfig) -> Result<Tr
     let mut frame_buf = Vec::new();
     loop {
         let message = match config.profile {
-            Profile::Seed => {
+            Profile::Seed | Profile::Secure => {
                 let data = read_some(&mut conn)
                     .map_err(|e| Error::net("receiving from", peer, e, secs))?;
                 if data.is_empty() {
+                    // Secure: the client's close_notify; ours says every reply went out.
+                    conn.get_mut().0.finish().map_err(|e| Error::net("closing", peer, e, secs))?;
                     return Ok(transcript);
                 }
                 data
@@ -65,7 +69,7 @@ pub fn serve_connection(session: Session, config: &TcpServerConfig) -> Result<Tr
         transcript.received.push(text);
         let reply = replies.next_reply().as_bytes();
         let sent = match config.profile {
-            Profile::Seed => conn.write_all(reply).map_err(|e| e.to_string()),
+            Profile::Seed | Profile::Secure => conn.write_all(reply).map_err(|e| e.to_string()),
             Profile::Mp => conn.send_frame(&framing, reply).map_err(|e| e.to_string()),
         };
         sent.map_err(|detail| Error::Protocol { peer: peer.to_owned(), detail })?;
@@ -91,7 +95,7 @@ pub fn run_client(
     let mut frame_buf = Vec::new();
     for (i, message) in messages.iter().enumerate() {
         let reply = match profile {
-            Profile::Seed => {
+            Profile::Seed | Profile::Secure => {
                 conn.write_all(message.as_bytes()).map_err(|e| Error::Protocol {
                     peer: peer.to_owned(),
                     detail: e.to_string(),
@@ -122,6 +126,8 @@ pub fn run_client(
         }
         replies.push(text);
     }
+    // Secure: our close_notify, then the server's (any further replies are not read).
+    conn.get_mut().0.finish().map_err(|e| Error::net("closing", peer, e, secs))?;
     Ok(replies)
 }
 
@@ -150,7 +156,7 @@ mod tests {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
 
-    fn plain(stream: TcpStream, secs: u64) -> Session {
+    fn plain(stream: TcpStream, secs: u64) -> Session<'static> {
         Session::start(stream, secs).unwrap()
     }
 
@@ -244,6 +250,7 @@ mod tests {
                         );
                         s.write_all(b"\x00\x00\x00\x05hello").unwrap();
                     }
+                    Profile::Secure => unreachable!("seed and mp only"),
                 }
                 let mut reply = vec![0u8; if profile == Profile::Mp { 6 } else { 2 }];
                 s.read_exact(&mut reply).unwrap();
@@ -266,6 +273,7 @@ mod tests {
             let expected: &[u8] = match profile {
                 Profile::Seed => b"hi",
                 Profile::Mp => b"\x00\x00\x00\x02hi",
+                Profile::Secure => unreachable!("seed and mp only"),
             };
             assert_eq!(reply, expected);
         }

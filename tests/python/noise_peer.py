@@ -1,8 +1,10 @@
 """Secure profile peer (docs/protocol.md section 5) on Python's `noiseprotocol` package.
 
 `connect` makes this side the Noise initiator, `listen` the responder. It states LIMIT in its
-handshake payload, sends --send-len bytes (as records of at most the peer's limit), then close_notify; it
-reads until the peer's close_notify and prints `peer_limit N` and `received HEX` on stdout.
+handshake payload, sends --send-len bytes (or, with --send-stdin, stdin's bytes: an exchange's seed bytes,
+e.g. a demo3 upload or framed commands) as records of at most the peer's limit, then
+close_notify (and, with --junk-after-close, one more record in the same write); it reads until
+the peer's close_notify and prints `peer_limit N` and `received HEX` on stdout.
 Exit codes as the section says: 5 for a failed handshake tag (or a refusal), 1 for any other
 failure, 0 when both close_notifys went through.
 """
@@ -35,7 +37,12 @@ ap.add_argument('--limit', type=int, default=65519)
 ap.add_argument('--send-len', type=int, default=0,
                 help='bytes to send: byte i is (i * 31 + SEED) mod 256')
 ap.add_argument('--send-seed', type=int, default=0)
+ap.add_argument('--send-stdin', action='store_true',
+                help='send the bytes read from stdin (before connecting) instead of --send-len')
+ap.add_argument('--junk-after-close', action='store_true',
+                help='send one more record right behind close_notify (a protocol error)')
 args = ap.parse_args()
+STDIN_BYTES = sys.stdin.buffer.read() if args.send_stdin else None
 
 
 def hkdf_sha256(salt, ikm, info, length):
@@ -116,10 +123,18 @@ def session(sk, initiator):
         raise Failed(5, 'handshake tag failed')
     print('peer_limit %d' % peer_limit, flush=True)
 
-    data = bytes((i * 31 + args.send_seed) & 0xff for i in range(args.send_len))
+    if STDIN_BYTES is not None:
+        data = STDIN_BYTES
+    else:
+        data = bytes((i * 31 + args.send_seed) & 0xff for i in range(args.send_len))
     for at in range(0, len(data), peer_limit):
         send_message(sk, noise.encrypt(data[at:at + peer_limit]))
-    send_message(sk, noise.encrypt(b''))
+    close = noise.encrypt(b'')
+    if args.junk_after_close:
+        junk = noise.encrypt(b'after close')
+        sk.sendall(struct.pack('>H', len(close)) + close + struct.pack('>H', len(junk)) + junk)
+    else:
+        send_message(sk, close)
 
     received = b''
     while True:

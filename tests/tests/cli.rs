@@ -121,10 +121,16 @@ fn demo_runs_every_demo_and_exits_0() {
     assert_eq!(merged_ran, demo1.contains("sticky commands:"), "{out}");
     assert!(out.stdout.contains("合法的客户端 legit client"), "{out}");
     assert!(out.stdout.contains("不合法的客户端 illegitimate client"), "{out}");
-    assert!(out.stdout.contains("demo: 13 passed, 0 failed"), "{out}");
+    // Issue 13: a secure exchange, and the relay attack that works on seed and fails on secure.
+    assert!(out.stdout.contains("agent: ran \"echo pwned\" (success)"), "{out}");
+    assert!(
+        out.stdout.contains("the altered record failed its tag: the agent ran nothing"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("demo: 16 passed, 0 failed"), "{out}");
     let quiet = run(args(wirekit(), ["demo", "--quiet"]), "wirekit demo --quiet");
     assert_eq!(quiet.code(), 0, "{quiet}");
-    assert_eq!(quiet.lines(), ["demo: 13 passed, 0 failed"]);
+    assert_eq!(quiet.lines(), ["demo: 16 passed, 0 failed"]);
 }
 
 /// Issue 12.10: `keygen -` writes the key to standard output (not to a file named `-`), and

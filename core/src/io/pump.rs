@@ -9,7 +9,7 @@ macro_rules! pump_impl {
         impl<T: $read + $write, const N: usize> $conn<T, N> {
             /// Wrap a transport.
             pub const fn new(io: T) -> Self {
-                Self { io, rx: RxBuf::new() }
+                Self { io, rx: RxBuf::EMPTY }
             }
 
             /// The transport.

@@ -13,9 +13,11 @@ pub(crate) struct RxBuf<const N: usize> {
 }
 
 impl<const N: usize> RxBuf<N> {
-    pub(crate) const fn new() -> Self {
-        Self { bytes: [0; N], start: 0, end: 0, eof: false }
-    }
+    /// An empty buffer. A constant, not a `new()`: a debug build would build the N-byte
+    /// array in that function's frame and copy it into the pump's, touching N more bytes of
+    /// every connection thread's stack (hostile row h80 bounds a server's memory per idle
+    /// connection).
+    pub(crate) const EMPTY: Self = Self { bytes: [0; N], start: 0, end: 0, eof: false };
 
     pub(crate) fn buffered(&self) -> &[u8] {
         self.bytes.get(self.start..self.end).unwrap_or(&[])

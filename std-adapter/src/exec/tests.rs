@@ -1,13 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use super::*;
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::Duration;
 
 use crate::session::Session;
 
-fn sessions() -> (Session, Session) {
+fn sessions() -> (Session<'static>, Session<'static>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (server, _) = listener.accept().unwrap();
@@ -203,6 +203,7 @@ fn an_agent_without_a_key_never_runs_a_keyed_controllers_challenge() {
         match profile {
             Profile::Seed => s.write_all(&[0x01; 32]).unwrap(),
             Profile::Mp => s.write_all(&mp_frame(b"#CHALLENGE#0123456789abcdefghij")).unwrap(),
+            Profile::Secure => unreachable!("seed and mp only"),
         }
         let err = agent.join().unwrap().unwrap_err();
         assert!(err.to_string().contains("give this agent the same key"), "{profile:?}: {err}");

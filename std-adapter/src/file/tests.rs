@@ -37,7 +37,7 @@ fn outgoing(path: &Path) -> Outgoing {
 }
 
 /// A hand-made sender: prefix + header JSON + `body`, all in one write, then close.
-fn forge(filename: &str, filesize: i64, body: &[u8]) -> Session {
+fn forge(filename: &str, filesize: i64, body: &[u8]) -> Session<'static> {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let head =

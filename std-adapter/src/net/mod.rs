@@ -109,5 +109,16 @@ pub fn prepare_stream(stream: &TcpStream, timeout_secs: u64) -> io::Result<()> {
     stream.set_nodelay(true)
 }
 
+/// True when the peer has sent bytes we have not read yet (checked without waiting).
+pub fn bytes_waiting(stream: &std::net::TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let waiting = matches!(stream.peek(&mut [0u8; 1]), Ok(n) if n > 0);
+    // Back to blocking: the connection is closed next anyway, but keep the socket as found.
+    let _ = stream.set_nonblocking(false);
+    waiting
+}
+
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ use crate::exit::Exit;
 use crate::keys::KeySource;
 
 /// A connected pair of sessions: (accepting, connecting).
-pub(crate) fn pair() -> (Session, Session) {
+pub(crate) fn pair() -> (Session<'static>, Session<'static>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (server, _) = listener.accept().unwrap();

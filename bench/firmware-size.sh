@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Firmware size table: flash and RAM of firmware/mcu-example (wirekit-core + wirekit-smoltcp +
-# smoltcp: seed auth, file receive into an MD5 sink, commands) and of firmware/core-only
-# (wirekit-core alone: seed framing, seed verifier, file receiver into a counting sink), each
+# smoltcp: seed auth, file receive into an MD5 sink, commands), of firmware/core-only
+# (wirekit-core alone: seed framing, seed verifier, file receiver into a counting sink) and of
+# firmware/embassy-stm32 (wirekit-embassy on embassy-net + embassy-stm32 for a NUCLEO-F429ZI:
+# seed auth, a file into an MD5 sink, commands, with the ETH driver, executor and RNG), each
 # at opt-level "z" (profile `firmware`) and "s" (profile `firmware-s`), thumbv7em-none-eabihf.
 #
 #   flash = text + data   RAM = data + bss (+ stack)
@@ -22,7 +24,7 @@ nm_tool=$(find_tool nm || true)
 
 kib() { awk -v n="$1" 'BEGIN { printf "%.1f", n / 1024 }'; }
 rows=()
-for crate in wirekit-mcu-example wirekit-core-only; do
+for crate in wirekit-mcu-example wirekit-core-only wirekit-embassy-stm32; do
     for profile in firmware firmware-s; do
         cargo build -q -p "$crate" --target "$target" --profile "$profile"
         elf="target/$target/$profile/$crate"

@@ -271,7 +271,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 profile: args.session.profile,
             };
             let limits = RunLimits {
-                timeout: std::time::Duration::from_secs(args.command_timeout.max(1)),
+                timeout: args.command_timeout.max(std::time::Duration::from_millis(1)),
                 max_output: args.max_output,
             };
             let quiet = args.session.quiet;

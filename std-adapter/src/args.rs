@@ -7,6 +7,10 @@
 //! * **Sizes** (`BYTES`): a number of bytes, optionally with a unit `K`, `M`, `G` or `T`
 //!   (powers of 1024; `KiB`/`KB`/`k` spellings too), e.g. `10M` = 10,485,760; a fraction is
 //!   allowed with a unit (`1.5G`) and rounds down to whole bytes.
+//! * **Durations** (`SECS`): seconds, fractions allowed (`1.5`, `0.25`), optionally with a unit
+//!   `s`, `ms`, `m` or `h` (`500ms`, `2m`). `0` keeps its documented meaning (no limit); any
+//!   other value must be at least 1 ms, so that a typo like `0.0001` cannot silently become
+//!   "wait forever".
 //! * **Optional addresses.** In `file` and `exec`, `--listen`/`--connect` may stand alone
 //!   (the role's default address, as in `--connect --key egg`). clap cannot know whether the
 //!   next word is that flag's value or a positional argument (`file send --connect big.bin`
@@ -15,6 +19,8 @@
 //!   when — and only when — the next word is an address by the rule above.
 
 use std::ffi::OsString;
+use std::fmt;
+use std::time::Duration;
 
 /// The flags whose value is an address.
 const ADDRESS_FLAGS: [&str; 2] = ["--listen", "--connect"];
@@ -94,6 +100,60 @@ pub fn parse_size(word: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
+/// The longest duration a flag takes: a year is more than any timeout means, and keeps the
+/// arithmetic of deadlines (`Instant + Duration`) far from overflow.
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// clap value parser for `SECS` (see the module docs).
+pub fn parse_seconds(word: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!("{word:?} is not a duration: give seconds (fractions allowed, e.g. 1.5) or a number with s, ms, m or h")
+    };
+    let trimmed = word.trim();
+    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(bad()),
+    };
+    // `str::parse::<f64>` alone would also take "inf", "1e3" and "+1"; the split above has
+    // already limited `number` to digits and dots.
+    if number.is_empty() || number == "." || number.matches('.').count() > 1 {
+        return Err(bad());
+    }
+    let seconds = number.parse::<f64>().map_err(|_| bad())? * scale;
+    if seconds == 0.0 {
+        return Ok(Duration::ZERO);
+    }
+    if seconds < 0.001 {
+        return Err(format!("{word:?} is shorter than 1 ms (0 means no limit)"));
+    }
+    if seconds > MAX_SECONDS {
+        return Err(format!("{word:?} is longer than a year"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A duration as the command line writes it: `30 s`, `1.5 s`, `0.25 s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Secs(pub Duration);
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d.subsec_nanos() == 0 {
+            write!(f, "{} s", d.as_secs())
+        } else {
+            // Milliseconds are the finest the grammar takes; trim trailing zeros.
+            let text = format!("{:.3}", d.as_secs_f64());
+            write!(f, "{} s", text.trim_end_matches('0').trim_end_matches('.'))
+        }
+    }
+}
+
 /// [`parse_size`] for a size held in memory (`usize`).
 pub fn parse_memory_size(word: &str) -> Result<usize, String> {
     let bytes = parse_size(word)?;
@@ -165,6 +225,32 @@ mod tests {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
         assert!(parse_size("99999999999T").unwrap_err().contains("too large"));
+    }
+
+    #[test]
+    fn seconds_take_fractions_and_units() {
+        assert_eq!(parse_seconds("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_seconds("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_seconds("0.25s").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_seconds("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_seconds("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_seconds("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_seconds("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_seconds("0.0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_seconds(".5").unwrap(), Duration::from_millis(500));
+        for bad in ["", ".", "s", "-1", "1..5", "inf", "NaN", "1e3", "+1", "ten", "5 parsecs"] {
+            assert!(parse_seconds(bad).unwrap_err().contains("not a duration"), "{bad}");
+        }
+        assert!(parse_seconds("0.0001").unwrap_err().contains("shorter than 1 ms"));
+        assert!(parse_seconds("9999999999").unwrap_err().contains("longer than a year"));
+    }
+
+    #[test]
+    fn seconds_display_as_typed() {
+        assert_eq!(Secs(Duration::from_secs(30)).to_string(), "30 s");
+        assert_eq!(Secs(Duration::from_millis(1500)).to_string(), "1.5 s");
+        assert_eq!(Secs(Duration::from_millis(250)).to_string(), "0.25 s");
+        assert_eq!(Secs(Duration::ZERO).to_string(), "0 s");
     }
 
     fn joined(args: &[&str]) -> Vec<String> {

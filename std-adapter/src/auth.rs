@@ -60,7 +60,7 @@ pub fn judge_secure(opened: Result<Session<'_>>, print: impl Fn(&str)) -> Result
         }
         Err(e) => return Err(e),
     };
-    let (peer, secs) = (session.peer.clone(), session.timeout_secs);
+    let (peer, secs) = (session.peer.clone(), session.timeout);
     let wire = &mut session.conn.get_mut().0;
     let mut first = [0u8; 1];
     let n = std::io::Read::read(wire, &mut first)
@@ -80,9 +80,8 @@ pub fn judge_secure(opened: Result<Session<'_>>, print: impl Fn(&str)) -> Result
 /// Client side under `--profile secure`, given the opened channel (message 2 decrypted: the
 /// server holds the key): close_notify as our first transport message, then the server's.
 pub fn prove_secure(session: Session<'_>) -> Result<&'static str> {
-    let Session { mut conn, peer, timeout_secs } = session;
-    let unread =
-        conn.get_mut().0.finish().map_err(|e| Error::net("closing", &peer, e, timeout_secs))?;
+    let Session { mut conn, peer, timeout } = session;
+    let unread = conn.get_mut().0.finish().map_err(|e| Error::net("closing", &peer, e, timeout))?;
     if unread > 0 {
         return Err(Error::Protocol {
             peer,

@@ -2,11 +2,12 @@
 //! `--help`; the exit codes are listed after the top-level help.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wirekit_core::datagram::ReplyRate;
 
-use crate::args::{parse_address, parse_memory_size, parse_size};
+use crate::args::{parse_address, parse_memory_size, parse_seconds, parse_size};
 use crate::encoding::TextEncoding;
 use crate::exit::EXIT_CODES_HELP;
 
@@ -154,9 +155,10 @@ pub struct SessionArgs {
     /// --mp-digest says. Python 3.12+ peers work; Python 3.11 and older (MD5 only) cannot.
     #[arg(long)]
     pub mp_require_sha256: bool,
-    /// Give up when the peer sends nothing for SECS seconds (0 = wait forever).
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    pub timeout: u64,
+    /// Give up when the peer sends nothing for SECS seconds (0 = wait forever; fractions and
+    /// units allowed: 1.5, 500ms, 2m).
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
+    pub timeout: Duration,
     /// Print only the data and errors, no status lines or summaries.
     #[arg(short, long)]
     pub quiet: bool,
@@ -262,9 +264,9 @@ pub struct UdpClientArgs {
     /// Messages, one datagram each.
     #[arg(value_name = "MESSAGE", default_values_t = ["hello".to_string()])]
     pub messages: Vec<String>,
-    /// Give up waiting for a reply after SECS seconds (0 = wait forever).
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    pub timeout: u64,
+    /// Give up waiting for a reply after SECS seconds (0 = wait forever; 1.5, 500ms allowed).
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
+    pub timeout: Duration,
     /// Print only the data and errors.
     #[arg(short, long)]
     pub quiet: bool,
@@ -349,8 +351,8 @@ pub struct ExecAgentArgs {
     #[arg(long)]
     pub insecure: bool,
     /// Kill a command that runs longer than SECS seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub command_timeout: u64,
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
+    pub command_timeout: Duration,
     /// Keep at most BYTES of each command's stdout and of its stderr; the rest is cut with a notice.
     #[arg(long, value_name = "BYTES", value_parser = parse_memory_size, default_value = "1M")]
     pub max_output: usize,
@@ -469,8 +471,8 @@ pub struct FileRecvArgs {
     /// The handshake and the file header together must arrive within SECS of the connection
     /// being accepted (0: only --timeout per read). A whole-phase bound: a peer trickling a
     /// byte per read timeout cannot hold a connection slot.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    pub header_deadline: u64,
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds)]
+    pub header_deadline: Duration,
     /// The body must arrive at SIZE bytes per second or faster, averaged over each 10 s
     /// (0: no floor).
     #[arg(long, value_name = "SIZE", default_value = "1K", value_parser = parse_size)]
@@ -574,7 +576,7 @@ mod tests {
         };
         assert_eq!(s.listen, "127.0.0.1:8090");
         assert_eq!(s.replies, ["hi", "吃了"]);
-        assert_eq!(s.session.timeout, 30);
+        assert_eq!(s.session.timeout, Duration::from_secs(30));
         assert_eq!(s.serve.max_connections, 64);
         assert_eq!(s.session.profile, Profile::Seed);
         let Command::Tcp { role: TcpRole::Client(c) } =

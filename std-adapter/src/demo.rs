@@ -23,7 +23,7 @@ use crate::{auth, console, exec, file, tcp, udp};
 use wirekit_core::auth::Role;
 
 /// Each side of a demo gives up after this long.
-const DEMO_TIMEOUT_SECS: u64 = 5;
+const DEMO_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the raw server waits before reading, so that back-to-back sends pile up.
 const PILE_UP: Duration = Duration::from_millis(200);
 
@@ -138,7 +138,7 @@ fn tcp_basics(out: &mut Vec<String>) -> Result<bool, String> {
     let (listener, addr) = listener()?;
     let server = thread::spawn(move || {
         let (stream, _) = listener.accept().map_err(|e| e.to_string())?;
-        let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
+        let session = Session::start(stream, DEMO_TIMEOUT).map_err(|e| e.to_string())?;
         let config = tcp::TcpServerConfig {
             replies: strings(&["hi", "吃了"]),
             profile: Profile::Seed,
@@ -148,7 +148,7 @@ fn tcp_basics(out: &mut Vec<String>) -> Result<bool, String> {
     });
     let messages = strings(&["hello", "吃了吗?"]);
     let stream = TcpStream::connect(&addr).map_err(|e| e.to_string())?;
-    let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
+    let session = Session::start(stream, DEMO_TIMEOUT).map_err(|e| e.to_string())?;
     let replies =
         tcp::run_client(session, &messages, Profile::Seed, false).map_err(|e| e.to_string())?;
     let received = join(server)?.received;
@@ -161,7 +161,7 @@ fn sticky_raw(out: &mut Vec<String>) -> Result<bool, String> {
     let (listener, addr) = listener()?;
     let server = thread::spawn(move || {
         let (mut stream, _) = listener.accept().map_err(|e| e.to_string())?;
-        stream.set_read_timeout(Some(Duration::from_secs(DEMO_TIMEOUT_SECS))).ok();
+        stream.set_read_timeout(Some(DEMO_TIMEOUT)).ok();
         thread::sleep(PILE_UP);
         let mut buf = vec![0u8; 64 * 1024];
         let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
@@ -187,7 +187,7 @@ fn framed_apart(out: &mut Vec<String>) -> Result<bool, String> {
     let (listener, addr) = listener()?;
     let server = thread::spawn(move || {
         let (stream, _) = listener.accept().map_err(|e| e.to_string())?;
-        stream.set_read_timeout(Some(Duration::from_secs(DEMO_TIMEOUT_SECS))).ok();
+        stream.set_read_timeout(Some(DEMO_TIMEOUT)).ok();
         thread::sleep(PILE_UP);
         let mut conn = crate::link::link(stream);
         let config = FrameConfig::mp().with_max_frame_len(1 << 16);
@@ -220,7 +220,7 @@ fn udp_basics(out: &mut Vec<String>) -> Result<bool, String> {
     let server = thread::spawn(move || {
         udp::serve(&socket, "bye", true, false, udp::ReplyRate::DEFAULT).map_err(|e| e.to_string())
     });
-    let replies = udp::run_client(&addr, &strings(&["hello"]), DEMO_TIMEOUT_SECS, false)
+    let replies = udp::run_client(&addr, &strings(&["hello"]), DEMO_TIMEOUT, false)
         .map_err(|e| e.to_string())?;
     let received = join(server)?.map(|r| r.text).unwrap_or_default();
     out.push(format!("client sent \"hello\" and got {}", quoted(&replies)));
@@ -232,7 +232,7 @@ fn udp_oversize(out: &mut Vec<String>) -> Result<bool, String> {
     let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let addr = socket.local_addr().map_err(|e| e.to_string())?.to_string();
     let big = "x".repeat(65_508);
-    match udp::run_client(&addr, &[big], DEMO_TIMEOUT_SECS, false) {
+    match udp::run_client(&addr, &[big], DEMO_TIMEOUT, false) {
         Err(err @ Error::Datagram(_)) => {
             out.push(format!("client refused to send: {err}"));
             Ok(true)
@@ -254,9 +254,8 @@ fn exec_pair(raw: bool, out: &mut Vec<String>) -> Result<(Vec<String>, Vec<Strin
     let wire = ExecWire { raw, encoding: TextEncoding::Utf8, profile: Profile::Seed };
     let agent = thread::spawn(move || {
         let stream = TcpStream::connect(&addr).map_err(|e| e.to_string())?;
-        let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
-        let limits =
-            RunLimits { timeout: Duration::from_secs(DEMO_TIMEOUT_SECS), max_output: 1 << 16 };
+        let session = Session::start(stream, DEMO_TIMEOUT).map_err(|e| e.to_string())?;
+        let limits = RunLimits { timeout: DEMO_TIMEOUT, max_output: 1 << 16 };
         let ran = exec::serve_agent(session, wire, limits, |_| {}).map_err(|e| e.to_string())?;
         Ok(ran
             .iter()
@@ -264,7 +263,7 @@ fn exec_pair(raw: bool, out: &mut Vec<String>) -> Result<(Vec<String>, Vec<Strin
             .collect::<Vec<_>>())
     });
     let (stream, _) = listener.accept().map_err(|e| e.to_string())?;
-    let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
+    let session = Session::start(stream, DEMO_TIMEOUT).map_err(|e| e.to_string())?;
     let mut commands = exec_commands().into_iter();
     let exchanges =
         exec::control(session, wire, || Ok(commands.next()), |_| {}).map_err(|e| e.to_string())?;
@@ -365,11 +364,11 @@ fn file_transfer(out: &mut Vec<String>) -> Result<bool, String> {
     let outgoing = file::Outgoing::check(&src, None, false).map_err(|e| e.to_string())?;
     let sender = thread::spawn(move || {
         let (stream, _) = listener.accept().map_err(|e| e.to_string())?;
-        let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
+        let session = Session::start(stream, DEMO_TIMEOUT).map_err(|e| e.to_string())?;
         file::send(session, &outgoing, Profile::Seed, true).map_err(|e| e.to_string())
     });
     let stream = TcpStream::connect(&addr).map_err(|e| e.to_string())?;
-    let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
+    let session = Session::start(stream, DEMO_TIMEOUT).map_err(|e| e.to_string())?;
     let opts = file::RecvOptions {
         dir: Arc::new(TargetDir::open(&scratch.0.join("out")).map_err(|e| e.to_string())?),
         rules: ReceiveRules::with_max_size(1 << 30),
@@ -401,7 +400,7 @@ fn auth_server(key: &'static [u8], plan: Plan) -> Result<(String, JudgeThread), 
     let (listener, addr) = listener()?;
     let handle = thread::spawn(move || {
         let (stream, _) = listener.accept().map_err(|e| e.to_string())?;
-        let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
+        let session = Session::start(stream, DEMO_TIMEOUT).map_err(|e| e.to_string())?;
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&lines);
         let key = Key::new(key, KeySource::Arg);
@@ -420,7 +419,7 @@ fn auth_server(key: &'static [u8], plan: Plan) -> Result<(String, JudgeThread), 
 fn auth_seed(out: &mut Vec<String>, client_key: &[u8], right: bool) -> Result<bool, String> {
     let (addr, server) = auth_server(b"egg", Plan::new(Profile::Seed, Side::Accepting))?;
     let stream = TcpStream::connect(&addr).map_err(|e| e.to_string())?;
-    let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
+    let session = Session::start(stream, DEMO_TIMEOUT).map_err(|e| e.to_string())?;
     let client = auth::prove(
         session,
         &Key::new(client_key, KeySource::Arg),
@@ -447,7 +446,7 @@ fn auth_mp(
     let plan = Plan::new(Profile::Mp, Side::Accepting).with_mp_digest(digest);
     let (addr, server) = auth_server(b"egg", plan)?;
     let stream = TcpStream::connect(&addr).map_err(|e| e.to_string())?;
-    let session = Session::start(stream, DEMO_TIMEOUT_SECS).map_err(|e| e.to_string())?;
+    let session = Session::start(stream, DEMO_TIMEOUT).map_err(|e| e.to_string())?;
     let plan = Plan::new(Profile::Mp, Side::Connecting).with_mp_digest(digest);
     let client = auth::prove(session, &Key::new(client_key, KeySource::Arg), plan);
     let (printed, legit) = join(server)?;
@@ -470,7 +469,7 @@ fn keyed_tcp(out: &mut Vec<String>) -> Result<bool, String> {
     let server = thread::spawn(move || {
         let (stream, _) = listener.accept().map_err(|e| e.to_string())?;
         let plan = Plan::new(Profile::Mp, Side::Accepting);
-        let session = crate::session::open(stream, Some(&server_key), plan, DEMO_TIMEOUT_SECS)
+        let session = crate::session::open(stream, Some(&server_key), plan, DEMO_TIMEOUT)
             .map_err(|e| e.to_string())?;
         let config =
             tcp::TcpServerConfig { replies: strings(&["hi"]), profile: Profile::Mp, echo: false };
@@ -478,8 +477,8 @@ fn keyed_tcp(out: &mut Vec<String>) -> Result<bool, String> {
     });
     let stream = TcpStream::connect(&addr).map_err(|e| e.to_string())?;
     let plan = Plan::new(Profile::Mp, Side::Connecting);
-    let session = crate::session::open(stream, Some(&key), plan, DEMO_TIMEOUT_SECS)
-        .map_err(|e| e.to_string())?;
+    let session =
+        crate::session::open(stream, Some(&key), plan, DEMO_TIMEOUT).map_err(|e| e.to_string())?;
     let replies = tcp::run_client(session, &strings(&["hello"]), Profile::Mp, false)
         .map_err(|e| e.to_string())?;
     let received = join(server)?.received;
@@ -501,10 +500,9 @@ fn exec_agent(profile: Profile, key: Key) -> Result<(String, AgentThread), Strin
     let handle = thread::spawn(move || {
         let (stream, _) = listener.accept().map_err(|e| e.to_string())?;
         let wire = ExecWire { raw: false, encoding: TextEncoding::Utf8, profile };
-        let limits =
-            RunLimits { timeout: Duration::from_secs(DEMO_TIMEOUT_SECS), max_output: 1 << 16 };
+        let limits = RunLimits { timeout: DEMO_TIMEOUT, max_output: 1 << 16 };
         let plan = Plan::for_role(profile, Side::Accepting, Role::ExecAgent);
-        crate::session::with_open(stream, Some(&key), plan, DEMO_TIMEOUT_SECS, |opened| {
+        crate::session::with_open(stream, Some(&key), plan, DEMO_TIMEOUT, |opened| {
             exec::serve_agent(opened?, wire, limits, |_| {})
         })
         .map(|ran| ran.into_iter().map(|r| r.command).collect())
@@ -525,7 +523,7 @@ fn exec_controller(
     let wire = ExecWire { raw: false, encoding: TextEncoding::Utf8, profile };
     let plan = Plan::for_role(profile, Side::Connecting, Role::ExecController);
     let mut next = strings(commands).into_iter();
-    crate::session::with_open(stream, Some(key), plan, DEMO_TIMEOUT_SECS, |opened| {
+    crate::session::with_open(stream, Some(key), plan, DEMO_TIMEOUT, |opened| {
         exec::control(opened?, wire, || Ok(next.next()), |_| {})
     })
     .map(|x| x.into_iter().map(|x| x.output.trim_end().to_owned()).collect())
@@ -556,8 +554,8 @@ fn tampering_relay(
     let handle = thread::spawn(move || {
         let Ok((mut client, _)) = listener.accept() else { return };
         let Ok(mut server) = TcpStream::connect(&target) else { return };
-        let _ = client.set_read_timeout(Some(Duration::from_secs(DEMO_TIMEOUT_SECS)));
-        let _ = server.set_read_timeout(Some(Duration::from_secs(DEMO_TIMEOUT_SECS)));
+        let _ = client.set_read_timeout(Some(DEMO_TIMEOUT));
+        let _ = server.set_read_timeout(Some(DEMO_TIMEOUT));
         let (Ok(mut back_from), Ok(mut back_to)) = (server.try_clone(), client.try_clone()) else {
             return;
         };

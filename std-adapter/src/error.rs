@@ -3,10 +3,12 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use wirekit_core::datagram::DatagramTooLarge;
 use wirekit_core::frame::{EncodeError, FrameError};
 
+use crate::args::Secs;
 use crate::atomic_file::AtomicFileError;
 use crate::encoding::EncodingError;
 use crate::exit::Exit;
@@ -51,20 +53,20 @@ pub enum Error {
         source: io::Error,
     },
     /// The peer was silent for longer than `--timeout`.
-    #[error("{peer} sent nothing for {secs} s; check the peer or raise --timeout")]
+    #[error("{peer} sent nothing for {}; check the peer or raise --timeout", Secs(*timeout))]
     Timeout {
         /// The peer.
         peer: String,
-        /// The timeout in seconds.
-        secs: u64,
+        /// The `--timeout` that passed.
+        timeout: Duration,
     },
     /// The peer stopped reading what we send for longer than `--timeout` (our writes blocked).
-    #[error("{peer} did not read for {secs} s {detail}; check the peer or raise --timeout")]
+    #[error("{peer} did not read for {} {detail}; check the peer or raise --timeout", Secs(*timeout))]
     NotReading {
         /// The peer.
         peer: String,
-        /// The timeout in seconds.
-        secs: u64,
+        /// The `--timeout` that passed.
+        timeout: Duration,
         /// Where in the exchange ("(after 3 of 10 bytes of \"a.bin\")").
         detail: String,
     },
@@ -312,13 +314,11 @@ impl Error {
         what: &'static str,
         peer: impl ToString,
         source: io::Error,
-        timeout_secs: u64,
+        timeout: Duration,
     ) -> Self {
         let peer = peer.to_string();
         match source.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                Self::Timeout { peer, secs: timeout_secs }
-            }
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Self::Timeout { peer, timeout },
             io::ErrorKind::UnexpectedEof => Self::PeerClosed { peer, detail: "early".into() },
             _ => Self::Net { what, peer, source },
         }
@@ -346,8 +346,16 @@ mod tests {
 
     #[test]
     fn read_timeout_becomes_timeout() {
-        let err = Error::net("receiving from", "p", io::Error::from(io::ErrorKind::WouldBlock), 7);
-        assert!(matches!(err, Error::Timeout { secs: 7, .. }));
+        let err = Error::net(
+            "receiving from",
+            "p",
+            io::Error::from(io::ErrorKind::WouldBlock),
+            Duration::from_millis(7500),
+        );
+        assert!(
+            matches!(err, Error::Timeout { timeout, .. } if timeout == Duration::from_millis(7500))
+        );
+        assert!(err.to_string().contains("7.5 s"), "{err}");
         assert!(err.to_string().contains("--timeout"));
         assert_eq!(err.exit(), Exit::Failure);
     }

@@ -15,6 +15,7 @@
 //! exactly one command per frame, never a piece or a pair ([`CommandWire`]).
 
 use std::ops::ControlFlow;
+use std::time::Duration;
 
 use wirekit_core::command::{
     Agent, AgentEvent, CommandError, Controller, ControllerEvent, Mode, ReplyError,
@@ -114,7 +115,7 @@ pub fn control(
     mut next_command: impl FnMut() -> Result<Option<String>>,
     mut on_reply: impl FnMut(&Exchange),
 ) -> Result<Vec<Exchange>> {
-    let Session { mut conn, peer, timeout_secs } = session;
+    let Session { mut conn, peer, timeout } = session;
     let peer = peer.as_str();
     if !conn.buffered().is_empty() {
         // A correct agent sends nothing before the first command.
@@ -132,9 +133,9 @@ pub fn control(
     if wire.raw {
         // The seed's recv(500): a pump whose buffer holds 500 bytes (nothing is buffered yet).
         let mut raw: Conn<StdIo<Wire<'_>>, RAW_READ> = Conn::new(conn.into_inner());
-        control_on(&mut raw, wire, peer, timeout_secs, &mut next_command, &mut step)?;
+        control_on(&mut raw, wire, peer, timeout, &mut next_command, &mut step)?;
     } else {
-        control_on(&mut conn, wire, peer, timeout_secs, &mut next_command, &mut step)?;
+        control_on(&mut conn, wire, peer, timeout, &mut next_command, &mut step)?;
     }
     Ok(exchanges)
 }
@@ -143,7 +144,7 @@ fn control_on<const N: usize>(
     conn: &mut Conn<StdIo<Wire<'_>>, N>,
     wire: ExecWire,
     peer: &str,
-    secs: u64,
+    timeout: Duration,
     next_command: &mut impl FnMut() -> Result<Option<String>>,
     step: &mut impl FnMut(String, Vec<u8>),
 ) -> Result<()> {
@@ -156,7 +157,7 @@ fn control_on<const N: usize>(
             // The command, as the controller queued it, goes out as one frame.
             let queued = controller.output_buf().to_vec();
             conn.send_frame(&framing, &queued)
-                .map_err(|e| drive_error(e, "command", peer, secs))?;
+                .map_err(|e| drive_error(e, "command", peer, timeout))?;
             controller.consume_output(queued.len());
         }
         let mut reply = Vec::new();
@@ -178,11 +179,15 @@ fn control_on<const N: usize>(
             DriveError::Protocol(ReplyError::Frame(source)) => {
                 Error::Frame { peer: peer.to_owned(), source }
             }
-            other => drive_error(other, "reply", peer, secs),
+            other => drive_error(other, "reply", peer, timeout),
         })?;
         let finish = |conn: &mut Conn<StdIo<Wire<'_>>, N>| {
             // Secure: our close_notify after `q`, then the agent's (its last reply was sent).
-            conn.get_mut().0.finish().map(|_| ()).map_err(|e| Error::net("closing", peer, e, secs))
+            conn.get_mut()
+                .0
+                .finish()
+                .map(|_| ())
+                .map_err(|e| Error::net("closing", peer, e, timeout))
         };
         if bytes.as_ref() == QUIT {
             return finish(conn);
@@ -237,9 +242,9 @@ pub fn serve_agent_with(
     env: &CommandEnv,
     mut on_run: impl FnMut(&Ran),
 ) -> Result<Vec<Ran>> {
-    let Session { mut conn, peer, timeout_secs } = session;
+    let Session { mut conn, peer, timeout } = session;
     let peer = peer.as_str();
-    let fail = |e: std::io::Error| Error::net("talking to", peer, e, timeout_secs);
+    let fail = |e: std::io::Error| Error::net("talking to", peer, e, timeout);
     // The reply limit: both streams at their cap plus room for the notices.
     let max_reply = (limits.max_output as u64).saturating_mul(2).saturating_add(4096);
     let mut agent: Agent = Agent::new(wire.mode(max_reply));
@@ -256,18 +261,18 @@ pub fn serve_agent_with(
                         AgentEvent::Closed => NextCommand::Closed,
                     })
                 })
-                .map_err(|e| drive_error(e, "command", peer, timeout_secs))?
+                .map_err(|e| drive_error(e, "command", peer, timeout))?
                 .unwrap_or(NextCommand::Closed),
             CommandWire::MpFrame | CommandWire::SeedFrame => {
-                next_framed_command(&mut conn, &mut agent, wire, &mut frame, peer, timeout_secs)?
+                next_framed_command(&mut conn, &mut agent, wire, &mut frame, peer, timeout)?
             }
         };
         let bytes = match next {
             NextCommand::Run(bytes) => bytes,
             // Secure: our close_notify once the last reply went out, then the controller's.
-            NextCommand::Quit => return finish_agent(&mut conn, peer, timeout_secs).map(|_| ran),
+            NextCommand::Quit => return finish_agent(&mut conn, peer, timeout).map(|_| ran),
             NextCommand::Closed if !ran.is_empty() || conn.get_ref().0.is_secure() => {
-                return finish_agent(&mut conn, peer, timeout_secs).map(|_| ran)
+                return finish_agent(&mut conn, peer, timeout).map(|_| ran)
             }
             // Not a session: e.g. a stdin controller that already serves another agent.
             NextCommand::Closed => {
@@ -308,11 +313,11 @@ pub fn serve_agent_with(
         if !wire.raw {
             agent.begin_reply_for(&stdout, &stderr).map_err(protocol)?;
             let prefix = agent.output_buf().to_vec();
-            conn.write_all(&prefix).map_err(|e| send_error(e, peer, timeout_secs))?;
+            conn.write_all(&prefix).map_err(|e| send_error(e, peer, timeout))?;
             agent.consume_output(prefix.len());
         }
         for part in [&stdout, &stderr] {
-            conn.write_all(part).map_err(|e| send_error(e, peer, timeout_secs))?;
+            conn.write_all(part).map_err(|e| send_error(e, peer, timeout))?;
             agent.record_reply_bytes(part.len()).map_err(protocol)?;
         }
         if wire.raw {
@@ -343,8 +348,8 @@ enum NextCommand {
     Closed,
 }
 
-fn finish_agent(conn: &mut Link<'_>, peer: &str, secs: u64) -> Result<()> {
-    conn.get_mut().0.finish().map(|_| ()).map_err(|e| Error::net("closing", peer, e, secs))
+fn finish_agent(conn: &mut Link<'_>, peer: &str, timeout: Duration) -> Result<()> {
+    conn.get_mut().0.finish().map(|_| ()).map_err(|e| Error::net("closing", peer, e, timeout))
 }
 
 fn next_framed_command(
@@ -353,11 +358,11 @@ fn next_framed_command(
     wire: ExecWire,
     frame: &mut [u8],
     peer: &str,
-    secs: u64,
+    timeout: Duration,
 ) -> Result<NextCommand> {
     let framing = wire.commands().frame_config().unwrap_or_else(FrameConfig::seed);
     let command = recv_frame_or_close(conn, &framing, frame)
-        .map_err(|e| frame_error(e, "command", peer, secs))?;
+        .map_err(|e| frame_error(e, "command", peer, timeout))?;
     let Some(command) = command else { return Ok(NextCommand::Closed) };
     let refused = |detail: String| Error::Protocol { peer: peer.to_owned(), detail };
     match agent.handle_input(command).map_err(|e| refused(format!("command: {e}")))?.event {
@@ -371,9 +376,9 @@ fn next_framed_command(
 fn send_error(
     err: DriveError<std::io::Error, std::convert::Infallible>,
     peer: &str,
-    secs: u64,
+    timeout: Duration,
 ) -> Error {
-    drive_error(err, "reply", peer, secs)
+    drive_error(err, "reply", peer, timeout)
 }
 
 #[cfg(test)]

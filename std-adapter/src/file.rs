@@ -22,6 +22,7 @@ use wirekit_core::io::DriveError;
 use wirekit_core::transfer::{FileReceiver, FileSender, ReceiveEvent, TransferError};
 use wirekit_core::Machine;
 
+use crate::args::Secs;
 use crate::atomic_file::{AtomicFile, AtomicFileError, ReceiveRules, TargetDir, RECEIVE_BUF_LEN};
 use crate::body::{send_file_to, SendBodyError};
 use crate::cli::Profile;
@@ -95,7 +96,7 @@ impl Outgoing {
 /// Send `file` on `session`: header, then exactly its size in bytes. Waits for the receiver to
 /// close (the seed's receiver does once it has everything) so that success means delivered.
 pub fn send(session: Session, file: &Outgoing, profile: Profile, quiet: bool) -> Result<Summary> {
-    let Session { mut conn, peer, timeout_secs: secs } = session;
+    let Session { mut conn, peer, timeout } = session;
     let peer = peer.as_str();
     let path = file.path.as_path();
     let local = |what: &'static str, source: io::Error| Error::LocalIo {
@@ -114,7 +115,7 @@ pub fn send(session: Session, file: &Outgoing, profile: Profile, quiet: bool) ->
     let mut sender = FileSender::new(framing(profile), &header)
         .map_err(|e| local("cannot send", io::Error::other(e.to_string())))?;
     let head = sender.output_buf().to_vec();
-    conn.write_all(&head).map_err(|e| drive_error(e, "file header", peer, secs))?;
+    conn.write_all(&head).map_err(|e| drive_error(e, "file header", peer, timeout))?;
     sender.consume_output(head.len());
 
     let mut progress = Progress::new(filename, filesize, quiet);
@@ -141,13 +142,13 @@ pub fn send(session: Session, file: &Outgoing, profile: Profile, quiet: bool) ->
                 // A send timeout: the receiver stopped reading (not "sent nothing").
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::NotReading {
                     peer: peer.to_owned(),
-                    secs,
+                    timeout,
                     detail: format!(
                         "(after {} of {filesize} bytes of {filename:?})",
                         progress.done()
                     ),
                 },
-                _ => Error::net("sending to", peer, e, secs),
+                _ => Error::net("sending to", peer, e, timeout),
             });
         }
         Err(SendBodyError::Read(e)) => return Err(local("cannot read", e)),
@@ -161,9 +162,9 @@ pub fn send(session: Session, file: &Outgoing, profile: Profile, quiet: bool) ->
         // durable under its final name; a refusal is a reset or a close without it.
         let unread = conn.get_mut().0.finish().map_err(|e| match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                not_confirmed(peer, secs, filename)
+                not_confirmed(peer, timeout, filename)
             }
-            _ => Error::net("waiting for the receipt from", peer, e, secs),
+            _ => Error::net("waiting for the receipt from", peer, e, timeout),
         })?;
         if unread > 0 {
             return Err(bytes_instead_of_receipt(peer, filename));
@@ -177,12 +178,12 @@ pub fn send(session: Session, file: &Outgoing, profile: Profile, quiet: bool) ->
     // due, are not a receipt either. Exit 0 must mean delivered.
     let socket = conn.get_ref().0.tcp();
     let _ = socket.shutdown(std::net::Shutdown::Write);
-    await_receipt(socket, peer, secs, filename)?;
+    await_receipt(socket, peer, timeout, filename)?;
     Ok(progress.finish())
 }
 
 /// Wait for the receiver's clean close after the whole body; see [`send`].
-fn await_receipt(socket: &TcpStream, peer: &str, secs: u64, filename: &str) -> Result<()> {
+fn await_receipt(socket: &TcpStream, peer: &str, timeout: Duration, filename: &str) -> Result<()> {
     let mut sink = [0u8; 256];
     let mut reader = socket;
     let refused = || Error::PeerClosed {
@@ -198,7 +199,7 @@ fn await_receipt(socket: &TcpStream, peer: &str, secs: u64, filename: &str) -> R
             Ok(_) => Err(bytes_instead_of_receipt(peer, filename)),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                Err(not_confirmed(peer, secs, filename))
+                Err(not_confirmed(peer, timeout, filename))
             }
             Err(_) => Err(refused()),
         };
@@ -215,12 +216,13 @@ fn bytes_instead_of_receipt(peer: &str, filename: &str) -> Error {
     }
 }
 
-fn not_confirmed(peer: &str, secs: u64, filename: &str) -> Error {
+fn not_confirmed(peer: &str, timeout: Duration, filename: &str) -> Error {
     Error::Protocol {
         peer: peer.to_owned(),
         detail: format!(
-            "took all of {filename:?} but did not close the connection within {secs} s, so it \
-             is not known to be saved; check its output or raise --timeout"
+            "took all of {filename:?} but did not close the connection within {}, so it \
+             is not known to be saved; check its output or raise --timeout",
+            Secs(timeout)
         ),
     }
 }
@@ -304,9 +306,9 @@ fn header_too_slow(e: Error, phase: &PhaseDeadline) -> Error {
     Error::Protocol {
         peer,
         detail: format!(
-            "did not finish the handshake and file header within {} s (--header-deadline); \
+            "did not finish the handshake and file header within {} (--header-deadline); \
              the connection was closed",
-            phase.secs()
+            Secs(phase.length())
         ),
     }
 }
@@ -322,7 +324,7 @@ fn receive_into_dir(
     opts: &RecvOptions,
     header_phase: Option<PhaseDeadline>,
 ) -> Result<Received> {
-    let Session { mut conn, peer, timeout_secs: secs } = session;
+    let Session { mut conn, peer, timeout } = session;
     let peer = peer.as_str();
     let mut receiver: FileReceiver = FileReceiver::new(framing(opts.profile));
     let header = conn
@@ -343,7 +345,7 @@ fn receive_into_dir(
                 peer: peer.to_owned(),
                 detail: "before sending a file header".into(),
             },
-            other => drive_error(other, "file header", peer, secs),
+            other => drive_error(other, "file header", peer, timeout),
         });
     let header = explain_deadline(header, header_phase.as_ref());
     // In time (or failed anyway): the body is bounded by --min-rate from here.
@@ -379,7 +381,7 @@ fn receive_into_dir(
             let want = usize::try_from(receiver.remaining().unwrap_or(0)).unwrap_or(usize::MAX);
             let slot = buf.get_mut(..want.min(buf_len)).unwrap_or(&mut []);
             let n = embedded_io::Read::read(conn.get_mut(), slot)
-                .map_err(|e| Error::net("receiving from", peer, e, secs))?;
+                .map_err(|e| Error::net("receiving from", peer, e, timeout))?;
             if n == 0 {
                 return Err(match receiver.handle_eof() {
                     Err(e) => transfer(e),
@@ -419,7 +421,7 @@ fn receive_into_dir(
             .get_mut()
             .0
             .more_follows()
-            .map_err(|e| Error::net("receiving from", peer, e, secs))?
+            .map_err(|e| Error::net("receiving from", peer, e, timeout))?
     {
         return Err(Error::Protocol {
             peer: peer.to_owned(),
@@ -440,7 +442,7 @@ fn receive_into_dir(
     }
     let path = file.commit()?;
     // Secure: durable under its final name, so now the close_notify that is the receipt.
-    conn.get_mut().0.finish().map_err(|e| Error::net("confirming to", peer, e, secs))?;
+    conn.get_mut().0.finish().map_err(|e| Error::net("confirming to", peer, e, timeout))?;
     Ok(Received { path, summary: progress.finish() })
 }
 

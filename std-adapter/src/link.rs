@@ -9,6 +9,7 @@
 use std::fmt::Display;
 use std::io;
 use std::net::TcpStream;
+use std::time::Duration;
 
 use wirekit_core::frame::{FrameConfig, FrameError};
 use wirekit_core::io::{Conn, DriveError};
@@ -164,11 +165,11 @@ pub fn frame_error(
     err: DriveError<io::Error, FrameError>,
     what: &str,
     peer: &str,
-    timeout_secs: u64,
+    timeout: Duration,
 ) -> Error {
     match err {
         DriveError::Protocol(source) => Error::Frame { peer: peer.to_owned(), source },
-        other => drive_error(other, what, peer, timeout_secs),
+        other => drive_error(other, what, peer, timeout),
     }
 }
 
@@ -178,12 +179,12 @@ pub fn drive_error<E: Display>(
     err: DriveError<io::Error, E>,
     what: &str,
     peer: &str,
-    timeout_secs: u64,
+    timeout: Duration,
 ) -> Error {
     match err {
-        DriveError::Io(e) => Error::net("talking to", peer, e, timeout_secs),
+        DriveError::Io(e) => Error::net("talking to", peer, e, timeout),
         DriveError::WriteZero => {
-            Error::net("sending to", peer, io::ErrorKind::WriteZero.into(), timeout_secs)
+            Error::net("sending to", peer, io::ErrorKind::WriteZero.into(), timeout)
         }
         DriveError::Protocol(e) => {
             Error::Protocol { peer: peer.to_owned(), detail: format!("{what}: {e}") }
@@ -247,8 +248,11 @@ mod tests {
         let mut conn = link(stream);
         let mut buf = [0u8; 16];
         let err = conn.recv_frame(&FrameConfig::seed(), &mut buf).unwrap_err();
-        let err = drive_error(err, "reply", "p", 7);
-        assert!(matches!(err, Error::Timeout { secs: 7, .. }), "{err}");
+        let err = drive_error(err, "reply", "p", Duration::from_secs(7));
+        assert!(
+            matches!(err, Error::Timeout { timeout, .. } if timeout == Duration::from_secs(7)),
+            "{err}"
+        );
         assert!(err.to_string().contains("sent nothing for 7 s"), "{err}");
     }
 }

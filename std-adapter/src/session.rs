@@ -31,6 +31,7 @@
 
 use std::io;
 use std::net::TcpStream;
+use std::time::Duration;
 
 use wirekit_core::auth::{
     AuthError, Awaiting, ChallengeMode, MpHandshake, MpPolicy, MutualOrder, Order, Outcome, Role,
@@ -165,7 +166,7 @@ pub struct Session<'b> {
     /// The peer's address, for messages.
     pub peer: String,
     /// The idle read timeout, for messages.
-    pub timeout_secs: u64,
+    pub timeout: Duration,
 }
 
 /// The pump's verdict on a handshake, before it becomes the binary's error.
@@ -173,17 +174,17 @@ pub type Driven = std::result::Result<Outcome, DriveError<io::Error, AuthError>>
 
 impl Session<'static> {
     /// Prepare `stream` (idle timeout, no Nagle); no handshake.
-    pub fn start(stream: TcpStream, timeout_secs: u64) -> Result<Self> {
-        let peer = prepare(&stream, timeout_secs)?;
-        Ok(Self { conn: Box::new(link(stream)), peer, timeout_secs })
+    pub fn start(stream: TcpStream, timeout: Duration) -> Result<Self> {
+        let peer = prepare(&stream, timeout)?;
+        Ok(Self { conn: Box::new(link(stream)), peer, timeout })
     }
 }
 
 /// Set `stream`'s timeouts and no Nagle; the peer's name for messages.
-fn prepare(stream: &TcpStream, timeout_secs: u64) -> Result<String> {
+fn prepare(stream: &TcpStream, timeout: Duration) -> Result<String> {
     let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "the peer".into());
-    net::prepare_stream(stream, timeout_secs)
-        .map_err(|e| Error::net("configuring", &peer, e, timeout_secs))?;
+    net::prepare_stream(stream, timeout)
+        .map_err(|e| Error::net("configuring", &peer, e, timeout))?;
     Ok(peer)
 }
 
@@ -196,16 +197,16 @@ impl<'b> Session<'b> {
         stream: TcpStream,
         psk: &Psk,
         plan: Plan,
-        timeout_secs: u64,
+        timeout: Duration,
         source: &KeySource,
         buffers: &'b mut SecureBuffers,
     ) -> Result<Self> {
-        let peer = prepare(&stream, timeout_secs)?;
+        let peer = prepare(&stream, timeout)?;
         let role = crate::secure::role_of(plan.side == Side::Connecting);
         let secure = SecureIo::handshake(stream, psk, plan.service, role, buffers)
-            .map_err(|e| secure_handshake_failure(e, &peer, timeout_secs, source, plan))?;
+            .map_err(|e| secure_handshake_failure(e, &peer, timeout, source, plan))?;
         let conn = Box::new(Conn::new(StdIo(Wire::Secure(Box::new(secure)))));
-        Ok(Self { conn, peer, timeout_secs })
+        Ok(Self { conn, peer, timeout })
     }
 }
 
@@ -316,7 +317,7 @@ impl Session<'_> {
         source: &KeySource,
         plan: Plan,
     ) -> Error {
-        let (peer, secs) = (self.peer.as_str(), self.timeout_secs);
+        let (peer, timeout) = (self.peer.as_str(), self.timeout);
         let profile = match plan.profile {
             Profile::Seed => "seed",
             Profile::Mp => "mp",
@@ -386,12 +387,12 @@ impl Session<'_> {
                      --profile seed, or no key? (we use --profile mp and the key from {source})"
                 ),
                 Profile::Seed | Profile::Secure => {
-                    return drive_error(err, "handshake", peer, secs)
+                    return drive_error(err, "handshake", peer, timeout)
                 }
             },
-            _ => return drive_error(err, "handshake", peer, secs),
+            _ => return drive_error(err, "handshake", peer, timeout),
         };
-        drive_error(err, "handshake", peer, secs).hinted(hint)
+        drive_error(err, "handshake", peer, timeout).hinted(hint)
     }
 }
 
@@ -412,7 +413,7 @@ fn rejected_us(peer: &str, source: &KeySource) -> Error {
 fn secure_handshake_failure(
     err: SetupFailure,
     peer: &str,
-    secs: u64,
+    timeout: Duration,
     source: &KeySource,
     plan: Plan,
 ) -> Error {
@@ -443,7 +444,7 @@ fn secure_handshake_failure(
             peer: peer.to_owned(),
             detail: format!("secure handshake: {e}; does it use --profile secure?"),
         },
-        SetupFailure::Handshake(e) => drive_error(e, "secure handshake", peer, secs),
+        SetupFailure::Handshake(e) => drive_error(e, "secure handshake", peer, timeout),
     }
 }
 
@@ -461,16 +462,16 @@ pub fn with_open<T>(
     stream: TcpStream,
     key: Option<&Key>,
     plan: Plan,
-    timeout_secs: u64,
+    timeout: Duration,
     exchange: impl FnOnce(Result<Session<'_>>) -> Result<T>,
 ) -> Result<T> {
     if plan.profile != Profile::Secure {
-        return exchange(open(stream, key, plan, timeout_secs));
+        return exchange(open(stream, key, plan, timeout));
     }
     let key = key.ok_or(Error::SecureKeyMissing)?;
     let psk = secure_psk(key)?;
     let mut buffers = SecureBuffers::new();
-    exchange(Session::start_secure(stream, &psk, plan, timeout_secs, key.source(), &mut buffers))
+    exchange(Session::start_secure(stream, &psk, plan, timeout, key.source(), &mut buffers))
 }
 
 /// Prepare `stream` and run the handshake if `key` is set; a handshake that does not end in
@@ -480,9 +481,9 @@ pub fn open(
     stream: TcpStream,
     key: Option<&Key>,
     plan: Plan,
-    timeout_secs: u64,
+    timeout: Duration,
 ) -> Result<Session<'static>> {
-    let mut session = Session::start(stream, timeout_secs)?;
+    let mut session = Session::start(stream, timeout)?;
     if let Some(key) = key {
         let outcome = session.handshake(key, plan)?;
         require_trust(outcome, &session.peer, key.source())?;

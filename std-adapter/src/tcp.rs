@@ -35,7 +35,7 @@ pub struct Transcript {
 /// Serve one connection: print each message received on stdout and answer it with the next
 /// reply. Ends when the client closes.
 pub fn serve_connection(session: Session, config: &TcpServerConfig) -> Result<Transcript> {
-    let Session { mut conn, peer, timeout_secs: secs } = session;
+    let Session { mut conn, peer, timeout } = session;
     let peer = peer.as_str();
     let mut replies = ReplyCycle::new(&config.replies);
     let mut transcript = Transcript::default();
@@ -45,10 +45,13 @@ pub fn serve_connection(session: Session, config: &TcpServerConfig) -> Result<Tr
         let message = match config.profile {
             Profile::Seed | Profile::Secure => {
                 let data = read_some(&mut conn)
-                    .map_err(|e| Error::net("receiving from", peer, e, secs))?;
+                    .map_err(|e| Error::net("receiving from", peer, e, timeout))?;
                 if data.is_empty() {
                     // Secure: the client's close_notify; ours says every reply went out.
-                    conn.get_mut().0.finish().map_err(|e| Error::net("closing", peer, e, secs))?;
+                    conn.get_mut()
+                        .0
+                        .finish()
+                        .map_err(|e| Error::net("closing", peer, e, timeout))?;
                     return Ok(transcript);
                 }
                 data
@@ -58,7 +61,7 @@ pub fn serve_connection(session: Session, config: &TcpServerConfig) -> Result<Tr
                 match recv_frame_or_close(&mut conn, &framing, &mut frame_buf) {
                     Ok(Some(frame)) => frame.to_vec(),
                     Ok(None) => return Ok(transcript),
-                    Err(e) => return Err(frame_error(e, "message", peer, secs)),
+                    Err(e) => return Err(frame_error(e, "message", peer, timeout)),
                 }
             }
         };
@@ -84,7 +87,7 @@ pub fn run_client(
     profile: Profile,
     echo: bool,
 ) -> Result<Vec<String>> {
-    let Session { mut conn, peer, timeout_secs: secs } = session;
+    let Session { mut conn, peer, timeout } = session;
     let peer = peer.as_str();
     let mut replies = Vec::with_capacity(messages.len());
     let closed = |i: usize| Error::PeerClosed {
@@ -101,7 +104,7 @@ pub fn run_client(
                     detail: e.to_string(),
                 })?;
                 let data = read_some(&mut conn)
-                    .map_err(|e| Error::net("receiving from", peer, e, secs))?;
+                    .map_err(|e| Error::net("receiving from", peer, e, timeout))?;
                 if data.is_empty() {
                     return Err(closed(i));
                 }
@@ -116,7 +119,7 @@ pub fn run_client(
                 match recv_frame_or_close(&mut conn, &framing, &mut frame_buf) {
                     Ok(Some(frame)) => frame.to_vec(),
                     Ok(None) => return Err(closed(i)),
-                    Err(e) => return Err(frame_error(e, "reply", peer, secs)),
+                    Err(e) => return Err(frame_error(e, "reply", peer, timeout)),
                 }
             }
         };
@@ -127,7 +130,7 @@ pub fn run_client(
         replies.push(text);
     }
     // Secure: our close_notify, then the server's (any further replies are not read).
-    conn.get_mut().0.finish().map_err(|e| Error::net("closing", peer, e, secs))?;
+    conn.get_mut().0.finish().map_err(|e| Error::net("closing", peer, e, timeout))?;
     Ok(replies)
 }
 
@@ -155,9 +158,10 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
 
     fn plain(stream: TcpStream, secs: u64) -> Session<'static> {
-        Session::start(stream, secs).unwrap()
+        Session::start(stream, Duration::from_secs(secs)).unwrap()
     }
 
     fn strings(items: &[&str]) -> Vec<String> {
@@ -237,7 +241,8 @@ mod tests {
                         s.write_all(&out).unwrap();
                     }
                     Profile::Mp => {
-                        let mut session = Session::start(s.try_clone().unwrap(), 5).unwrap();
+                        let mut session =
+                            Session::start(s.try_clone().unwrap(), Duration::from_secs(5)).unwrap();
                         let plan = Plan::new(Profile::Mp, Side::Connecting);
                         assert_eq!(
                             session
@@ -290,6 +295,9 @@ mod tests {
         });
         let stream = plain(TcpStream::connect(addr).unwrap(), 1);
         let err = run_client(stream, &strings(&["hello"]), Profile::Seed, false).unwrap_err();
-        assert!(matches!(err, Error::Timeout { secs: 1, .. }), "{err}");
+        assert!(
+            matches!(err, Error::Timeout { timeout, .. } if timeout == Duration::from_secs(1)),
+            "{err}"
+        );
     }
 }

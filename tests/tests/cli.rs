@@ -170,3 +170,33 @@ fn a_key_file_others_can_read_is_warned_about_and_still_used() {
     let out = run(args(wirekit(), a), "wirekit");
     assert!(!out.stderr.contains("warning"), "{out}");
 }
+
+/// 12.9: `--timeout` takes fractions and units, and the message says what was given.
+#[test]
+fn fractional_timeouts_take_effect_and_tiny_ones_are_refused() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    // Accepts and never answers: only the client's --timeout can end the exchange.
+    let silent = std::thread::spawn(move || {
+        let held = listener.accept();
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        drop(held);
+    });
+    let out = run(
+        args(wirekit(), ["tcp", "client", "--connect", &addr, "--timeout", "0.5", "hello"]),
+        "wirekit tcp client --timeout 0.5",
+    );
+    // Rounded to 0 (no limit) it would wait for the listener's close after 3 s instead.
+    assert_eq!(out.code(), 1, "{out}");
+    assert!(out.stderr.contains("sent nothing for 0.5 s"), "{out}");
+    silent.join().unwrap();
+
+    for (value, why) in [("0.0001", "shorter than 1 ms"), ("1.5x", "not a duration")] {
+        let out = run(
+            args(wirekit(), ["tcp", "client", "--timeout", value, "hello"]),
+            "wirekit tcp client --timeout",
+        );
+        assert_eq!(out.code(), 2, "{value}: {out}");
+        assert!(out.stderr.contains(why), "{value}: {out}");
+    }
+}

@@ -11,7 +11,10 @@ fn sessions() -> (Session<'static>, Session<'static>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (server, _) = listener.accept().unwrap();
-    (Session::start(server, 5).unwrap(), Session::start(client, 5).unwrap())
+    (
+        Session::start(server, Duration::from_secs(5)).unwrap(),
+        Session::start(client, Duration::from_secs(5)).unwrap(),
+    )
 }
 
 fn limits(max_output: usize) -> RunLimits {
@@ -71,7 +74,7 @@ fn seed_controller_error_for_reply(reply: &'static [u8]) -> Error {
         s.read_exact(&mut cmd).unwrap();
         s.write_all(reply).unwrap();
     });
-    let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
+    let session = Session::start(listener.accept().unwrap().0, Duration::from_secs(5)).unwrap();
     let wire = ExecWire { raw: false, encoding: TextEncoding::Utf8, profile: Profile::Seed };
     let mut commands = vec!["ls".to_string()].into_iter();
     let err = control(session, wire, || Ok(commands.next()), |_| {}).unwrap_err();
@@ -102,7 +105,7 @@ fn controller_reports_an_agent_that_closes_before_replying() {
         let mut cmd = [0u8; 2];
         s.read_exact(&mut cmd).unwrap();
     });
-    let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
+    let session = Session::start(listener.accept().unwrap().0, Duration::from_secs(5)).unwrap();
     let wire = ExecWire { raw: false, encoding: TextEncoding::Utf8, profile: Profile::Seed };
     let mut commands = vec!["ls".to_string()].into_iter();
     let err = control(session, wire, || Ok(commands.next()), |_| {}).unwrap_err();

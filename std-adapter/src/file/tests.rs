@@ -49,7 +49,7 @@ fn forge(filename: &str, filesize: i64, body: &[u8]) -> Session<'static> {
         let mut s = TcpStream::connect(addr).unwrap();
         let _ = s.write_all(&wire);
     });
-    Session::start(listener.accept().unwrap().0, 5).unwrap()
+    Session::start(listener.accept().unwrap().0, Duration::from_secs(5)).unwrap()
 }
 
 fn send_and_receive(name: &str, body: &[u8], profile: Profile) {
@@ -60,10 +60,11 @@ fn send_and_receive(name: &str, body: &[u8], profile: Profile) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let sender = thread::spawn(move || {
-        let s = Session::start(listener.accept().unwrap().0, 5).unwrap();
+        let s = Session::start(listener.accept().unwrap().0, Duration::from_secs(5)).unwrap();
         send(s, &outgoing(&path), profile, true).unwrap()
     });
-    let session = Session::start(TcpStream::connect(addr).unwrap(), 5).unwrap();
+    let session =
+        Session::start(TcpStream::connect(addr).unwrap(), Duration::from_secs(5)).unwrap();
     let got =
         recv(session, &RecvOptions { profile, ..opts(dst.path(), DEFAULT_MAX_SIZE) }).unwrap();
     assert_eq!(sender.join().unwrap().bytes, body.len() as u64);
@@ -147,7 +148,7 @@ fn negative_and_oversize_header_lengths_are_protocol_errors() {
             let mut s = TcpStream::connect(addr).unwrap();
             let _ = s.write_all(&prefix);
         });
-        let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
+        let session = Session::start(listener.accept().unwrap().0, Duration::from_secs(5)).unwrap();
         let err = recv(session, &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err();
         assert!(err.to_string().contains("file header"), "{err}");
         assert_eq!(err.exit(), Exit::Failure);
@@ -165,8 +166,13 @@ fn a_receiver_that_never_reads_is_a_send_timeout_not_silence() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (_held, _) = listener.accept().unwrap();
-    let err = send(Session::start(stream, 1).unwrap(), &outgoing(&path), Profile::Seed, true)
-        .unwrap_err();
+    let err = send(
+        Session::start(stream, Duration::from_secs(1)).unwrap(),
+        &outgoing(&path),
+        Profile::Seed,
+        true,
+    )
+    .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("did not read for 1 s") && text.contains("\"big.bin\""), "{text}");
     assert_eq!(err.exit(), Exit::Failure);
@@ -177,7 +183,7 @@ fn a_peer_that_closes_without_a_byte_closed_before_the_header() {
     let dst = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     drop(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
-    let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
+    let session = Session::start(listener.accept().unwrap().0, Duration::from_secs(5)).unwrap();
     let err = recv(session, &opts(dst.path(), DEFAULT_MAX_SIZE)).unwrap_err();
     assert!(err.to_string().ends_with("closed the connection before sending a file header"));
     assert_eq!(err.exit(), Exit::Failure);
@@ -199,7 +205,12 @@ fn send_to_fake_receiver(len: usize, after: fn(TcpStream)) -> Result<Summary> {
         s.read_exact(&mut rest).unwrap();
         after(s);
     });
-    let sent = send(Session::start(stream, 1).unwrap(), &outgoing(&path), Profile::Seed, true);
+    let sent = send(
+        Session::start(stream, Duration::from_secs(1)).unwrap(),
+        &outgoing(&path),
+        Profile::Seed,
+        true,
+    );
     receiver.join().unwrap();
     sent
 }
@@ -255,7 +266,7 @@ fn h202_every_refusal_resets_the_connection() {
         // Only the header: the receiver refuses with nothing of ours left unread, where a
         // plain close would be a FIN that looks like a receipt.
         peer.write_all(&wire).unwrap();
-        let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
+        let session = Session::start(listener.accept().unwrap().0, Duration::from_secs(5)).unwrap();
         assert!(recv(session, &opts).is_err());
         peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let got = peer.read(&mut [0u8; 16]);
@@ -331,7 +342,7 @@ fn h211_a_body_under_the_minimum_rate_is_cut_off() {
         ..opts(dst.path(), DEFAULT_MAX_SIZE)
     };
     let started = std::time::Instant::now();
-    let session = Session::start(listener.accept().unwrap().0, 5).unwrap();
+    let session = Session::start(listener.accept().unwrap().0, Duration::from_secs(5)).unwrap();
     let err = recv(session, &opts).unwrap_err();
     assert!(err.to_string().contains("under --min-rate 100 bytes/s"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
@@ -355,10 +366,14 @@ fn h211_the_header_phase_has_a_deadline_for_the_whole_phase() {
         }
     });
     let stream = listener.accept().unwrap().0;
-    let phase = crate::net::Watchdog::global().arm(&stream, 1);
+    let phase = crate::net::Watchdog::global().arm(&stream, Duration::from_secs(1));
     let started = std::time::Instant::now();
-    let err =
-        receive(Session::start(stream, 5).unwrap(), &opts(dst.path(), 10), phase).unwrap_err();
+    let err = receive(
+        Session::start(stream, Duration::from_secs(5)).unwrap(),
+        &opts(dst.path(), 10),
+        phase,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("within 1 s (--header-deadline)"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
 }

@@ -40,7 +40,7 @@ pub struct PhaseDeadline {
     shared: Arc<Shared>,
     id: u64,
     fired: Arc<AtomicBool>,
-    secs: u64,
+    length: Duration,
 }
 
 impl PhaseDeadline {
@@ -48,9 +48,9 @@ impl PhaseDeadline {
     pub fn fired(&self) -> bool {
         self.fired.load(Ordering::SeqCst)
     }
-    /// The deadline in seconds, for messages.
-    pub fn secs(&self) -> u64 {
-        self.secs
+    /// How long the phase was given, for messages.
+    pub fn length(&self) -> Duration {
+        self.length
     }
 }
 
@@ -74,10 +74,10 @@ impl Watchdog {
         })
     }
 
-    /// Shut `stream` down `secs` seconds from now unless the returned guard is dropped first.
-    /// `None` when `secs` is 0 (no deadline) or the socket cannot be cloned.
-    pub fn arm(&self, stream: &TcpStream, secs: u64) -> Option<PhaseDeadline> {
-        if secs == 0 {
+    /// Shut `stream` down `length` from now unless the returned guard is dropped first.
+    /// `None` when `length` is zero (no deadline) or the socket cannot be cloned.
+    pub fn arm(&self, stream: &TcpStream, length: Duration) -> Option<PhaseDeadline> {
+        if length.is_zero() {
             return None;
         }
         let stream = stream.try_clone().ok()?;
@@ -85,11 +85,11 @@ impl Watchdog {
         let mut armed = lock(&self.shared);
         let id = armed.next_id;
         armed.next_id += 1;
-        let at = Instant::now() + Duration::from_secs(secs);
+        let at = Instant::now() + length;
         armed.entries.push(Entry { id, at, stream, fired: Arc::clone(&fired) });
         drop(armed);
         self.shared.changed.notify_one();
-        Some(PhaseDeadline { shared: Arc::clone(&self.shared), id, fired, secs })
+        Some(PhaseDeadline { shared: Arc::clone(&self.shared), id, fired, length })
     }
 }
 

@@ -16,8 +16,8 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 
 /// `--timeout SECS` as a socket timeout; 0 means none.
-pub fn timeout_of(secs: u64) -> Option<Duration> {
-    (secs > 0).then(|| Duration::from_secs(secs))
+pub fn timeout_of(timeout: Duration) -> Option<Duration> {
+    (!timeout.is_zero()).then_some(timeout)
 }
 
 /// Resolve `addr` (`HOST:PORT`).
@@ -103,9 +103,9 @@ pub fn announce_listening(requested: &str, local: SocketAddr, quiet: bool) {
 
 /// Set the idle timeout (reads, and writes to a peer that stopped reading) and turn off Nagle
 /// (the demos exchange small messages in lock step, which Nagle would delay).
-pub fn prepare_stream(stream: &TcpStream, timeout_secs: u64) -> io::Result<()> {
-    stream.set_read_timeout(timeout_of(timeout_secs))?;
-    stream.set_write_timeout(timeout_of(timeout_secs))?;
+pub fn prepare_stream(stream: &TcpStream, timeout: Duration) -> io::Result<()> {
+    stream.set_read_timeout(timeout_of(timeout))?;
+    stream.set_write_timeout(timeout_of(timeout))?;
     stream.set_nodelay(true)
 }
 

@@ -44,7 +44,8 @@ fn port_in_use_is_a_bind_error() {
 #[test]
 fn refused_connection_is_a_connect_error() {
     let port = bind_tcp("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = connect_tcp(&format!("127.0.0.1:{port}"), timeout_of(2)).unwrap_err();
+    let err =
+        connect_tcp(&format!("127.0.0.1:{port}"), timeout_of(Duration::from_secs(2))).unwrap_err();
     assert!(matches!(err, Error::Connect { .. }), "{err}");
 }
 
@@ -82,12 +83,13 @@ fn failing_connection_does_not_stop_the_server() {
             ServeOptions { once: false, max_connections: 4, quiet: true, max_per_source: 0 };
         let _ = serve(&listener, options, move |mut s, _| {
             let mut first = [0u8; 1];
-            s.read_exact(&mut first).map_err(|e| Error::net("receiving from", "c", e, 0))?;
+            s.read_exact(&mut first)
+                .map_err(|e| Error::net("receiving from", "c", e, Duration::ZERO))?;
             if first == *b"x" {
                 counter.fetch_add(1, Ordering::SeqCst);
                 return Err(Error::Random("a failing connection".into()));
             }
-            s.write_all(b"ok").map_err(|e| Error::net("sending to", "c", e, 0))
+            s.write_all(b"ok").map_err(|e| Error::net("sending to", "c", e, Duration::ZERO))
         });
     });
     for _ in 0..3 {
@@ -116,8 +118,9 @@ fn connections_are_served_concurrently() {
         let _ = serve(&listener, options, |mut s, _| {
             // Echo one byte after it arrives: a second client is served while the first waits.
             let mut b = [0u8; 1];
-            s.read_exact(&mut b).map_err(|e| Error::net("receiving from", "c", e, 0))?;
-            s.write_all(&b).map_err(|e| Error::net("sending to", "c", e, 0))
+            s.read_exact(&mut b)
+                .map_err(|e| Error::net("receiving from", "c", e, Duration::ZERO))?;
+            s.write_all(&b).map_err(|e| Error::net("sending to", "c", e, Duration::ZERO))
         });
     });
     let mut first = TcpStream::connect(addr).unwrap();
@@ -152,8 +155,12 @@ fn h210_max_per_source_resets_extra_connections_from_one_address_only() {
         let _ = serve(&listener, options, |mut s, _| {
             // Echo every byte until the client closes: the slot is held meanwhile.
             let mut b = [0u8; 1];
-            while s.read(&mut b).map_err(|e| Error::net("receiving from", "c", e, 0))? == 1 {
-                s.write_all(&b).map_err(|e| Error::net("sending to", "c", e, 0))?;
+            while s
+                .read(&mut b)
+                .map_err(|e| Error::net("receiving from", "c", e, Duration::ZERO))?
+                == 1
+            {
+                s.write_all(&b).map_err(|e| Error::net("sending to", "c", e, Duration::ZERO))?;
             }
             Ok(())
         });

@@ -132,7 +132,7 @@ fn a_wrong_key_fails_both_sides_as_authentication_exit_5() {
             stream,
             &secure_psk(&key).unwrap(),
             plan,
-            5,
+            Duration::from_secs(5),
             key.source(),
             &mut buffers,
         )

@@ -13,7 +13,10 @@ pub(crate) fn pair() -> (Session<'static>, Session<'static>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (server, _) = listener.accept().unwrap();
-    (Session::start(server, 5).unwrap(), Session::start(client, 5).unwrap())
+    (
+        Session::start(server, Duration::from_secs(5)).unwrap(),
+        Session::start(client, Duration::from_secs(5)).unwrap(),
+    )
 }
 
 fn key(text: &str) -> Key {
@@ -211,12 +214,14 @@ fn open_with_a_wrong_key_is_exit_5_and_a_right_one_keeps_the_bytes_behind_it() {
     });
     let key = crate::keys::load_key(Some("egg"), None, None).unwrap();
     let plan = Plan::new(Profile::Seed, Side::Accepting);
-    let mut good = open(listener.accept().unwrap().0, key.as_ref(), plan, 5).unwrap();
+    let mut good =
+        open(listener.accept().unwrap().0, key.as_ref(), plan, Duration::from_secs(5)).unwrap();
     while good.conn.buffered().len() < 5 {
         good.conn.fill().unwrap();
     }
     assert_eq!(good.conn.buffered(), b"after");
-    let err = open(listener.accept().unwrap().0, key.as_ref(), plan, 5).unwrap_err();
+    let err =
+        open(listener.accept().unwrap().0, key.as_ref(), plan, Duration::from_secs(5)).unwrap_err();
     assert_eq!(err.exit(), Exit::AuthFailed, "{err}");
     assert!(err.to_string().contains("same key"), "{err}");
     client.join().unwrap();
@@ -286,7 +291,7 @@ fn a_keyed_side_waiting_on_a_silent_peer_suggests_a_key_on_one_side_only() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (_silent_server, _) = listener.accept().unwrap();
-    let mut client = Session::start(client, 1).unwrap();
+    let mut client = Session::start(client, Duration::from_secs(1)).unwrap();
     let env_key = Key::new("egg", KeySource::Env);
     let plan = Plan::for_role(Profile::Seed, Side::Connecting, Role::TcpClient);
     let err = client.handshake(&env_key, plan).unwrap_err();

@@ -6,7 +6,7 @@
 pub mod guard;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use guard::{ReplyGuard, Verdict};
 pub use wirekit_core::datagram::ReplyRate;
@@ -46,7 +46,8 @@ pub fn serve(
     echo: bool,
     rate: ReplyRate,
 ) -> Result<Option<Received>> {
-    let local = socket.local_addr().map_err(|e| Error::net("inspecting", "socket", e, 0))?;
+    let local =
+        socket.local_addr().map_err(|e| Error::net("inspecting", "socket", e, Duration::ZERO))?;
     check_datagram(reply.as_bytes(), ip_version(&local))?;
     let mut guard = ReplyGuard::new(local, reply.as_bytes(), rate);
     let mut buf = vec![0u8; RECV_BUF];
@@ -78,7 +79,8 @@ pub fn serve_one(
     buf: &mut [u8],
     echo: bool,
 ) -> Result<Served> {
-    let (n, from) = socket.recv_from(buf).map_err(|e| Error::net("receiving on", "udp", e, 0))?;
+    let (n, from) =
+        socket.recv_from(buf).map_err(|e| Error::net("receiving on", "udp", e, Duration::ZERO))?;
     let payload = buf.get(..n).unwrap_or(&[]);
     let verdict = guard.handle_datagram(from, payload, Instant::now());
     if verdict != Verdict::Answer {
@@ -88,7 +90,9 @@ pub fn serve_one(
     if echo {
         crate::console::print_line(&text);
     }
-    socket.send_to(reply.as_bytes(), from).map_err(|e| Error::net("replying to", from, e, 0))?;
+    socket
+        .send_to(reply.as_bytes(), from)
+        .map_err(|e| Error::net("replying to", from, e, Duration::ZERO))?;
     Ok(Served::Answered(Received { from, text }))
 }
 
@@ -114,7 +118,7 @@ fn report_drop(from: SocketAddr, verdict: Verdict, rate: ReplyRate) {
 pub fn run_client(
     server: &str,
     messages: &[String],
-    timeout_secs: u64,
+    timeout: Duration,
     echo: bool,
 ) -> Result<Vec<String>> {
     let target = *net::resolve(server)?.first().ok_or_else(|| Error::Resolve {
@@ -132,8 +136,8 @@ pub fn run_client(
     // into an error instead of a silent wait.
     socket.connect(target).map_err(|source| Error::Connect { addr: server.into(), source })?;
     socket
-        .set_read_timeout(net::timeout_of(timeout_secs))
-        .map_err(|e| Error::net("configuring", target, e, timeout_secs))?;
+        .set_read_timeout(net::timeout_of(timeout))
+        .map_err(|e| Error::net("configuring", target, e, timeout))?;
     let mut buf = vec![0u8; RECV_BUF];
     let mut replies = Vec::with_capacity(messages.len());
     for message in messages {
@@ -141,7 +145,7 @@ pub fn run_client(
         let n = socket.recv(&mut buf).map_err(|e| match e.kind() {
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Error::Timeout {
                 peer: format!("{target} (no UDP reply; is the server running?)"),
-                secs: timeout_secs,
+                timeout,
             },
             _ => udp_error("receiving from", target, e),
         })?;

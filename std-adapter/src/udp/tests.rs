@@ -8,7 +8,7 @@ fn round_trip_and_once() {
     let server = std::thread::spawn(move || {
         serve(&socket, "bye", true, false, ReplyRate::DEFAULT).unwrap().unwrap()
     });
-    let replies = run_client(&addr, &["hello".to_string()], 5, false).unwrap();
+    let replies = run_client(&addr, &["hello".to_string()], Duration::from_secs(5), false).unwrap();
     assert_eq!(replies, ["bye"]);
     assert_eq!(server.join().unwrap().text, "hello");
 }
@@ -21,7 +21,7 @@ fn largest_datagram_goes_through_whole() {
         serve(&socket, "bye", true, false, ReplyRate::DEFAULT).unwrap().unwrap()
     });
     let big = "x".repeat(65_507);
-    assert_eq!(run_client(&addr, &[big], 5, false).unwrap(), ["bye"]);
+    assert_eq!(run_client(&addr, &[big], Duration::from_secs(5), false).unwrap(), ["bye"]);
     assert_eq!(server.join().unwrap().text.len(), 65_507);
 }
 
@@ -29,7 +29,7 @@ fn largest_datagram_goes_through_whole() {
 fn oversize_message_is_refused_before_sending() {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = socket.local_addr().unwrap().to_string();
-    let err = run_client(&addr, &["x".repeat(65_508)], 1, false).unwrap_err();
+    let err = run_client(&addr, &["x".repeat(65_508)], Duration::from_secs(1), false).unwrap_err();
     assert!(matches!(err, Error::Datagram(_)), "{err}");
     assert_eq!(err.exit(), crate::exit::Exit::Refused);
     socket.set_nonblocking(true).unwrap();
@@ -40,8 +40,13 @@ fn oversize_message_is_refused_before_sending() {
 #[test]
 fn no_server_is_a_clear_error() {
     let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err =
-        run_client(&format!("127.0.0.1:{port}"), &["hello".to_string()], 1, false).unwrap_err();
+    let err = run_client(
+        &format!("127.0.0.1:{port}"),
+        &["hello".to_string()],
+        Duration::from_secs(1),
+        false,
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::Connect { .. } | Error::Timeout { .. }), "{err}");
 }
 

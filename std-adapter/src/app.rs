@@ -235,6 +235,7 @@ fn run_exec(role: ExecRole) -> Result<()> {
                 profile: args.session.profile,
             };
             let from_stdin = args.commands.is_empty();
+            let reply_timeout = args.reply_timeout;
             let commands = Arc::new(args.commands);
             let control = move |s: Session<'_>| {
                 let mut source = CommandSource::from_args_or_stdin(commands.to_vec());
@@ -246,7 +247,8 @@ fn run_exec(role: ExecRole) -> Result<()> {
                     })?;
                     Ok(command.filter(|c| c.trim() != "q"))
                 };
-                exec::control(s, wire, next, |x| print_output(&x.output)).map(|_| ())
+                exec::control_with(s, wire, reply_timeout, next, |x| print_output(&x.output))
+                    .map(|_| ())
             };
             let (listens, addr) = args.endpoint.pick(true, DEFAULT_TCP_ADDR);
             let plan = plan(&args.session, side(listens), Some(Role::ExecController));

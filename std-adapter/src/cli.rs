@@ -294,6 +294,12 @@ pub enum ExecRole {
     Agent(ExecAgentArgs),
 }
 
+/// The agent's default `--command-timeout`.
+pub const DEFAULT_COMMAND_TIMEOUT: &str = "60";
+/// The controller's default `--reply-timeout`: [`DEFAULT_COMMAND_TIMEOUT`] and 5 s for the
+/// killed command's reply to arrive (a test holds the two in step).
+pub const DEFAULT_REPLY_TIMEOUT: &str = "65";
+
 /// `wirekit exec controller`.
 #[derive(Debug, Args)]
 #[command(after_help = "Send `q` to end the session (as the seed does). Commands typed on \
@@ -302,7 +308,7 @@ at once, and exits after `q` or the end of input; with -c it serves every agent 
 With --raw (demo1) \
 a reply has no length: each command's output is one read of at most 500 bytes, like the \
 seed's recv(500), so a longer reply spills into the next command's output, and a command that \
-prints nothing leaves the controller waiting until --timeout.
+prints nothing leaves the controller waiting until --reply-timeout.
 
 Commands under --profile seed have no length either: the agent runs each piece the network \
 delivers as one command, so a command split in two segments runs as two, and two that arrive \
@@ -314,6 +320,12 @@ pub struct ExecControllerArgs {
     /// Listen or connect (default: listen on 127.0.0.1:8090).
     #[command(flatten)]
     pub endpoint: EndpointArgs,
+    /// Wait up to SECS for each command's reply (0 = forever). The default is the agent's
+    /// default --command-timeout (60 s) and 5 s for the reply's way back, so a long command
+    /// ends with the agent's "killed" reply rather than the session; --timeout bounds every
+    /// other read.
+    #[arg(long, value_name = "SECS", default_value = DEFAULT_REPLY_TIMEOUT, value_parser = parse_seconds)]
+    pub reply_timeout: Duration,
     /// A command to send (repeat for several); without -c, commands are read from stdin.
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     pub commands: Vec<String>,
@@ -350,8 +362,9 @@ pub struct ExecAgentArgs {
     /// Accept commands without authenticating the controller (the seed's controller has no key).
     #[arg(long)]
     pub insecure: bool,
-    /// Kill a command that runs longer than SECS seconds.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
+    /// Kill a command that runs longer than SECS seconds (and reply with what it printed).
+    /// The controller's --reply-timeout default waits longer than this default.
+    #[arg(long, value_name = "SECS", default_value = DEFAULT_COMMAND_TIMEOUT, value_parser = parse_seconds)]
     pub command_timeout: Duration,
     /// Keep at most BYTES of each command's stdout and of its stderr; the rest is cut with a notice.
     #[arg(long, value_name = "BYTES", value_parser = parse_memory_size, default_value = "1M")]
@@ -618,6 +631,29 @@ mod tests {
             panic!()
         };
         assert_eq!(a.endpoint.pick(false, DEFAULT_TCP_ADDR), (false, DEFAULT_TCP_ADDR.into()));
+    }
+
+    /// Issue 12.12: by default the controller waits for a reply longer than the agent lets a
+    /// command run, so a long command ends with the agent's "killed" reply, not the session.
+    #[test]
+    fn exec_defaults_agree() {
+        let Command::Exec { role: ExecRole::Controller(c) } =
+            parse(&["exec", "controller"]).unwrap().command
+        else {
+            panic!()
+        };
+        let Command::Exec { role: ExecRole::Agent(a) } =
+            parse(&["exec", "agent", "--insecure"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert!(
+            c.reply_timeout > a.command_timeout,
+            "{:?} vs {:?}",
+            c.reply_timeout,
+            a.command_timeout
+        );
+        assert!(c.reply_timeout - a.command_timeout >= Duration::from_secs(5));
     }
 
     /// Issue 12.9: `--connect`/`--listen` never swallow the next argument, and take what

@@ -60,6 +60,21 @@ pub enum Error {
         /// The `--timeout` that passed.
         timeout: Duration,
     },
+    /// An exec agent did not reply to a command within `--reply-timeout`.
+    #[error(
+        "{peer} did not reply to {command:?} within {} (--reply-timeout); the agent kills a \
+         command at its --command-timeout (default 60 s) and replies, so raise --reply-timeout \
+         above the agent's --command-timeout",
+        Secs(*timeout)
+    )]
+    ReplyTimeout {
+        /// The agent.
+        peer: String,
+        /// The `--reply-timeout` that passed.
+        timeout: Duration,
+        /// The command waiting for its reply.
+        command: String,
+    },
     /// The peer stopped reading what we send for longer than `--timeout` (our writes blocked).
     #[error("{peer} did not read for {} {detail}; check the peer or raise --timeout", Secs(*timeout))]
     NotReading {
@@ -241,6 +256,7 @@ impl Error {
             Self::Connect { .. }
             | Self::Net { .. }
             | Self::Timeout { .. }
+            | Self::ReplyTimeout { .. }
             | Self::NotReading { .. }
             | Self::PeerClosed { .. }
             | Self::Frame { .. }

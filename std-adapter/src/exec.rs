@@ -109,13 +109,29 @@ pub struct Exchange {
 
 /// Controller side of one connection: send each command from `next_command` (until it returns
 /// `None` or `q`), read its reply, hand it to `on_reply`; then send `q`. Returns the exchanges.
+/// A reply may take as long as the session's `--timeout`; [`control_with`] gives it longer.
 pub fn control(
     session: Session,
     wire: ExecWire,
+    next_command: impl FnMut() -> Result<Option<String>>,
+    on_reply: impl FnMut(&Exchange),
+) -> Result<Vec<Exchange>> {
+    let reply_timeout = session.timeout;
+    control_with(session, wire, reply_timeout, next_command, on_reply)
+}
+
+/// [`control`], waiting up to `reply_timeout` for each reply (a command runs meanwhile, so
+/// this is the agent's command timeout plus the reply's way back, not the idle `--timeout`
+/// that bounds every other read). Zero: no limit.
+pub fn control_with(
+    session: Session,
+    wire: ExecWire,
+    reply_timeout: Duration,
     mut next_command: impl FnMut() -> Result<Option<String>>,
     mut on_reply: impl FnMut(&Exchange),
 ) -> Result<Vec<Exchange>> {
     let Session { mut conn, peer, timeout } = session;
+    let timeouts = Timeouts { idle: timeout, reply: reply_timeout };
     let peer = peer.as_str();
     if !conn.buffered().is_empty() {
         // A correct agent sends nothing before the first command.
@@ -133,21 +149,38 @@ pub fn control(
     if wire.raw {
         // The seed's recv(500): a pump whose buffer holds 500 bytes (nothing is buffered yet).
         let mut raw: Conn<StdIo<Wire<'_>>, RAW_READ> = Conn::new(conn.into_inner());
-        control_on(&mut raw, wire, peer, timeout, &mut next_command, &mut step)?;
+        control_on(&mut raw, wire, peer, timeouts, &mut next_command, &mut step)?;
     } else {
-        control_on(&mut conn, wire, peer, timeout, &mut next_command, &mut step)?;
+        control_on(&mut conn, wire, peer, timeouts, &mut next_command, &mut step)?;
     }
     Ok(exchanges)
+}
+
+/// The controller's two read bounds.
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    /// Every read but a reply's (`--timeout`).
+    idle: Duration,
+    /// Waiting for a command's reply (`--reply-timeout`).
+    reply: Duration,
 }
 
 fn control_on<const N: usize>(
     conn: &mut Conn<StdIo<Wire<'_>>, N>,
     wire: ExecWire,
     peer: &str,
-    timeout: Duration,
+    timeouts: Timeouts,
     next_command: &mut impl FnMut() -> Result<Option<String>>,
     step: &mut impl FnMut(String, Vec<u8>),
 ) -> Result<()> {
+    let timeout = timeouts.idle;
+    let read_timeout = |conn: &Conn<StdIo<Wire<'_>>, N>, limit: Duration| {
+        conn.get_ref()
+            .0
+            .tcp()
+            .set_read_timeout(crate::net::timeout_of(limit))
+            .map_err(|e| Error::net("configuring", peer, e, limit))
+    };
     let mut controller: Controller = Controller::new(wire.mode(MAX_REPLY));
     loop {
         let command = next_command()?.unwrap_or_else(|| "q".to_owned());
@@ -161,7 +194,8 @@ fn control_on<const N: usize>(
             controller.consume_output(queued.len());
         }
         let mut reply = Vec::new();
-        conn.drive(&mut controller, |_, event| match event {
+        read_timeout(conn, timeouts.reply)?;
+        let replied = conn.drive(&mut controller, |_, event| match event {
             ControllerEvent::Output(bytes) => {
                 // Raw: one read is one command's output, as in the seed.
                 reply.extend_from_slice(bytes);
@@ -173,13 +207,19 @@ fn control_on<const N: usize>(
             }
             ControllerEvent::ReplyStart { .. } => ControlFlow::Continue(()),
             ControllerEvent::ReplyEnd | ControllerEvent::Closed => ControlFlow::Break(()),
-        })
-        .map_err(|e| match e {
+        });
+        read_timeout(conn, timeout)?;
+        replied.map_err(|e| match e {
             // A bad length prefix: said as a frame error, which names the likely cause.
             DriveError::Protocol(ReplyError::Frame(source)) => {
                 Error::Frame { peer: peer.to_owned(), source }
             }
-            other => drive_error(other, "reply", peer, timeout),
+            other => match drive_error(other, "reply", peer, timeouts.reply) {
+                Error::Timeout { peer, timeout } => {
+                    Error::ReplyTimeout { peer, timeout, command: command.clone() }
+                }
+                other => other,
+            },
         })?;
         let finish = |conn: &mut Conn<StdIo<Wire<'_>>, N>| {
             // Secure: our close_notify after `q`, then the agent's (its last reply was sent).

@@ -308,3 +308,32 @@ fn a_stdin_controller_serves_one_agent_and_ends_with_q() {
     assert_eq!(controller.lines(), ["one"], "{controller}");
     assert_eq!(first.wait_output(CHILD_LIMIT).code(), 0);
 }
+
+/// Issue 12.12: a command may run longer than the idle `--timeout`: the controller waits
+/// `--reply-timeout` for its reply, and the agent's kill at `--command-timeout` ends the
+/// command, not the session.
+#[test]
+fn a_long_command_ends_with_the_agents_kill_not_the_session() {
+    let c = ["exec", "controller", "-c", "sleep 4; echo late", "--timeout", "0.5"];
+    let mut c = c.to_vec();
+    c.extend(["--reply-timeout", "8"]);
+    let (controller, addr) = wirekit_server(&c, "wirekit exec controller");
+    let agent = agent(addr, &["--insecure", "--command-timeout", "1"]);
+    let controller = controller.wait_output(CHILD_LIMIT);
+    assert_eq!(controller.code(), 0, "{controller}");
+    assert!(controller.stdout.contains("killed after 1 s"), "{controller}");
+    assert!(!controller.stdout.contains("late"), "{controller}");
+    assert_eq!(agent.code(), 0, "{agent}");
+    assert!(agent.stderr.contains("killed at the timeout"), "{agent}");
+}
+
+/// Issue 12.12: a reply later than `--reply-timeout` is its own error, naming the flag.
+#[test]
+fn a_reply_later_than_reply_timeout_names_the_flag() {
+    let c = ["exec", "controller", "-c", "sleep 3", "--reply-timeout", "0.5"];
+    let (controller, addr) = wirekit_server(&c, "wirekit exec controller");
+    let _agent = agent(addr, &["--insecure"]);
+    let controller = controller.wait_output(CHILD_LIMIT);
+    assert_eq!(controller.code(), 1, "{controller}");
+    assert!(controller.stderr.contains("within 0.5 s (--reply-timeout)"), "{controller}");
+}

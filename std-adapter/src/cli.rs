@@ -48,6 +48,10 @@ both ends are wirekit: `wirekit keygen` makes a key for both.";
     arg_required_else_help = true
 )]
 pub struct Cli {
+    /// More detail on stderr: each connection, handshake and saved file as it happens; -vv
+    /// also every cause behind an error.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// What to run.
     #[command(subcommand)]
     pub command: Command,

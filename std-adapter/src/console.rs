@@ -4,6 +4,29 @@
 //! terminal).
 
 use std::io::{self, BufRead, IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// `-v` count for the whole process (set once by `main`, read where detail is printed).
+static VERBOSITY: AtomicU8 = AtomicU8::new(0);
+
+/// Set the `-v` count.
+pub fn set_verbosity(level: u8) {
+    VERBOSITY.store(level, Ordering::Relaxed);
+}
+
+/// The `-v` count: 0 by default, 1 for `-v` (what each step did), 2 for `-vv` (and every
+/// cause of an error).
+pub fn verbosity() -> u8 {
+    VERBOSITY.load(Ordering::Relaxed)
+}
+
+/// With `-v`: one line of detail on stderr, `wirekit: ...`. The text is built only when it
+/// is printed.
+pub fn detail(text: impl FnOnce() -> String) {
+    if verbosity() >= 1 {
+        eprintln!("wirekit: {}", text());
+    }
+}
 
 /// Print one line of data on stdout. Errors (a closed pipe) are ignored: the data has nowhere
 /// to go, and the exchange itself decides the exit status.

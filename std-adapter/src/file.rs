@@ -441,6 +441,12 @@ fn receive_into_dir(
         }
     }
     let path = file.commit()?;
+    crate::console::detail(|| {
+        format!(
+            "{peer}: {} is durable ({filesize} bytes; file and directory synced)",
+            path.display()
+        )
+    });
     // Secure: durable under its final name, so now the close_notify that is the receipt.
     conn.get_mut().0.finish().map_err(|e| Error::net("confirming to", peer, e, timeout))?;
     Ok(Received { path, summary: progress.finish() })

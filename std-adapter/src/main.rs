@@ -25,10 +25,18 @@ fn main() -> ExitCode {
             return if err.use_stderr() { Exit::Usage.into() } else { Exit::Ok.into() };
         }
     };
+    wirekit_std::console::set_verbosity(cli.verbose);
     match wirekit_std::app::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("wirekit: {err}");
+            if wirekit_std::console::verbosity() >= 2 {
+                let mut cause = std::error::Error::source(&err);
+                while let Some(c) = cause {
+                    eprintln!("wirekit:   caused by: {c}");
+                    cause = c.source();
+                }
+            }
             err.exit().into()
         }
     }

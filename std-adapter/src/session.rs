@@ -206,6 +206,12 @@ impl<'b> Session<'b> {
         let secure = SecureIo::handshake(stream, psk, plan.service, role, buffers)
             .map_err(|e| secure_handshake_failure(e, &peer, timeout, source, plan))?;
         let conn = Box::new(Conn::new(StdIo(Wire::Secure(Box::new(secure)))));
+        crate::console::detail(|| {
+            format!(
+                "{peer}: Noise channel open for `{}` ({role:?}, key from {source})",
+                plan.service
+            )
+        });
         Ok(Self { conn, peer, timeout })
     }
 }
@@ -487,6 +493,15 @@ pub fn open(
     if let Some(key) = key {
         let outcome = session.handshake(key, plan)?;
         require_trust(outcome, &session.peer, key.source())?;
+        crate::console::detail(|| {
+            format!(
+                "{}: {:?} handshake ({:?} profile, key from {}): {outcome:?}",
+                session.peer,
+                plan.side,
+                plan.profile,
+                key.source()
+            )
+        });
     }
     Ok(session)
 }

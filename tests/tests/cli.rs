@@ -200,3 +200,13 @@ fn fractional_timeouts_take_effect_and_tiny_ones_are_refused() {
         assert!(out.stderr.contains(why), "{value}: {out}");
     }
 }
+
+/// Issue 12.10: `-vv` adds every cause behind an error; the first line stays the one line.
+#[test]
+fn very_verbose_adds_the_causes_of_an_error() {
+    let out = run(args(wirekit(), ["-vv", "tcp", "client", "--connect", "127.0.0.1:1"]), "wirekit");
+    assert_eq!(out.code(), 1, "{out}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(lines[0].contains("cannot connect to 127.0.0.1:1"), "{out}");
+    assert!(lines.iter().any(|l| l.contains("caused by:") && l.contains("refused")), "{out}");
+}

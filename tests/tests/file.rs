@@ -467,3 +467,32 @@ fn h212_trickling_connections_do_not_keep_a_good_sender_out() {
         "(--max-per-source)",
     );
 }
+
+/// Issue 12.10: `-v` says what each step did; without it, none of that is printed.
+#[test]
+fn verbose_says_what_each_step_did() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = tempfile::tempdir().unwrap();
+    let path = src.path().join("v.txt");
+    std::fs::write(&path, b"verbose").unwrap();
+    let (p, d) = (path.to_str().unwrap(), dst.path().to_str().unwrap());
+    for verbose in [false, true] {
+        let mut r = vec!["file", "recv", "--dir", d, "--key", "egg", "--profile", "mp"];
+        let mut s = vec!["file", "send", p, "--key", "egg", "--profile", "mp"];
+        if verbose {
+            r.push("-v");
+            s.insert(0, "-v");
+        }
+        let (recv, addr) = wirekit_server(&r, "recv");
+        let a = addr.to_string();
+        s.extend(["--connect", &a]);
+        let sent = run(args(wirekit(), s), "send");
+        assert_eq!(sent.code(), 0, "{sent}");
+        let recv = recv.wait_output(CHILD_LIMIT);
+        assert_eq!(recv.code(), 0, "{recv}");
+        let saved = format!("{} is durable (7 bytes", dst.path().join("v.txt").display());
+        assert_eq!(recv.stderr.contains(&saved), verbose, "{recv}");
+        assert_eq!(recv.stderr.contains("handshake (Mp profile"), verbose, "{recv}");
+        assert_eq!(sent.stderr.contains(&format!("connected to {a}")), verbose, "{sent}");
+    }
+}

@@ -84,7 +84,13 @@ pub fn connect_tcp(addr: &str, timeout: Option<Duration>) -> Result<TcpStream> {
             None => TcpStream::connect(a),
         };
         match attempt {
-            Ok(stream) => return Ok(stream),
+            Ok(stream) => {
+                crate::console::detail(|| {
+                    let local = stream.local_addr().map(|l| l.to_string()).unwrap_or_default();
+                    format!("connected to {a} (from {local})")
+                });
+                return Ok(stream);
+            }
             Err(e) => last = Some(e),
         }
     }

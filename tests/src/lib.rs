@@ -75,6 +75,35 @@ pub fn python(script: &str) -> Command {
     cmd
 }
 
+/// True when `python3` can import `module`.
+pub fn python_has(module: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// For a test that runs a Python peer needing `module` (from PyPI `package`): true when it
+/// can run; otherwise the test is skipped with the reason printed, or fails under CI
+/// ([`skip::skip`]), and the caller returns.
+pub fn python_peer_can_run(what: &str, module: &str, package: &str) -> bool {
+    if python_has(module) {
+        return true;
+    }
+    skip::skip(
+        what,
+        &format!("python3 cannot import `{module}`: `python3 -m pip install {package}` to run it"),
+    );
+    false
+}
+
+/// [`python_peer_can_run`] for the Noise peer (`tests/python/noise_peer.py`).
+pub fn noise_peer_can_run(what: &str) -> bool {
+    python_peer_can_run(what, "noise", "noiseprotocol")
+}
+
 /// `wirekit args…`, with `WIREKIT_KEY` removed so the caller's environment cannot leak in.
 pub fn wirekit() -> Command {
     let mut cmd = Command::new(wirekit_bin());

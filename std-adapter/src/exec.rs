@@ -21,6 +21,7 @@ use wirekit_core::command::{
     Agent, AgentEvent, CommandError, Controller, ControllerEvent, Mode, ReplyError,
     DEFAULT_MAX_COMMAND_LEN, QUIT,
 };
+use wirekit_core::drive::{Action, Driver, Input};
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::io::Conn;
 use wirekit_core::io::DriveError;
@@ -188,10 +189,12 @@ fn control_on<const N: usize>(
         controller.send_command(&bytes).map_err(|e| command_refused(e, &command))?;
         if let Some(framing) = wire.commands().frame_config() {
             // The command, as the controller queued it, goes out as one frame.
-            let queued = controller.output_buf().to_vec();
-            conn.send_frame(&framing, &queued)
-                .map_err(|e| drive_error(e, "command", peer, timeout))?;
-            controller.consume_output(queued.len());
+            if let Some(transmit) = Driver::new().poll_transmit(&mut controller) {
+                let len = transmit.bytes().len();
+                conn.send_frame(&framing, transmit.bytes())
+                    .map_err(|e| drive_error(e, "command", peer, timeout))?;
+                transmit.sent(len);
+            }
         }
         let mut reply = Vec::new();
         read_timeout(conn, timeouts.reply)?;
@@ -352,9 +355,7 @@ pub fn serve_agent_with(
         };
         if !wire.raw {
             agent.begin_reply_for(&stdout, &stderr).map_err(protocol)?;
-            let prefix = agent.output_buf().to_vec();
-            conn.write_all(&prefix).map_err(|e| send_error(e, peer, timeout))?;
-            agent.consume_output(prefix.len());
+            conn.flush_output(&mut agent).map_err(|e| drive_error(e, "reply", peer, timeout))?;
         }
         for part in [&stdout, &stderr] {
             conn.write_all(part).map_err(|e| send_error(e, peer, timeout))?;
@@ -405,11 +406,18 @@ fn next_framed_command(
         .map_err(|e| frame_error(e, "command", peer, timeout))?;
     let Some(command) = command else { return Ok(NextCommand::Closed) };
     let refused = |detail: String| Error::Protocol { peer: peer.to_owned(), detail };
-    match agent.handle_input(command).map_err(|e| refused(format!("command: {e}")))?.event {
-        Some(AgentEvent::Command(bytes)) => Ok(NextCommand::Run(bytes.to_vec())),
-        Some(AgentEvent::Quit) => Ok(NextCommand::Quit),
-        Some(AgentEvent::Closed) => Ok(NextCommand::Closed),
-        None => Err(refused("an empty command frame".into())),
+    // The whole frame is the agent's input at once, so it is one command.
+    let mut driver = Driver::new();
+    let step = driver
+        .step(agent, Input::new(command))
+        .map_err(|e| refused(format!("command: {e}")))?;
+    match step.action {
+        Action::Event(AgentEvent::Command(bytes)) => Ok(NextCommand::Run(bytes.to_vec())),
+        Action::Event(AgentEvent::Quit) => Ok(NextCommand::Quit),
+        Action::Event(AgentEvent::Closed) | Action::Closed(AgentEvent::Closed) => {
+            Ok(NextCommand::Closed)
+        }
+        _ => Err(refused("an empty command frame".into())),
     }
 }
 

@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use wirekit_core::drive::{Action, Driver, Input, StepError};
 use wirekit_core::frame::{FrameConfig, FrameError};
 use wirekit_core::header::FileHeader;
 use wirekit_core::io::DriveError;
 use wirekit_core::transfer::{FileReceiver, FileSender, ReceiveEvent, TransferError};
-use wirekit_core::Machine;
 
 use crate::args::Secs;
 use crate::atomic_file::{AtomicFile, AtomicFileError, ReceiveRules, TargetDir, RECEIVE_BUF_LEN};
@@ -114,9 +114,7 @@ pub fn send(session: Session, file: &Outgoing, profile: Profile, quiet: bool) ->
     let header = FileHeader { filename, filepath: &file.filepath, filesize };
     let mut sender = FileSender::new(framing(profile), &header)
         .map_err(|e| local("cannot send", io::Error::other(e.to_string())))?;
-    let head = sender.output_buf().to_vec();
-    conn.write_all(&head).map_err(|e| drive_error(e, "file header", peer, timeout))?;
-    sender.consume_output(head.len());
+    conn.flush_output(&mut sender).map_err(|e| drive_error(e, "file header", peer, timeout))?;
 
     let mut progress = Progress::new(filename, filesize, quiet);
     let mut recorded: std::result::Result<(), TransferError> = Ok(());
@@ -362,57 +360,52 @@ fn receive_into_dir(
     let mut progress = Progress::new(&name, filesize, opts.quiet);
     let buf_len = usize::try_from(filesize).unwrap_or(usize::MAX).clamp(1, RECEIVE_BUF_LEN);
     let mut buf = vec![0u8; buf_len];
-    let transfer = |e: TransferError| match e {
-        TransferError::Truncated { received, expected } => Error::PeerClosed {
+    let transfer = |e: StepError<TransferError>| match e {
+        StepError::Machine(TransferError::Truncated { received, expected }) => Error::PeerClosed {
             peer: peer.to_owned(),
             detail: format!(
                 "after {received} of {expected} bytes of {name:?}; the partial file was discarded"
             ),
         },
-        other => Error::Protocol { peer: peer.to_owned(), detail: other.to_string() },
+        StepError::Machine(other) => {
+            Error::Protocol { peer: peer.to_owned(), detail: other.to_string() }
+        }
+        StepError::UnexpectedEof => {
+            Error::PeerClosed { peer: peer.to_owned(), detail: "early".into() }
+        }
     };
     let mut rate = RateFloor::new(opts.min_rate, opts.rate_window);
-    while receiver.remaining().unwrap_or(0) > 0 {
-        // Bytes the pump read along with the header first, then straight from the socket.
-        let from_buffer = !conn.buffered().is_empty();
-        let n = if from_buffer {
-            conn.buffered().len()
-        } else {
-            let want = usize::try_from(receiver.remaining().unwrap_or(0)).unwrap_or(usize::MAX);
-            let slot = buf.get_mut(..want.min(buf_len)).unwrap_or(&mut []);
-            let n = embedded_io::Read::read(conn.get_mut(), slot)
-                .map_err(|e| Error::net("receiving from", peer, e, timeout))?;
-            if n == 0 {
-                return Err(match receiver.handle_eof() {
-                    Err(e) => transfer(e),
-                    Ok(_) => Error::PeerClosed { peer: peer.to_owned(), detail: "early".into() },
-                });
-            }
-            n
-        };
-        let input = if from_buffer { conn.buffered() } else { buf.get(..n).unwrap_or(&[]) };
-        let step = receiver.handle_input(input).map_err(transfer)?;
-        if let Some(ReceiveEvent::Body { chunk, .. }) = step.event {
-            file.write_chunk(chunk)?;
-            progress.advance(chunk.len() as u64);
-            rate.record(chunk.len() as u64);
-        }
-        if let Err(got) = rate.check() {
-            return Err(Error::Protocol {
-                peer: peer.to_owned(),
-                detail: format!(
-                    "sent {got} bytes of {name:?} in {} s, under --min-rate {} bytes/s; \
-                     the partial file was discarded",
-                    opts.rate_window.as_secs_f64(),
-                    opts.min_rate
-                ),
-            });
-        }
-        let consumed = step.consumed;
-        if from_buffer {
-            conn.consume_buffered(consumed);
-        }
+    let mut on_body = |chunk: &[u8]| -> Result<()> {
+        file.write_chunk(chunk)?;
+        progress.advance(chunk.len() as u64);
+        rate.record(chunk.len() as u64);
+        rate.check().map_err(|got| Error::Protocol {
+            peer: peer.to_owned(),
+            detail: format!(
+                "sent {got} bytes of {name:?} in {} s, under --min-rate {} bytes/s; \
+                 the partial file was discarded",
+                opts.rate_window.as_secs_f64(),
+                opts.min_rate
+            ),
+        })
+    };
+    // The body through the core's driver: first the bytes the pump read along with the
+    // header, then straight from the socket into `buf` (large reads, no second copy).
+    let mut driver = Driver::new();
+    let (used, mut finished) =
+        feed_body(&mut driver, &mut receiver, conn.buffered(), false, &mut on_body, &transfer)?;
+    conn.consume_buffered(used);
+    while !finished {
+        let want = usize::try_from(receiver.remaining().unwrap_or(0)).unwrap_or(usize::MAX);
+        let slot = buf.get_mut(..want.clamp(1, buf_len)).unwrap_or(&mut []);
+        let n = embedded_io::Read::read(conn.get_mut(), slot)
+            .map_err(|e| Error::net("receiving from", peer, e, timeout))?;
+        let input = buf.get(..n).unwrap_or(&[]);
+        // n == 0 is the peer's close: the driver tells the receiver, which calls it short.
+        let (_, done) = feed_body(&mut driver, &mut receiver, input, n == 0, &mut on_body, &transfer)?;
+        finished = done;
     }
+    drop(on_body);
     // Exactly `filesize` bytes, not more: body bytes already here past the announced size mean
     // a sender that lied about it (the seed's sender closes after the body), so nothing is
     // put in place. Bytes that come later are never read.
@@ -431,14 +424,11 @@ fn receive_into_dir(
             ),
         });
     }
-    match receiver.handle_input(&[]).map_err(transfer)?.event {
-        Some(ReceiveEvent::Complete) => {}
-        _ => {
-            return Err(Error::Protocol {
-                peer: peer.to_owned(),
-                detail: "the transfer did not complete".into(),
-            })
-        }
+    if !receiver.is_complete() {
+        return Err(Error::Protocol {
+            peer: peer.to_owned(),
+            detail: "the transfer did not complete".into(),
+        });
     }
     let path = file.commit()?;
     crate::console::detail(|| {
@@ -450,6 +440,37 @@ fn receive_into_dir(
     // Secure: durable under its final name, so now the close_notify that is the receipt.
     conn.get_mut().0.finish().map_err(|e| Error::net("confirming to", peer, e, timeout))?;
     Ok(Received { path, summary: progress.finish() })
+}
+
+/// Step `receiver` over `input` until it needs more bytes or is finished, handing body
+/// chunks to `on_body`. Returns the bytes it took and whether it finished (header, body and
+/// its `Complete`). Reads never ask for more than the body's remainder, so bytes past the
+/// body can only be in the pump's buffer, where the caller finds them unconsumed.
+fn feed_body(
+    driver: &mut Driver,
+    receiver: &mut FileReceiver,
+    input: &[u8],
+    peer_closed: bool,
+    on_body: &mut impl FnMut(&[u8]) -> Result<()>,
+    fail: &impl Fn(StepError<TransferError>) -> Error,
+) -> Result<(usize, bool)> {
+    let mut used = 0;
+    loop {
+        let rest = input.get(used..).unwrap_or(&[]);
+        let step = driver.step(receiver, Input::new(rest).closed(peer_closed)).map_err(fail)?;
+        used += step.consumed;
+        match step.action {
+            Action::Event(ReceiveEvent::Body { chunk, .. }) => on_body(chunk)?,
+            Action::Event(_) | Action::Closed(_) => {}
+            // A receiver sends nothing; were it to, nobody reads it.
+            Action::Transmit(transmit) => {
+                let len = transmit.bytes().len();
+                transmit.sent(len);
+            }
+            Action::NeedInput | Action::WaitingForCaller { .. } => return Ok((used, false)),
+            Action::Finished => return Ok((used, true)),
+        }
+    }
 }
 
 /// The body's minimum rate: at least `min_rate * window` bytes in every window (a trickle of

@@ -101,7 +101,19 @@ pub enum Error {
         /// The decoder's error.
         source: FrameError,
     },
-    /// The peer broke the protocol (a bad header, a bad reply frame, a cut-off handshake).
+    /// A core machine refused the peer's bytes: the core's own error, kept typed so that a
+    /// caller can match on it ([`CoreError`]).
+    #[error("{peer}: {}{source}", during_prefix(during))]
+    Violation {
+        /// The peer.
+        peer: String,
+        /// The exchange it happened in ("handshake", "reply", "file header").
+        during: String,
+        /// The core machine's error.
+        source: CoreError,
+    },
+    /// The peer broke the protocol in a way no core machine reports (bytes where none may
+    /// come, a file longer than announced, a rate under the floor).
     #[error("{peer}: {detail}")]
     Protocol {
         /// The peer.
@@ -260,6 +272,7 @@ impl Error {
             | Self::NotReading { .. }
             | Self::PeerClosed { .. }
             | Self::Frame { .. }
+            | Self::Violation { .. }
             | Self::Protocol { .. }
             | Self::DemoFailed { .. } => Exit::Failure,
             Self::AuthFailed { .. } => Exit::AuthFailed,
@@ -306,9 +319,7 @@ impl Error {
     pub fn unless_keyed(self, keyed: bool) -> Self {
         let bad_length = match &self {
             Self::Frame { .. } => true,
-            Self::Protocol { detail, .. } => {
-                detail.contains("frame length") || detail.contains("bad reply framing")
-            }
+            Self::Violation { source, .. } => source.is_bad_length(),
             _ => false,
         };
         if keyed || !bad_length {
@@ -338,6 +349,69 @@ impl Error {
             io::ErrorKind::UnexpectedEof => Self::PeerClosed { peer, detail: "early".into() },
             _ => Self::Net { what, peer, source },
         }
+    }
+}
+
+fn during_prefix(during: &str) -> String {
+    if during.is_empty() {
+        String::new()
+    } else {
+        format!("{during}: ")
+    }
+}
+
+/// The core machines' errors, one variant per machine (each a small `Copy` enum), so that
+/// the std adapter's [`Error::Violation`] keeps what went wrong instead of a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    /// The frame decoder's.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// The frame encoder's (a message too long for its length field).
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// A file transfer's (header, body length, short stream).
+    #[error(transparent)]
+    Transfer(#[from] wirekit_core::transfer::TransferError),
+    /// The exec agent's (a command it cannot take, a reply it cannot send).
+    #[error(transparent)]
+    Command(#[from] wirekit_core::command::CommandError),
+    /// The exec controller's (a reply it cannot read).
+    #[error(transparent)]
+    Reply(#[from] wirekit_core::command::ReplyError),
+    /// The seed and mp handshakes'.
+    #[error(transparent)]
+    Auth(#[from] wirekit_core::auth::AuthError),
+    /// The secure profile's channel.
+    #[error(transparent)]
+    Secure(#[from] wirekit_core::secure::SecureError),
+}
+
+impl CoreError {
+    /// A length prefix that made no sense (negative, over the limit, larger than the
+    /// buffer): what a keyed peer's challenge, read as a length, looks like.
+    pub fn is_bad_length(&self) -> bool {
+        let bad = |e: &FrameError| {
+            matches!(
+                e,
+                FrameError::Negative { .. }
+                    | FrameError::Oversize { .. }
+                    | FrameError::BufferTooSmall { .. }
+            )
+        };
+        match self {
+            Self::Frame(e)
+            | Self::Transfer(wirekit_core::transfer::TransferError::Frame(e))
+            | Self::Reply(wirekit_core::command::ReplyError::Frame(e))
+            | Self::Auth(wirekit_core::auth::AuthError::Frame(e)) => bad(e),
+            _ => false,
+        }
+    }
+}
+
+impl From<std::convert::Infallible> for CoreError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
     }
 }
 
@@ -414,11 +488,23 @@ mod tests {
         assert!(keyless.contains("give this side the same key"), "{keyless}");
         let keyed = Error::Frame { peer: "p".into(), source: FrameError::Negative { value: -5 } };
         assert!(!keyed.unless_keyed(true).to_string().contains("same key"));
-        let header = Error::Protocol {
+        let header = Error::Violation {
             peer: "p".into(),
-            detail: "header frame: frame length 1818846754 exceeds the maximum".into(),
+            during: "file header".into(),
+            source: CoreError::Transfer(wirekit_core::transfer::TransferError::Frame(
+                FrameError::Oversize { len: 1818846754, max: 8 << 20 },
+            )),
         };
         assert!(header.unless_keyed(false).to_string().contains("WIREKIT_KEY"));
+        // Typed, so a caller can tell it from the header's JSON being wrong.
+        let json = Error::Violation {
+            peer: "p".into(),
+            during: "file header".into(),
+            source: CoreError::Transfer(wirekit_core::transfer::TransferError::Frame(
+                FrameError::TruncatedPrefix { have: 1, need: 4 },
+            )),
+        };
+        assert!(!json.unless_keyed(false).to_string().contains("WIREKIT_KEY"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use wirekit_core::command::{
     Agent, AgentEvent, CommandError, Controller, ControllerEvent, Mode, ReplyError,
     DEFAULT_MAX_COMMAND_LEN, QUIT,
 };
-use wirekit_core::drive::{Action, Driver, Input};
+use wirekit_core::drive::{Action, Driver, Input, StepError};
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::io::Conn;
 use wirekit_core::io::DriveError;
@@ -30,7 +30,7 @@ use wirekit_core::Machine;
 use crate::cli::Profile;
 use crate::encoding::TextEncoding;
 use crate::error::{Error, Result};
-use crate::link::{drive_error, frame_error, recv_frame_or_close, Link, StdIo, Wire};
+use crate::link::{drive_error, frame_error, recv_frame_or_close, send_error, Link, StdIo, Wire};
 use crate::runner::{run_shell_with, CommandEnv, RunLimits};
 use crate::session::Session;
 
@@ -192,7 +192,7 @@ fn control_on<const N: usize>(
             if let Some(transmit) = Driver::new().poll_transmit(&mut controller) {
                 let len = transmit.bytes().len();
                 conn.send_frame(&framing, transmit.bytes())
-                    .map_err(|e| drive_error(e, "command", peer, timeout))?;
+                    .map_err(|e| send_error(e, "command", peer, timeout))?;
                 transmit.sent(len);
             }
         }
@@ -349,16 +349,17 @@ pub fn serve_agent_with(
                 (Vec::new(), wire.encoding.from_local(e.to_string().as_bytes()).into(), false)
             }
         };
-        let protocol = |e: CommandError| Error::Protocol {
+        let protocol = |e: CommandError| Error::Violation {
             peer: peer.to_owned(),
-            detail: format!("reply to {command:?}: {e}"),
+            during: format!("reply to {command:?}"),
+            source: e.into(),
         };
         if !wire.raw {
             agent.begin_reply_for(&stdout, &stderr).map_err(protocol)?;
-            conn.flush_output(&mut agent).map_err(|e| drive_error(e, "reply", peer, timeout))?;
+            conn.flush_output(&mut agent).map_err(|e| send_error(e, "reply", peer, timeout))?;
         }
         for part in [&stdout, &stderr] {
-            conn.write_all(part).map_err(|e| send_error(e, peer, timeout))?;
+            conn.write_all(part).map_err(|e| send_error(e, "reply", peer, timeout))?;
             agent.record_reply_bytes(part.len()).map_err(protocol)?;
         }
         if wire.raw {
@@ -408,9 +409,16 @@ fn next_framed_command(
     let refused = |detail: String| Error::Protocol { peer: peer.to_owned(), detail };
     // The whole frame is the agent's input at once, so it is one command.
     let mut driver = Driver::new();
-    let step = driver
-        .step(agent, Input::new(command))
-        .map_err(|e| refused(format!("command: {e}")))?;
+    let step = driver.step(agent, Input::new(command)).map_err(|e| match e {
+        StepError::Machine(source) => Error::Violation {
+            peer: peer.to_owned(),
+            during: "command".into(),
+            source: source.into(),
+        },
+        StepError::UnexpectedEof => {
+            Error::PeerClosed { peer: peer.to_owned(), detail: "during the command".into() }
+        }
+    })?;
     match step.action {
         Action::Event(AgentEvent::Command(bytes)) => Ok(NextCommand::Run(bytes.to_vec())),
         Action::Event(AgentEvent::Quit) => Ok(NextCommand::Quit),
@@ -419,14 +427,6 @@ fn next_framed_command(
         }
         _ => Err(refused("an empty command frame".into())),
     }
-}
-
-fn send_error(
-    err: DriveError<std::io::Error, std::convert::Infallible>,
-    peer: &str,
-    timeout: Duration,
-) -> Error {
-    drive_error(err, "reply", peer, timeout)
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use crate::atomic_file::{AtomicFile, AtomicFileError, ReceiveRules, TargetDir, R
 use crate::body::{send_file_to, SendBodyError};
 use crate::cli::Profile;
 use crate::error::{Error, Result};
-use crate::link::drive_error;
+use crate::link::{drive_error, send_error};
 use crate::net::PhaseDeadline;
 use crate::progress::{Progress, Summary};
 use crate::safe_name::NamePolicy;
@@ -114,7 +114,7 @@ pub fn send(session: Session, file: &Outgoing, profile: Profile, quiet: bool) ->
     let header = FileHeader { filename, filepath: &file.filepath, filesize };
     let mut sender = FileSender::new(framing(profile), &header)
         .map_err(|e| local("cannot send", io::Error::other(e.to_string())))?;
-    conn.flush_output(&mut sender).map_err(|e| drive_error(e, "file header", peer, timeout))?;
+    conn.flush_output(&mut sender).map_err(|e| send_error(e, "file header", peer, timeout))?;
 
     let mut progress = Progress::new(filename, filesize, quiet);
     let mut recorded: std::result::Result<(), TransferError> = Ok(());
@@ -154,7 +154,11 @@ pub fn send(session: Session, file: &Outgoing, profile: Profile, quiet: bool) ->
             return Err(local("cannot send", io::Error::other(e.to_string())))
         }
     }
-    recorded.map_err(|e| Error::Protocol { peer: peer.to_owned(), detail: e.to_string() })?;
+    recorded.map_err(|e| Error::Violation {
+        peer: peer.to_owned(),
+        during: "file body".into(),
+        source: e.into(),
+    })?;
     if conn.get_ref().0.is_secure() {
         // The receipt is the receiver's close_notify, which it sends only once the file is
         // durable under its final name; a refusal is a reset or a close without it.
@@ -298,6 +302,7 @@ fn header_too_slow(e: Error, phase: &PhaseDeadline) -> Error {
         | Error::PeerClosed { peer, .. }
         | Error::Frame { peer, .. }
         | Error::Protocol { peer, .. }
+        | Error::Violation { peer, .. }
         | Error::AuthFailed { peer, .. } => peer,
         other => return other,
     };
@@ -333,7 +338,7 @@ fn receive_into_dir(
         .map_err(|e| match e {
             // Said once: "file header: header is not a JSON object", not "file header: file header: …".
             DriveError::Protocol(e @ TransferError::Header(_)) => {
-                Error::Protocol { peer: peer.to_owned(), detail: e.to_string() }
+                Error::Violation { peer: peer.to_owned(), during: String::new(), source: e.into() }
             }
             // Not a byte came (a port probe, a client that gave up): say so plainly.
             DriveError::Protocol(TransferError::Frame(FrameError::TruncatedPrefix {
@@ -368,7 +373,7 @@ fn receive_into_dir(
             ),
         },
         StepError::Machine(other) => {
-            Error::Protocol { peer: peer.to_owned(), detail: other.to_string() }
+            Error::Violation { peer: peer.to_owned(), during: String::new(), source: other.into() }
         }
         StepError::UnexpectedEof => {
             Error::PeerClosed { peer: peer.to_owned(), detail: "early".into() }
@@ -402,10 +407,10 @@ fn receive_into_dir(
             .map_err(|e| Error::net("receiving from", peer, e, timeout))?;
         let input = buf.get(..n).unwrap_or(&[]);
         // n == 0 is the peer's close: the driver tells the receiver, which calls it short.
-        let (_, done) = feed_body(&mut driver, &mut receiver, input, n == 0, &mut on_body, &transfer)?;
+        let (_, done) =
+            feed_body(&mut driver, &mut receiver, input, n == 0, &mut on_body, &transfer)?;
         finished = done;
     }
-    drop(on_body);
     // Exactly `filesize` bytes, not more: body bytes already here past the announced size mean
     // a sender that lied about it (the seed's sender closes after the body), so nothing is
     // put in place. Bytes that come later are never read.

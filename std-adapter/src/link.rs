@@ -6,7 +6,6 @@
 //! [`Conn::drive`] as on a device. Read timeouts stay `io::Error`s of kind `WouldBlock` /
 //! `TimedOut`, which [`drive_error`] turns into "peer sent nothing for N s".
 
-use std::fmt::Display;
 use std::io;
 use std::net::TcpStream;
 use std::time::Duration;
@@ -14,7 +13,7 @@ use std::time::Duration;
 use wirekit_core::frame::{FrameConfig, FrameError};
 use wirekit_core::io::{Conn, DriveError};
 
-use crate::error::Error;
+use crate::error::{CoreError, Error};
 use crate::secure::SecureIo;
 
 /// Receive buffer of a [`Link`]: large enough for any handshake frame or command reply chunk.
@@ -173,9 +172,32 @@ pub fn frame_error(
     }
 }
 
+/// [`drive_error`] for a pump call that only writes (`write_all`, `send_frame`,
+/// `flush_output`): a write that timed out means the peer stopped reading
+/// ([`Error::NotReading`]), not that it sent nothing.
+pub fn send_error<E: Into<CoreError>>(
+    err: DriveError<io::Error, E>,
+    what: &str,
+    peer: &str,
+    timeout: Duration,
+) -> Error {
+    match err {
+        DriveError::Io(e)
+            if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
+        {
+            Error::NotReading {
+                peer: peer.to_owned(),
+                timeout,
+                detail: format!("(sending the {what})"),
+            }
+        }
+        other => drive_error(other, what, peer, timeout),
+    }
+}
+
 /// Turn a pump error into the binary's error. `what` names the exchange ("handshake",
 /// "reply", "file header") for protocol errors and early closes.
-pub fn drive_error<E: Display>(
+pub fn drive_error<E: Into<CoreError>>(
     err: DriveError<io::Error, E>,
     what: &str,
     peer: &str,
@@ -187,7 +209,7 @@ pub fn drive_error<E: Display>(
             Error::net("sending to", peer, io::ErrorKind::WriteZero.into(), timeout)
         }
         DriveError::Protocol(e) => {
-            Error::Protocol { peer: peer.to_owned(), detail: format!("{what}: {e}") }
+            Error::Violation { peer: peer.to_owned(), during: what.to_owned(), source: e.into() }
         }
         DriveError::UnexpectedEof => {
             Error::PeerClosed { peer: peer.to_owned(), detail: format!("during the {what}") }
@@ -254,5 +276,24 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("sent nothing for 7 s"), "{err}");
+    }
+
+    /// Issue 11: a write that timed out is a peer that stopped reading, not a protocol error.
+    #[test]
+    fn a_peer_that_stops_reading_becomes_not_reading() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        stream.set_write_timeout(Some(Duration::from_millis(100))).unwrap();
+        let _held = listener.accept().unwrap(); // never reads
+        let mut conn = link(stream);
+        let chunk = vec![0u8; 1 << 20];
+        let err = loop {
+            if let Err(e) = conn.write_all(&chunk) {
+                break e;
+            }
+        };
+        let err = send_error(err, "message", "p", Duration::from_millis(100));
+        assert!(matches!(err, Error::NotReading { .. }), "{err}");
+        assert!(err.to_string().contains("did not read for 0.1 s (sending the message)"), "{err}");
     }
 }

@@ -446,10 +446,12 @@ fn secure_handshake_failure(
         {
             refused("secure handshake: it reset the connection instead of answering".into())
         }
-        SetupFailure::Handshake(DriveError::Protocol(e)) => Error::Protocol {
+        SetupFailure::Handshake(DriveError::Protocol(e)) => Error::Violation {
             peer: peer.to_owned(),
-            detail: format!("secure handshake: {e}; does it use --profile secure?"),
-        },
+            during: "secure handshake".into(),
+            source: e.into(),
+        }
+        .hinted("does it use --profile secure?"),
         SetupFailure::Handshake(e) => drive_error(e, "secure handshake", peer, timeout),
     }
 }
@@ -519,9 +521,10 @@ pub fn require_trust(outcome: Outcome, peer: &str, source: &KeySource) -> Result
             "it refused our answer: our key ({source}) is not its key; check the key on both sides"
         ),
         Outcome::Failed(e) => {
-            return Err(Error::Protocol {
+            return Err(Error::Violation {
                 peer: peer.to_owned(),
-                detail: format!("handshake: {e}"),
+                during: "handshake".into(),
+                source: e.into(),
             })
         }
     };

@@ -8,7 +8,7 @@ use wirekit_core::frame::FrameConfig;
 
 use crate::cli::Profile;
 use crate::error::{Error, Result};
-use crate::link::{frame_error, read_some, recv_frame_or_close};
+use crate::link::{frame_error, read_some, recv_frame_or_close, send_error};
 use crate::session::Session;
 
 /// Largest frame accepted under `--profile mp`.
@@ -99,10 +99,8 @@ pub fn run_client(
     for (i, message) in messages.iter().enumerate() {
         let reply = match profile {
             Profile::Seed | Profile::Secure => {
-                conn.write_all(message.as_bytes()).map_err(|e| Error::Protocol {
-                    peer: peer.to_owned(),
-                    detail: e.to_string(),
-                })?;
+                conn.write_all(message.as_bytes())
+                    .map_err(|e| send_error(e, "message", peer, timeout))?;
                 let data = read_some(&mut conn)
                     .map_err(|e| Error::net("receiving from", peer, e, timeout))?;
                 if data.is_empty() {
@@ -111,10 +109,8 @@ pub fn run_client(
                 data
             }
             Profile::Mp => {
-                conn.send_frame(&framing, message.as_bytes()).map_err(|e| Error::Protocol {
-                    peer: peer.to_owned(),
-                    detail: e.to_string(),
-                })?;
+                conn.send_frame(&framing, message.as_bytes())
+                    .map_err(|e| send_error(e, "message", peer, timeout))?;
                 frame_buf.resize(MAX_MESSAGE as usize, 0);
                 match recv_frame_or_close(&mut conn, &framing, &mut frame_buf) {
                     Ok(Some(frame)) => frame.to_vec(),

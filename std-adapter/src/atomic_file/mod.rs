@@ -9,7 +9,7 @@
 //! in progress), and only then creates a temporary file `.wirekit-<name>.<random>.part` in
 //! the same directory with `O_CREAT|O_EXCL|O_NOFOLLOW` and mode 0600 (never following a
 //! symlink, never reusing a file, unreadable to others while incomplete). The body is written
-//! with [`AtomicFile::write_chunk`], [`std::io::Write`] or [`AtomicFile::receive_from`];
+//! with [`AtomicFile::write_chunk`] (never more than the announced size);
 //! [`AtomicFile::commit`] gives the file its final mode (the replaced file's, else 0666 less
 //! the umask), `fsync`s it, renames it over the final name and `fsync`s the directory, only
 //! when exactly the announced size arrived. Until then an older file of the final name stays
@@ -21,7 +21,7 @@ mod cleanup;
 mod dir;
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -33,7 +33,7 @@ use cleanup::Registration;
 pub use cleanup::remove_temp_files_on_signals;
 pub use dir::TargetDir;
 
-/// Buffer size for [`AtomicFile::receive_from`]: large, so a fast link is not held back by
+/// Read size for a file body (`file::receive`): large, so a fast link is not held back by
 /// per-call overhead (the seed used 1 KiB).
 pub const RECEIVE_BUF_LEN: usize = 1 << 20;
 
@@ -261,34 +261,6 @@ impl AtomicFile {
         Ok(())
     }
 
-    /// Copy the rest of the body (exactly [`AtomicFile::remaining`] bytes) from `reader`
-    /// through a large buffer, calling `progress` with each chunk's length. Returns the bytes
-    /// read; fewer than remaining means the reader ended early (the caller reports it, and
-    /// dropping `self` discards the partial file).
-    pub fn receive_from<R: Read>(
-        &mut self,
-        reader: &mut R,
-        mut progress: impl FnMut(u64),
-    ) -> Result<u64, ReceiveError> {
-        let mut buf = vec![0u8; RECEIVE_BUF_LEN.min(self.remaining().max(1) as usize)];
-        let mut total = 0u64;
-        while self.remaining() > 0 {
-            let want = buf.len().min(self.remaining() as usize);
-            let Some(slot) = buf.get_mut(..want) else { break };
-            let n = match reader.read(slot) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ReceiveError::Read(e)),
-            };
-            let chunk = buf.get(..n).unwrap_or(&[]);
-            self.write_chunk(chunk).map_err(ReceiveError::Write)?;
-            total += n as u64;
-            progress(n as u64);
-        }
-        Ok(total)
-    }
-
     /// Move the file into place, durably; only when exactly the announced size arrived.
     /// Returns the final path. The order is what makes "saved" true after a power loss:
     /// the file's data and mode are on disk (`fsync`) before the rename makes it visible,
@@ -345,19 +317,6 @@ impl AtomicFile {
     }
 }
 
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_chunk(buf).map_err(|e| match e {
-            AtomicFileError::Io { source, .. } => source,
-            other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
-        })?;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if !self.temp_name.is_empty() {
@@ -368,17 +327,6 @@ impl Drop for AtomicFile {
         let mut pending = self.dir.pending();
         *pending = pending.saturating_sub(self.expected);
     }
-}
-
-/// Why [`AtomicFile::receive_from`] stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum ReceiveError {
-    /// Reading from the peer failed.
-    #[error("receiving the file failed: {0}")]
-    Read(io::Error),
-    /// Writing to disk failed.
-    #[error(transparent)]
-    Write(AtomicFileError),
 }
 
 fn refuse_non_regular(

@@ -61,15 +61,22 @@ pub fn parse_address(word: &str) -> Result<String, String> {
     }
 }
 
+/// `word` split into its number (digits and dots only: `str::parse::<f64>` alone would also
+/// take "inf", "1e3" and "+1") and its unit, both trimmed.
+fn number_and_unit(word: &str) -> (&str, &str) {
+    let trimmed = word.trim();
+    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    (number, unit.trim())
+}
+
 /// clap value parser for `BYTES` (see the module docs).
 pub fn parse_size(word: &str) -> Result<u64, String> {
     let bad = || {
         format!("{word:?} is not a size: give bytes, or a number with K, M, G or T (powers of 1024), e.g. 10M")
     };
-    let trimmed = word.trim();
-    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+    let (number, unit) = number_and_unit(word);
+    let shift = match unit.to_ascii_uppercase().as_str() {
         "" | "B" => 0,
         "K" | "KB" | "KIB" => 10,
         "M" | "MB" | "MIB" => 20,
@@ -109,18 +116,14 @@ pub fn parse_seconds(word: &str) -> Result<Duration, String> {
     let bad = || {
         format!("{word:?} is not a duration: give seconds (fractions allowed, e.g. 1.5) or a number with s, ms, m or h")
     };
-    let trimmed = word.trim();
-    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+    let (number, unit) = number_and_unit(word);
+    let scale = match unit.to_ascii_lowercase().as_str() {
         "" | "s" | "sec" | "secs" => 1.0,
         "ms" => 0.001,
         "m" | "min" => 60.0,
         "h" => 3600.0,
         _ => return Err(bad()),
     };
-    // `str::parse::<f64>` alone would also take "inf", "1e3" and "+1"; the split above has
-    // already limited `number` to digits and dots.
     if number.is_empty() || number == "." || number.matches('.').count() > 1 {
         return Err(bad());
     }

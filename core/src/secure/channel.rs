@@ -737,7 +737,7 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
 /// Free space at the end of `tx` after the pending `tx_out`, compacting it first when that
 /// helps. A function over the fields, so the bytes to seal may borrow other fields.
 fn tx_room(tx: &mut [u8], tx_out: &mut Range<usize>) -> usize {
-    if tx_out.is_empty() {
+    if tx_out.start >= tx_out.end {
         *tx_out = 0..0;
     } else if tx_out.start > 0 {
         tx.copy_within(tx_out.clone(), 0);

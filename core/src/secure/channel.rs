@@ -456,10 +456,14 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
         &mut self.handler
     }
 
-    /// The inner machine and the handler, giving up the channel (a device recycles the
-    /// handler's static buffers for its next connection).
-    pub fn into_parts(self) -> (M, H) {
-        (self.inner, self.handler)
+    /// The inner machine, the handler and the buffers, giving up the channel: a device
+    /// recycles its static buffers (the handler's and the channel's) for its next
+    /// connection. The buffers come back zeroed: no plaintext of this session stays in them.
+    pub fn into_parts(self) -> (M, H, Buffers<'b>) {
+        let Self { rx, tx, inner, handler, .. } = self;
+        rx.fill(0);
+        tx.fill(0);
+        (inner, handler, Buffers { rx, tx })
     }
 
     /// [`SecureChannel::write_plaintext`] of bytes the handler holds (a command reply it

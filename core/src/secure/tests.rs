@@ -852,8 +852,11 @@ fn the_handler_is_reachable_and_its_bytes_are_sealed_from_where_they_are() {
     resp.handler_mut().seen = 0;
     resp.close();
     assert_eq!(resp.write_handler_plaintext(|h| &h.reply), Err(SecureError::AlreadyClosed));
-    let (inner, handler) = resp.into_parts();
+    let (inner, handler, buffers) = resp.into_parts();
     assert_eq!((inner.sent, handler.seen), (0, 0));
+    // Handed back for the next connection, with nothing of this one left in them.
+    assert_eq!((buffers.rx.len(), buffers.tx.len()), (rx_buf_len(1000), 60));
+    assert!(buffers.rx.iter().chain(buffers.tx.iter()).all(|&b| b == 0));
 }
 
 /// Call with no input until the channel has nothing more to say.

@@ -263,9 +263,11 @@ where
         &mut self.pump.machine_mut().handler_mut().0
     }
 
-    /// The service back, e.g. to reuse its static buffers for the next connection.
-    pub fn into_service(self) -> S {
-        self.pump.into_machine().into_parts().1 .0
+    /// The service and the channel's buffers back (zeroed), e.g. to reuse static buffers
+    /// for the next connection.
+    pub fn into_parts(self) -> (S, Buffers<'b>) {
+        let (_, Serve(service), buffers) = self.pump.into_machine().into_parts();
+        (service, buffers)
     }
 
     /// True once the initiator proved the key ([`SecureEvent::Authenticated`]).

@@ -98,7 +98,8 @@ pub use digest::{md5_hex, Md5Sink};
 pub use session::{
     proceeds_after, AgentError, AgentEvent, Authenticate, CommandAgent, CommandController,
     ControllerError, ControllerEvent, Exchange, FileEvent, FileReceive, FileSend, ReceiveError,
-    SendError, Session, SessionError, SessionEvent,
+    SecureAuth, SecureCommandAgent, SecureEvent, SecureFileReceive, SecureSession,
+    SecureSessionError, SendError, Session, SessionError, SessionEvent, DEVICE_PLAINTEXT_LIMIT,
 };
 pub use sink::{BodySink, ByteCounter, SinkFull, SliceSink};
 pub use slot::{OnRefusal, Served, Slot, SlotConfig, SlotNote};

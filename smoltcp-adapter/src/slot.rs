@@ -92,6 +92,14 @@ impl<X: Exchange> OnRefusal for Session<MpHandshake<'_>, X> {
     }
 }
 
+/// A secure session fails on a wrong key (an error, which resets); it never refuses
+/// otherwise.
+impl<S: crate::session::secure::SecureService> OnRefusal for crate::SecureSession<'_, S> {
+    fn reset_now(&self) -> bool {
+        false
+    }
+}
+
 /// Why a [`Slot`] reset its connection (or could not listen), for the device's log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotNote<E> {

@@ -338,6 +338,15 @@ impl Driver {
         &mut self.deadlines
     }
 
+    /// Call the machine on the next [`Driver::step`] even with no input: a caller action
+    /// (a reply finished through a mutator) let it take input it already holds, such as a
+    /// [`SecureChannel`](crate::secure::SecureChannel)'s decrypted plaintext that waited
+    /// for the inner machine. Without it the driver feeds a machine only new bytes or a
+    /// follow-up after an event, and that plaintext would wait for the peer's next record.
+    pub fn wake(&mut self) {
+        self.follow_up = true;
+    }
+
     /// The peer's close has been reported to the machine.
     pub const fn eof_delivered(&self) -> bool {
         self.eof_delivered

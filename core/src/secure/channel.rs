@@ -446,6 +446,60 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
         self.inner
     }
 
+    /// The handler, for what it collected (a sink's digest, a reply buffer).
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// The handler, mutably (state it reads when the next event comes, e.g. a clock).
+    pub fn handler_mut(&mut self) -> &mut H {
+        &mut self.handler
+    }
+
+    /// The inner machine, the handler and the buffers, giving up the channel: a device
+    /// recycles its static buffers (the handler's and the channel's) for its next
+    /// connection. The buffers come back zeroed: no plaintext of this session stays in them.
+    pub fn into_parts(self) -> (M, H, Buffers<'b>) {
+        let Self { rx, tx, inner, handler, .. } = self;
+        rx.fill(0);
+        tx.fill(0);
+        (inner, handler, Buffers { rx, tx })
+    }
+
+    /// [`SecureChannel::write_plaintext`] of bytes the handler holds (a command reply it
+    /// collected), sealed straight from there: the handler cannot be borrowed while the
+    /// channel is, and a device has no room for a copy. `bytes` is called once.
+    pub fn write_handler_plaintext(
+        &mut self,
+        bytes: impl FnOnce(&H) -> &[u8],
+    ) -> Result<usize, SecureError> {
+        if let Phase::Failed(e) = self.phase {
+            return Err(e);
+        }
+        if self.close_requested {
+            return Err(SecureError::AlreadyClosed);
+        }
+        self.seal_pending();
+        if !self.inner.output_buf().is_empty() {
+            return Ok(0);
+        }
+        // Field by field, not through `seal_one`, so `bytes` may borrow the handler.
+        let bytes = bytes(&self.handler);
+        let mut taken = 0;
+        while let Some(rest) = bytes.get(taken..).filter(|rest| !rest.is_empty()) {
+            let room = tx_room(self.tx, &mut self.tx_out);
+            match seal_into(&mut self.phase, self.peer_limit, self.tx, &mut self.tx_out, room, rest)
+            {
+                Some(0) | None => break,
+                Some(n) => taken += n,
+            }
+        }
+        match self.phase {
+            Phase::Failed(e) => Err(e),
+            _ => Ok(taken),
+        }
+    }
+
     /// Seal plaintext the adapter sends itself, after the inner machine's pending output.
     /// Returns how many bytes were taken: 0 when the send buffer is full (flush
     /// [`Machine::output_buf`] and call again) or the handshake is not over yet.
@@ -505,13 +559,7 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
 
     /// Free space at the end of the send buffer, compacting it first when that helps.
     fn tx_room(&mut self) -> usize {
-        if self.tx_out.is_empty() {
-            self.tx_out = 0..0;
-        } else if self.tx_out.start > 0 {
-            self.tx.copy_within(self.tx_out.clone(), 0);
-            self.tx_out = 0..self.tx_out.len();
-        }
-        self.tx.len().saturating_sub(self.tx_out.end)
+        tx_room(self.tx, &mut self.tx_out)
     }
 
     fn write_handshake_message(&mut self) {
@@ -688,6 +736,18 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
         }
         Ok(None)
     }
+}
+
+/// Free space at the end of `tx` after the pending `tx_out`, compacting it first when that
+/// helps. A function over the fields, so the bytes to seal may borrow other fields.
+fn tx_room(tx: &mut [u8], tx_out: &mut Range<usize>) -> usize {
+    if tx_out.start >= tx_out.end {
+        *tx_out = 0..0;
+    } else if tx_out.start > 0 {
+        tx.copy_within(tx_out.clone(), 0);
+        *tx_out = 0..tx_out.len();
+    }
+    tx.len().saturating_sub(tx_out.end)
 }
 
 /// Seal up to one record of `bytes` at `tx[tx_out.end..]` (with `room` bytes free): at most

@@ -799,3 +799,125 @@ fn a_receive_nonce_at_the_reserved_value_ends_the_channel() {
     let next = [&[0u8, 17][..], &[0; 17]].concat();
     assert_eq!(secure_err(feed(&mut resp, &next)), SecureError::NonceExhausted);
 }
+
+/// A handler that keeps a reply of its own, for `write_handler_plaintext`.
+struct Keeps {
+    reply: Vec<u8>,
+    seen: usize,
+}
+impl InnerHandler<Bytes> for Keeps {
+    type Output = ();
+    fn on_inner_event(&mut self, _: &mut Bytes, chunk: &[u8]) -> Option<()> {
+        self.seen += chunk.len();
+        None
+    }
+}
+
+#[test]
+fn the_handler_is_reachable_and_its_bytes_are_sealed_from_where_they_are() {
+    let psk = Psk::derive(KEY).unwrap();
+    let (mut bi, mut br) = (Bufs::new(1000, 2000), Bufs::new(1000, 60));
+    let mut init = bytes_channel(Role::Initiator, KEY, b"tcp", 1000, EPH_I, &mut bi, b"ping");
+    let keeps = Keeps { reply: b"a reply longer than one small record".to_vec(), seen: 0 };
+    let config = config(Role::Responder, b"tcp", 1000);
+    let mut resp =
+        SecureChannel::new(&config, &psk, EPH_R, br.buffers(), Bytes::default(), keeps).unwrap();
+    // Not established yet: nothing can be sealed.
+    assert_eq!(resp.write_handler_plaintext(|h| &h.reply), Ok(0));
+    resp.handle_input(&drain(&mut init)).unwrap();
+    init.handle_input(&drain(&mut resp)).unwrap();
+    let mut wire = Vec::new();
+    // A 60-byte send buffer holds 42 plaintext bytes per record: two rounds for 36 + 0.
+    let mut sent = 0;
+    while sent < resp.handler().reply.len() {
+        let n = resp.write_handler_plaintext(|h| &h.reply[sent..]).unwrap();
+        assert!(n > 0, "the buffer was drained, so a record fits");
+        sent += n;
+        wire.extend(drain(&mut resp));
+    }
+    let events = feed(&mut init, &wire).unwrap();
+    let got: Vec<u8> = events
+        .iter()
+        .filter_map(|e| match e {
+            ChannelEvent::Inner(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .concat();
+    assert_eq!(got, b"a reply longer than one small record");
+    // The initiator's "ping" reaches the responder's handler once it is authenticated.
+    resp.handle_input(&drain(&mut init)).unwrap();
+    feed_all(&mut resp);
+    assert_eq!(resp.handler().seen, 4);
+    resp.handler_mut().seen = 0;
+    resp.close();
+    assert_eq!(resp.write_handler_plaintext(|h| &h.reply), Err(SecureError::AlreadyClosed));
+    let (inner, handler, buffers) = resp.into_parts();
+    assert_eq!((inner.sent, handler.seen), (0, 0));
+    // Handed back for the next connection, with nothing of this one left in them.
+    assert_eq!((buffers.rx.len(), buffers.tx.len()), (rx_buf_len(1000), 60));
+    assert!(buffers.rx.iter().chain(buffers.tx.iter()).all(|&b| b == 0));
+}
+
+/// Call with no input until the channel has nothing more to say.
+fn feed_all<M: Machine, H: InnerHandler<M>>(m: &mut SecureChannel<'_, M, H>)
+where
+    M::Error: 'static,
+{
+    while m.handle_input(&[]).unwrap().event.is_some() {}
+}
+
+#[test]
+fn plaintext_that_waited_for_a_busy_inner_machine_needs_the_drivers_wake() {
+    use crate::command::{Agent, AgentEvent, Mode};
+    use crate::drive::{Action, Driver, Input};
+
+    let psk = Psk::derive(KEY).unwrap();
+    let (mut bi, mut br) = (Bufs::new(1000, 2000), Bufs::new(1000, 2000));
+    let mut init = bytes_channel(Role::Initiator, KEY, b"exec", 1000, EPH_I, &mut bi, b"");
+    let handler = on_event(|_: &mut Agent, event: AgentEvent<'_>| match event {
+        AgentEvent::Command(c) => Some(c.to_vec()),
+        AgentEvent::Quit | AgentEvent::Closed => None,
+    });
+    let config = config(Role::Responder, b"exec", 1000);
+    let agent: Agent = Agent::new(Mode::seed_framed());
+    let mut resp = SecureChannel::new(&config, &psk, EPH_R, br.buffers(), agent, handler).unwrap();
+    resp.handle_input(&drain(&mut init)).unwrap();
+    init.handle_input(&drain(&mut resp)).unwrap();
+    // Two commands, one record each, arrive together.
+    assert_eq!(init.write_plaintext(b"one"), Ok(3));
+    let mut wire = drain(&mut init);
+    assert_eq!(init.write_plaintext(b"two"), Ok(3));
+    wire.extend(drain(&mut init));
+
+    let mut driver = Driver::new();
+    let mut at = 0;
+    let mut commands = Vec::new();
+    // Drive until the driver rests: the first command comes, the second record is taken
+    // into the channel while the agent owes its reply.
+    loop {
+        let step = driver.step(&mut resp, Input::new(&wire[at..])).unwrap();
+        at += step.consumed;
+        match step.action {
+            Action::Event(ChannelEvent::Inner(c)) => commands.push(c),
+            Action::Event(_) => {}
+            Action::NeedInput => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((commands.as_slice(), at), (&[b"one".to_vec()][..], wire.len()));
+    resp.with_inner(|agent| agent.begin_reply(0)).unwrap();
+    let reply = driver.poll_transmit(&mut resp).map(|t| {
+        let n = t.bytes().len();
+        t.sent(n);
+        n
+    });
+    assert_eq!(reply, Some(record_len(4)), "the reply's prefix, sealed");
+    // Every byte of the wire is consumed: without a wake the driver has nothing to feed.
+    assert!(matches!(driver.step(&mut resp, Input::new(&[])).unwrap().action, Action::NeedInput));
+    driver.wake();
+    match driver.step(&mut resp, Input::new(&[])).unwrap().action {
+        Action::Event(ChannelEvent::Inner(c)) => assert_eq!(c, b"two"),
+        other => panic!("expected the second command, got {other:?}"),
+    }
+}

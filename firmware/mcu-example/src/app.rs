@@ -1,5 +1,6 @@
 //! The agent: seed authentication, then a file into an MD5 sink (port 8080) or commands
-//! from a built-in table (port 8090). Each socket goes through `wirekit_smoltcp::Slot`'s
+//! from a built-in table (port 8090); the same inside the secure profile's Noise channel on
+//! 8180 and 8190 (docs/protocol.md section 5, `wirekit --profile secure`). Each socket goes through `wirekit_smoltcp::Slot`'s
 //! lifecycle (listen again after every session and from TIME-WAIT, reset on refusal and on
 //! data after close, reset after 2 min idle, keep-alive every 30 s). Challenges come from
 //! the board's RNG ([`crate::rng`]); without it no connection is served.
@@ -13,20 +14,32 @@ use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, Ipv4Address};
 use wirekit_core::auth::{MutualOrder, Role, RoleKeys, SeedMutual};
 use wirekit_core::command::{Agent, Mode};
 use wirekit_core::frame::FrameConfig;
+use wirekit_core::secure::{rx_buf_len, Buffers, Psk};
 use wirekit_core::transfer::FileReceiver;
 use wirekit_smoltcp::{
     md5_hex, CommandAgent, CommandHandler, CommandOutput, CommandTable, FileEvent, FileReceive,
-    Md5Sink, OutputFull, Session, SessionEvent, SliceOutput, Slot, SlotConfig,
+    Md5Sink, OutputFull, SecureCommandAgent, SecureEvent, SecureFileReceive, Session, SessionEvent,
+    SliceOutput, Slot, SlotConfig, DEVICE_PLAINTEXT_LIMIT,
 };
 
 use crate::device::StubMac;
 use crate::rng::Entropy;
 
-/// The shared key. Real firmware keeps 32 random bytes per device in a protected area.
-const KEY: &[u8] = b"egg";
+/// The shared key. Real firmware keeps 32 random bytes per device in a protected area (the
+/// secure profile refuses keys under 16 bytes; `wirekit keygen` makes 32).
+const KEY: &[u8] = b"mcu-example: 32 bytes, not real";
 /// The seed's file and command ports.
 const FILE_PORT: u16 = 8080;
 const COMMAND_PORT: u16 = 8090;
+/// The same exchanges inside the secure profile's channel.
+const SECURE_FILE_PORT: u16 = 8180;
+const SECURE_COMMAND_PORT: u16 = 8190;
+/// A secure channel's receive buffer: one record of the device's 1,024-byte limit.
+const CHANNEL_RX: usize = rx_buf_len(DEVICE_PLAINTEXT_LIMIT);
+/// The file channel sends message 2 (52 bytes) and close_notify (18) only.
+const FILE_CHANNEL_TX: usize = 64;
+/// The exec channel seals a whole reply (prefix, stdout, stderr) as one record.
+const COMMAND_CHANNEL_TX: usize = 4 + 512 + 64 + 18;
 /// TCP buffers per direction and socket.
 const TCP_BUF: usize = 2048;
 /// The largest header JSON accepted (the core's default is 4096; names on a device are short).
@@ -45,10 +58,10 @@ const TABLE: CommandTable<'static> = CommandTable::new(&[
 /// The socket set's slots. Not all-zero (an empty slot is a `None` with a non-zero tag), so
 /// kept apart from [`Storage`]: one non-zero byte would move a static from `.bss` to `.data`,
 /// whose initial image costs flash.
-pub type SocketSlots = [SocketStorage<'static>; 2];
+pub type SocketSlots = [SocketStorage<'static>; 4];
 
 /// The empty slots.
-pub const EMPTY_SLOTS: SocketSlots = [SocketStorage::EMPTY; 2];
+pub const EMPTY_SLOTS: SocketSlots = [SocketStorage::EMPTY; 4];
 
 /// Buffers with a fixed address, all zero: `.bss`, so `size` counts them as RAM.
 pub struct Storage {
@@ -56,6 +69,14 @@ pub struct Storage {
     file_tx: [u8; TCP_BUF],
     command_rx: [u8; TCP_BUF],
     command_tx: [u8; TCP_BUF],
+    secure_file_rx: [u8; TCP_BUF],
+    secure_file_tx: [u8; TCP_BUF],
+    secure_command_rx: [u8; TCP_BUF],
+    secure_command_tx: [u8; TCP_BUF],
+    file_channel_rx: [u8; CHANNEL_RX],
+    file_channel_tx: [u8; FILE_CHANNEL_TX],
+    command_channel_rx: [u8; CHANNEL_RX],
+    command_channel_tx: [u8; COMMAND_CHANNEL_TX],
     stdout: [u8; 512],
     stderr: [u8; 64],
     mac: StubMac,
@@ -69,6 +90,14 @@ impl Storage {
             file_tx: [0; TCP_BUF],
             command_rx: [0; TCP_BUF],
             command_tx: [0; TCP_BUF],
+            secure_file_rx: [0; TCP_BUF],
+            secure_file_tx: [0; TCP_BUF],
+            secure_command_rx: [0; TCP_BUF],
+            secure_command_tx: [0; TCP_BUF],
+            file_channel_rx: [0; CHANNEL_RX],
+            file_channel_tx: [0; FILE_CHANNEL_TX],
+            command_channel_rx: [0; CHANNEL_RX],
+            command_channel_tx: [0; COMMAND_CHANNEL_TX],
             stdout: [0; 512],
             stderr: [0; 64],
             mac: StubMac::new(),
@@ -94,6 +123,8 @@ impl CommandHandler for Commands {
 
 type FileSession<'k> = Session<SeedMutual<'k>, FileReceive<Md5Sink, HEADER_MAX>>;
 type CommandSession<'k> = Session<SeedMutual<'k>, CommandAgent<'static, Commands, COMMAND_MAX>>;
+type SecureFileSession = SecureFileReceive<'static, Md5Sink, HEADER_MAX>;
+type SecureCommandSession = SecureCommandAgent<'static, 'static, Commands, COMMAND_MAX>;
 
 /// The mutual seed handshake of wirekit's keyed file and exec exchanges, as the accepting
 /// side (docs/protocol.md section 4): check the peer's answer under its role's key first,
@@ -104,7 +135,8 @@ fn accepting(keys: &RoleKeys, challenge: [u8; 32]) -> SeedMutual<'_> {
     SeedMutual::new(verify, prove, MutualOrder::AcceptingSide, challenge)
 }
 
-/// A fresh 32-byte challenge, or `None` (the connection is refused) when the RNG fails.
+/// A fresh 32-byte challenge (or a secure session's ephemeral key), or `None` (the
+/// connection is refused) when the RNG fails.
 fn challenge(rng: &mut impl Entropy) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     rng.fill(&mut out).ok()?;
@@ -117,6 +149,9 @@ struct Device<R> {
     rng: R,
     last_md5: Option<[u8; 16]>,
     reply_buffers: Option<(&'static mut [u8], &'static mut [u8])>,
+    /// The secure channels' buffers, lent to one session each at a time.
+    file_channel: Option<Buffers<'static>>,
+    command_channel: Option<Buffers<'static>>,
 }
 
 /// The main loop. Never returns. `rng` supplies every challenge.
@@ -125,9 +160,31 @@ pub fn run(
     storage: &'static mut Storage,
     rng: impl Entropy,
 ) -> ! {
-    let Storage { file_rx, file_tx, command_rx, command_tx, stdout, stderr, mac } = storage;
+    let Storage {
+        file_rx,
+        file_tx,
+        command_rx,
+        command_tx,
+        secure_file_rx,
+        secure_file_tx,
+        secure_command_rx,
+        secure_command_tx,
+        file_channel_rx,
+        file_channel_tx,
+        command_channel_rx,
+        command_channel_tx,
+        stdout,
+        stderr,
+        mac,
+    } = storage;
     let mut config = Config::new(EthernetAddress([0x02, 0, 0, 0, 0, 0x42]).into());
-    let mut device = Device { rng, last_md5: None, reply_buffers: Some((stdout, stderr)) };
+    let mut device = Device {
+        rng,
+        last_md5: None,
+        reply_buffers: Some((stdout, stderr)),
+        file_channel: Some(Buffers { rx: file_channel_rx, tx: file_channel_tx }),
+        command_channel: Some(Buffers { rx: command_channel_rx, tx: command_channel_tx }),
+    };
     // smoltcp's seed (TCP initial sequence numbers, ports) from the RNG too; zero only if
     // it failed, and then no connection gets a challenge anyway.
     let mut seed = [0u8; 8];
@@ -147,6 +204,17 @@ pub fn run(
         tcp::SocketBuffer::new(&mut command_rx[..]),
         tcp::SocketBuffer::new(&mut command_tx[..]),
     ));
+    let secure_file_handle: SocketHandle = set.add(tcp::Socket::new(
+        tcp::SocketBuffer::new(&mut secure_file_rx[..]),
+        tcp::SocketBuffer::new(&mut secure_file_tx[..]),
+    ));
+    let secure_command_handle: SocketHandle = set.add(tcp::Socket::new(
+        tcp::SocketBuffer::new(&mut secure_command_rx[..]),
+        tcp::SocketBuffer::new(&mut secure_command_tx[..]),
+    ));
+    // The secure profile's PSK, once; `None` (its ports reset every connection) for a key
+    // under 16 bytes.
+    let psk = Psk::derive(KEY).ok();
     // The role keys, derived once from the shared key: the device receives files and runs
     // commands, so no answer it gives is worth anything to another exchange.
     let file_keys = RoleKeys::for_role(KEY, Role::FileReceiver);
@@ -154,6 +222,10 @@ pub fn run(
     let mut files: Slot<FileSession<'_>> = Slot::new(file_handle, FILE_PORT, SlotConfig::DEFAULT);
     let mut commands: Slot<CommandSession<'_>> =
         Slot::new(command_handle, COMMAND_PORT, SlotConfig::DEFAULT);
+    let mut secure_files: Slot<SecureFileSession> =
+        Slot::new(secure_file_handle, SECURE_FILE_PORT, SlotConfig::DEFAULT);
+    let mut secure_commands: Slot<SecureCommandSession> =
+        Slot::new(secure_command_handle, SECURE_COMMAND_PORT, SlotConfig::DEFAULT);
 
     loop {
         iface.poll(now, mac, &mut set);
@@ -200,6 +272,61 @@ pub fn run(
                 |device, session| {
                     let (_, out) = session.into_exchange().into_parts();
                     device.reply_buffers = Some(out.into_buffers());
+                },
+                |_, _, _, _| {},
+            )
+            .busy;
+
+        let socket = set.get_mut::<tcp::Socket>(secure_files.handle());
+        busy |= secure_files
+            .serve(
+                socket,
+                since_boot,
+                &mut device,
+                |device, _peer| {
+                    let psk = psk.as_ref()?;
+                    let ephemeral = challenge(&mut device.rng)?;
+                    let buffers = device.file_channel.take()?;
+                    let receiver = FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
+                    let sink = Md5Sink::with_limit(MAX_FILE);
+                    let limit = DEVICE_PLAINTEXT_LIMIT;
+                    SecureFileReceive::new(limit, psk, ephemeral, buffers, receiver, sink).ok()
+                },
+                |device, session| device.file_channel = Some(session.into_parts().1),
+                |device, session, _peer, event| {
+                    // Committed: the sender's close_notify confirmed the end.
+                    if let SecureEvent::Exchange(FileEvent::Done { .. }) = event {
+                        device.last_md5 = session.sink().digest();
+                    }
+                },
+            )
+            .busy;
+
+        let socket = set.get_mut::<tcp::Socket>(secure_commands.handle());
+        busy |= secure_commands
+            .serve(
+                socket,
+                since_boot,
+                &mut device,
+                |device, _peer| {
+                    let psk = psk.as_ref()?;
+                    // The reply buffers are shared with port 8090: while a session there
+                    // holds them, this connection is refused (and nothing is taken).
+                    if device.reply_buffers.is_none() || device.command_channel.is_none() {
+                        return None;
+                    }
+                    let ephemeral = challenge(&mut device.rng)?;
+                    let buffers = device.command_channel.take()?;
+                    let (stdout, stderr) = device.reply_buffers.take()?;
+                    let handler = Commands { last_md5: device.last_md5 };
+                    let out = SliceOutput::new(stdout, stderr);
+                    let limit = DEVICE_PLAINTEXT_LIMIT;
+                    SecureCommandAgent::new(limit, psk, ephemeral, buffers, handler, out).ok()
+                },
+                |device, session| {
+                    let (service, buffers) = session.into_parts();
+                    device.command_channel = Some(buffers);
+                    device.reply_buffers = Some(service.into_parts().1.into_buffers());
                 },
                 |_, _, _, _| {},
             )

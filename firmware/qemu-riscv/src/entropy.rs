@@ -1,11 +1,98 @@
-//! Challenge bytes for the handshakes on a machine without a hardware RNG.
+//! Randomness for handshake challenges and the secure profile's ephemeral keys.
 //!
-//! **This is NOT a CSPRNG.** QEMU's `virt` machine has no TRNG, so challenges are SHA-256
-//! of a state that mixes the CLINT `mtime` at boot and at each connection, the peer's
-//! address and port, and a counter. That makes every challenge differ (which the seed and
-//! mp handshakes need to stop plain replay), but an attacker who can estimate the timer
-//! can predict them. A real board feeds [`Challenges::new`] and [`Challenges::fill`] from
-//! its TRNG instead (or replaces this type with the TRNG), as docs/protocol.md §3 demands.
+//! [`Entropy`] reads QEMU's virtio entropy device (`-device virtio-rng-device`, backed by
+//! the host's `getrandom`) when the machine has one: that is real entropy, and the only
+//! source the secure profile's ephemeral X25519 keys should come from. Without it (QEMU
+//! started without the device, or the device failing) it falls back to [`Challenges`],
+//! and says so at boot and on every connection that uses it.
+//!
+//! **[`Challenges`] is NOT a CSPRNG.** It is SHA-256 of a state that mixes the CLINT `mtime`
+//! at boot and at each connection, the peer's address and port, and a counter. That makes
+//! every challenge differ (which the seed and mp handshakes need to stop plain replay), but
+//! an attacker who can estimate the timer can predict them, and with them a secure
+//! session's ephemeral key. A real board feeds its TRNG instead, as docs/protocol.md §3
+//! demands.
+
+use virtio_drivers::device::rng::VirtIORng;
+use virtio_drivers::transport::mmio::MmioTransport;
+
+use crate::dma::IdentityHal;
+
+/// The virtio entropy device's driver.
+pub type VirtioRng = VirtIORng<IdentityHal, MmioTransport<'static>>;
+
+/// Where [`Entropy`] gets its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// QEMU's virtio-rng (the host's `getrandom`): real entropy.
+    VirtioRng,
+    /// The timer hash ([`Challenges`]): NOT a CSPRNG.
+    TimerHash,
+}
+
+/// Random bytes from virtio-rng, or the timer hash without one; see the module docs.
+pub struct Entropy {
+    rng: Option<VirtioRng>,
+    fallback: Challenges,
+}
+
+impl Entropy {
+    /// Bytes from `rng` when there is one, else from a timer hash seeded with `boot_noise`.
+    pub fn new(rng: Option<VirtioRng>, boot_noise: &[u8]) -> Self {
+        Self { rng, fallback: Challenges::new(boot_noise) }
+    }
+
+    /// Where the bytes come from now.
+    pub fn source(&self) -> Source {
+        if self.rng.is_some() {
+            Source::VirtioRng
+        } else {
+            Source::TimerHash
+        }
+    }
+
+    /// Fills `out`: from the device, or (no device, or it failed: then for good, with an
+    /// error in the log) from the timer hash mixed with `noise`.
+    pub fn fill(&mut self, noise: &[u8], out: &mut [u8]) {
+        if let Some(rng) = &mut self.rng {
+            match read_all(rng, out) {
+                Ok(()) => return,
+                Err(e) => {
+                    log::error!(
+                        "virtio-rng failed ({e}): falling back to the timer hash, NOT a CSPRNG"
+                    );
+                    self.rng = None;
+                }
+            }
+        }
+        self.fallback.fill(noise, out);
+    }
+
+    /// A fresh array of random bytes.
+    pub fn array<const N: usize>(&mut self, noise: &[u8]) -> [u8; N] {
+        let mut out = [0u8; N];
+        self.fill(noise, &mut out);
+        out
+    }
+}
+
+/// Every byte of `out` from the device (it may hand out fewer per request).
+fn read_all(rng: &mut VirtioRng, out: &mut [u8]) -> Result<(), virtio_drivers::Error> {
+    let mut filled = 0;
+    // A device that keeps answering with nothing is broken: give up after a few tries.
+    let mut empty = 0;
+    while let Some(rest) = out.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+        let n = rng.request_entropy(rest)?;
+        if n == 0 {
+            empty += 1;
+            if empty > 3 {
+                return Err(virtio_drivers::Error::IoError);
+            }
+        }
+        filled += n.min(rest.len());
+    }
+    Ok(())
+}
 
 use sha2::{Digest, Sha256};
 
@@ -50,6 +137,7 @@ impl Challenges {
     }
 
     /// A fresh array of challenge bytes.
+    #[cfg(test)]
     pub fn array<const N: usize>(&mut self, noise: &[u8]) -> [u8; N] {
         let mut out = [0u8; N];
         self.fill(noise, &mut out);

@@ -8,9 +8,9 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address};
 use wirekit_core::datagram::IpVersion;
 use wirekit_smoltcp::unfragmented_max_payload;
 
-use crate::entropy::Challenges;
+use crate::entropy::{Entropy, VirtioRng};
 use crate::idle::Idle;
-use crate::net::{Buffers, VirtioNet};
+use crate::net::{find_transport, Buffers, VirtioNet};
 use crate::services::{self, Services};
 use crate::uart::Uart;
 use crate::{announce, clock, dma, uart};
@@ -37,6 +37,22 @@ macro_rules! singleton {
 fn main() -> ! {
     uart::init_logger(log::LevelFilter::Info);
     log::info!("wirekit-fw-qemu {} booting", env!("CARGO_PKG_VERSION"));
+
+    // The entropy source first (any order works: the scan does not touch other devices).
+    let rng = find_transport(virtio_drivers::transport::DeviceType::EntropySource).and_then(
+        |(base, transport)| match VirtioRng::new(transport) {
+            Ok(mut rng) => {
+                // Polled, never interrupt-driven.
+                rng.disable_interrupts();
+                log::info!("virtio-rng at {base:#x}");
+                Some(rng)
+            }
+            Err(e) => {
+                log::error!("virtio-rng at {base:#x}: {e}");
+                None
+            }
+        },
+    );
 
     let buffers = singleton!(Buffers = Buffers::new());
     let mut dev = match VirtioNet::new(buffers) {
@@ -74,7 +90,7 @@ fn main() -> ! {
     let mut boot_noise = [0u8; 14];
     boot_noise[..8].copy_from_slice(&clock::ticks().to_le_bytes());
     boot_noise[8..].copy_from_slice(&mac.0);
-    let challenges = Challenges::new(&boot_noise);
+    let challenges = Entropy::new(rng, &boot_noise);
     let udp_link_max = unfragmented_max_payload(&dev.capabilities(), IpVersion::V4);
     let keys = singleton!(Option<services::DeviceKeys> = None)
         .insert(services::DeviceKeys::derive(services::KEY));

@@ -27,6 +27,8 @@ const MTU: usize = 1514;
 const VIRTIO_MMIO_BASE: usize = 0x1000_1000;
 /// Distance between virtio MMIO slots.
 const VIRTIO_MMIO_STRIDE: usize = 0x1000;
+/// The DeviceID register of a virtio MMIO slot (after MagicValue and Version).
+const DEVICE_ID_OFFSET: usize = 0x008;
 /// Number of virtio MMIO slots on `virt`.
 const VIRTIO_MMIO_SLOTS: usize = 8;
 
@@ -66,15 +68,29 @@ impl core::fmt::Display for InitError {
 
 /// Scans the virtio MMIO slots and returns the transport of the first network device.
 pub fn find_network_transport() -> Option<(usize, MmioTransport<'static>)> {
+    find_transport(DeviceType::Network)
+}
+
+/// Scans the virtio MMIO slots and returns the transport of the first device of `kind`
+/// (the network card; the entropy source, `-device virtio-rng-device`).
+pub fn find_transport(kind: DeviceType) -> Option<(usize, MmioTransport<'static>)> {
     (0..VIRTIO_MMIO_SLOTS).map(|slot| VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE).find_map(
         |base| {
+            // Look at the device id first: a transport that is made and dropped resets its
+            // device (virtio-drivers' `Drop`), which would stop a device already in use
+            // (the network card, when the entropy source is looked for after it).
+            // SAFETY: every slot is a valid, aligned virtio MMIO region on `virt`; reading
+            // its DeviceID register has no side effects.
+            let id = unsafe { core::ptr::read_volatile((base + DEVICE_ID_OFFSET) as *const u32) };
+            if DeviceType::try_from(id).ok() != Some(kind) {
+                return None;
+            }
             let header = NonNull::new(base as *mut VirtIOHeader)?;
-            // SAFETY: every slot is a valid, aligned virtio MMIO region of
-            // VIRTIO_MMIO_STRIDE bytes on `virt`, used by nothing else. Empty slots
-            // report device id 0, which `new` rejects, dropping the transport.
+            // SAFETY: as above; the slot holds a device of `kind`, claimed once at boot (one
+            // scan per kind).
             let transport = unsafe { MmioTransport::new(header, VIRTIO_MMIO_STRIDE) }.ok()?;
             log::debug!("virtio slot {base:#x}: {:?}", transport.device_type());
-            (transport.device_type() == DeviceType::Network).then_some((base, transport))
+            (transport.device_type() == kind).then_some((base, transport))
         },
     )
 }

@@ -53,8 +53,9 @@ pub fn find_qemu() -> Result<PathBuf, String> {
         })
 }
 
-/// The key the test builds into the image (`WIREKIT_FW_KEY`); the firmware's default too.
-pub const KEY: &str = "egg";
+/// The key the test builds into the image (`WIREKIT_FW_KEY`): 16 bytes or more, so the
+/// secure ports are on (the firmware's default, the seed's `egg`, leaves them off).
+pub const KEY: &str = "wirekit qemu test key, 32 bytes!";
 
 /// Runs `cargo build ARGS` in the workspace with its own target directory `target/<dir>`:
 /// the `cargo test` that runs this test may still hold the lock on the workspace's `target/`.
@@ -210,6 +211,12 @@ pub mod guest {
     pub const COMMAND: u16 = 8090;
     /// UDP hello/bye.
     pub const UDP: u16 = 8096;
+    /// Secure profile: auth.
+    pub const SECURE_AUTH: u16 = 8166;
+    /// Secure profile: a file into the MD5 sink.
+    pub const SECURE_FILE: u16 = 8180;
+    /// Secure profile: framed commands.
+    pub const SECURE_COMMAND: u16 = 8190;
 }
 
 /// Host ports forwarded to the guest's services (`127.0.0.1:host -> guest port`).
@@ -225,6 +232,12 @@ pub struct Forwards {
     pub command: u16,
     /// To [`guest::UDP`] (UDP).
     pub udp: u16,
+    /// To [`guest::SECURE_AUTH`].
+    pub secure_auth: u16,
+    /// To [`guest::SECURE_FILE`].
+    pub secure_file: u16,
+    /// To [`guest::SECURE_COMMAND`].
+    pub secure_command: u16,
 }
 
 impl Forwards {
@@ -232,7 +245,7 @@ impl Forwards {
     /// they differ from each other).
     pub fn free() -> io::Result<Self> {
         let held: Vec<TcpListener> =
-            (0..4).map(|_| TcpListener::bind("127.0.0.1:0")).collect::<io::Result<_>>()?;
+            (0..7).map(|_| TcpListener::bind("127.0.0.1:0")).collect::<io::Result<_>>()?;
         let port = |i: usize| -> io::Result<u16> { Ok(held[i].local_addr()?.port()) };
         Ok(Self {
             auth: port(0)?,
@@ -240,6 +253,9 @@ impl Forwards {
             file: port(2)?,
             command: port(3)?,
             udp: free_port("udp")?,
+            secure_auth: port(4)?,
+            secure_file: port(5)?,
+            secure_command: port(6)?,
         })
     }
 
@@ -250,6 +266,9 @@ impl Forwards {
             (self.mp, guest::MP),
             (self.file, guest::FILE),
             (self.command, guest::COMMAND),
+            (self.secure_auth, guest::SECURE_AUTH),
+            (self.secure_file, guest::SECURE_FILE),
+            (self.secure_command, guest::SECURE_COMMAND),
         ];
         let mut opts: Vec<String> = tcp
             .iter()
@@ -273,6 +292,9 @@ impl Qemu {
             .arg("-serial")
             .arg(format!("file:{}", serial_log.display()))
             .args(["-netdev", &netdev, "-device", "virtio-net-device,netdev=n0"])
+            // Real entropy for challenges and the secure profile's ephemeral keys (the
+            // host's getrandom, through QEMU's default rng backend).
+            .args(["-device", "virtio-rng-device"])
             .arg("-kernel")
             .arg(image)
             .stdin(Stdio::null())

@@ -167,6 +167,52 @@ impl Pc {
             .collect()
     }
 
+    /// `wirekit auth client --profile secure` on the secure auth port (always the binary).
+    pub fn secure_auth(&self, key: &str) -> Ran {
+        println!("secure auth, key {key:?} (wirekit)");
+        let address = at(self.fwd.secure_auth);
+        self.wirekit(&[
+            "auth",
+            "client",
+            "--connect",
+            &address,
+            "--profile",
+            "secure",
+            "--key",
+            key,
+        ])
+    }
+
+    /// `wirekit file send --profile secure` to the secure file port (always the binary).
+    pub fn secure_send_file(&self, path: &Path, key: &str) -> Ran {
+        println!("secure file send {}, key {key:?} (wirekit)", path.display());
+        let path = path.to_string_lossy();
+        let address = at(self.fwd.secure_file);
+        let args =
+            ["file", "send", &path, "--connect", &address, "--profile", "secure", "--key", key];
+        self.wirekit(&args)
+    }
+
+    /// `wirekit exec controller --profile secure -c ...` on the secure command port (always
+    /// the binary). Returns each command's output.
+    pub fn secure_commands(&self, key: &str, commands: &[&str]) -> Result<Vec<String>, Ran> {
+        println!("secure commands {commands:?}, key {key:?} (wirekit)");
+        let address = at(self.fwd.secure_command);
+        let mut args =
+            vec!["exec", "controller", "--connect", &address, "--profile", "secure", "--key", key];
+        for command in commands {
+            args.extend(["-c", command]);
+        }
+        let ran = self.wirekit(&args);
+        if !ran.success() {
+            return Err(ran);
+        }
+        split_controller_output(&ran.stdout, commands.len()).map_err(|why| {
+            println!("    {why}");
+            ran
+        })
+    }
+
     /// `hello` to the UDP port; returns the reply.
     pub fn udp_hello(&self) -> Result<String, String> {
         println!("udp hello ({})", by(self.binary.udp));

@@ -36,6 +36,12 @@ const RUN_LIMIT: Duration = Duration::from_secs(20);
 /// The file: 256 KiB, the device's limit.
 const FILE_LEN: usize = 256 * 1024;
 const WRONG_KEY: &str = "not-the-key";
+/// A wrong key the secure profile accepts as a key (16 bytes or more).
+const SECURE_WRONG_KEY: &str = "not the key, but 16+ bytes long";
+/// The secure file: not a multiple of the device's 1,024-byte record limit.
+const SECURE_FILE_LEN: usize = 200_003;
+/// `wirekit`'s exit code for an authentication failure (a wrong key).
+const EXIT_AUTH: i32 = 5;
 /// Steps the `wirekit` binary drives (all of them; `WIREKIT_FW_TEST_BINARY` can hand some to
 /// the core's machines over `Conn` instead). The readiness probe and the back-to-back burst
 /// always use `Conn` peers: many sessions in milliseconds, and exact replies.
@@ -236,12 +242,22 @@ fn qemu_firmware_serves_the_pc() {
     // 7. UDP hello -> bye.
     assert_eq!(pc.udp_hello().unwrap(), "bye");
 
+    let [_, _, files, _] = stats();
+    assert_eq!(files, 1, "only the authenticated file was taken");
+
+    // 8. The secure profile (ports 8166, 8180, 8190), all through `wirekit --profile secure`.
+    secure_steps(&pc, &log_dir, &stats);
+
     let [ok, rejected, files, commands] = stats();
     println!("device stats: auth ok {ok}, rejected {rejected}, files {files}, commands {commands}");
-    assert_eq!(files, 1, "only the authenticated file was taken");
+    assert_eq!(files, 2, "the plaintext file and the secure one");
 
     let serial = qemu.serial();
     assert!(serial.contains("ready"), "serial log lacks 'ready':\n{serial}");
+    // QEMU was given `-device virtio-rng-device`: the image must have used it, not the
+    // timer hash.
+    assert!(serial.contains("entropy: virtio-rng"), "the image did not find virtio-rng:\n{serial}");
+    assert!(serial.contains("secure profile: auth :8166"), "secure ports off:\n{serial}");
     assert!(!serial.contains("PANIC"), "guest panicked:\n{serial}");
     assert!(Instant::now() < deadline, "over the time budget");
     println!("QEMU part took {:.1}s", start.elapsed().as_secs_f64());
@@ -278,4 +294,60 @@ except AuthenticationError as e:
         println!("python3 Client(authkey={key:?}) -> {}", ran.stdout.trim());
         assert!(ran.success() && ran.stdout.starts_with(want), "python3 mp client: {ran}");
     }
+}
+
+/// Step 8: the secure profile through the `wirekit` binary, checked on the device: its
+/// `stats` counters for the handshakes, its `md5` (asked over the secure command port) for
+/// the file.
+fn secure_steps(pc: &Pc, log_dir: &Path, stats: &dyn Fn() -> [u32; 4]) {
+    let exit_code = |ran: &wirekit_fw_qemu_test::Ran| ran.status.and_then(|s| s.code());
+
+    // auth: both sides prove the key; a wrong key is refused (exit 5) and counted.
+    let [ok0, rejected0, ..] = stats();
+    let ran = pc.secure_auth(KEY);
+    assert!(ran.success(), "secure auth, right key: {ran}");
+    let ran = pc.secure_auth(SECURE_WRONG_KEY);
+    assert_eq!(exit_code(&ran), Some(EXIT_AUTH), "secure auth, wrong key: {ran}");
+    let [ok, rejected, ..] = stats();
+    assert_eq!(ok, ok0 + 2, "secure auth accepted once (and the `stats` session)");
+    assert_eq!(rejected, rejected0 + 1, "secure auth, wrong key: rejected by the device");
+
+    // file: a file into the device's MD5 sink; the digest comes back over the secure
+    // command port.
+    let data = pattern(SECURE_FILE_LEN, 0x77);
+    let file = log_dir.join("qemu-secure.bin");
+    std::fs::write(&file, &data).unwrap();
+    let [_, _, files0, _] = stats();
+    let t = Instant::now();
+    let ran = pc.secure_send_file(&file, KEY);
+    let secs = t.elapsed().as_secs_f64();
+    assert!(ran.success(), "secure file send: {ran}");
+    println!(
+        "secure file transfer: {SECURE_FILE_LEN} B in {secs:.3}s = {:.0} KiB/s (records of at \
+         most 1,024 B to the device; until its close_notify)",
+        SECURE_FILE_LEN as f64 / 1024.0 / secs
+    );
+    let expected = format!("{} {SECURE_FILE_LEN}\n", md5_hex(&data));
+    let md5 = pc.secure_commands(KEY, &["md5"]).unwrap_or_else(|ran| panic!("secure md5: {ran}"));
+    assert_eq!(md5[0], expected, "device MD5 of the secure file vs PC MD5");
+
+    // A wrong key: refused before any byte of the file counts; no file, same digest.
+    let intruder = log_dir.join("qemu-secure-intruder.bin");
+    std::fs::write(&intruder, pattern(4096, 0x13)).unwrap();
+    let ran = pc.secure_send_file(&intruder, SECURE_WRONG_KEY);
+    assert_eq!(exit_code(&ran), Some(EXIT_AUTH), "secure file send, wrong key: {ran}");
+    let ran = pc.secure_commands(SECURE_WRONG_KEY, &["md5"]);
+    let refused = ran.expect_err("a secure command after a wrong key was answered");
+    assert_eq!(exit_code(&refused), Some(EXIT_AUTH), "secure exec, wrong key: {refused}");
+    let [_, _, files, _] = stats();
+    assert_eq!(files, files0 + 1, "one secure file taken, the intruder's not");
+
+    // exec: several commands in one session, an unknown one included.
+    let replies = pc
+        .secure_commands(KEY, &["ver", "md5", "no-such-command", "uptime"])
+        .unwrap_or_else(|ran| panic!("secure exec: {ran}"));
+    assert!(replies[0].starts_with("wirekit-fw-qemu "), "ver: {:?}", replies[0]);
+    assert_eq!(replies[1], expected, "the intruder left no trace");
+    assert_eq!(replies[2], "unknown command\n");
+    assert!(replies[3].starts_with("up "), "uptime: {:?}", replies[3]);
 }

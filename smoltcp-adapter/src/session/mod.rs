@@ -14,6 +14,8 @@
 //!   socket's transmit buffer.
 //! * [`CommandAgent`] / [`CommandController`]: the core's command machines with a handler
 //!   on one side and a reply sink on the other.
+//! * [`secure`]: the same exchanges as the secure profile's responder, inside the core's
+//!   Noise channel ([`SecureAuth`], [`SecureFileReceive`], [`SecureCommandAgent`]).
 //! * [`Session`]: a handshake, then one of the above on the same socket. Bytes the peer sent
 //!   right behind the handshake stay in the socket's receive buffer, because the handshake
 //!   machine consumes only its own.
@@ -30,12 +32,17 @@ use crate::tcp::{Progress, TcpPump};
 mod auth;
 mod command;
 mod file;
+pub mod secure;
 mod sequence;
 
 pub use auth::Authenticate;
 pub use command::AgentEvent;
 pub use command::{AgentError, CommandAgent, CommandController, ControllerError, ControllerEvent};
 pub use file::{FileEvent, FileReceive, FileSend, ReceiveError, SendError};
+pub use secure::{
+    SecureAuth, SecureCommandAgent, SecureEvent, SecureFileReceive, SecureSession,
+    SecureSessionError, DEVICE_PLAINTEXT_LIMIT,
+};
 pub use sequence::{proceeds_after, Session, SessionError, SessionEvent};
 
 /// One exchange on one TCP socket, polled after every `iface.poll(..)`.

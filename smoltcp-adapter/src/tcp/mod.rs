@@ -146,6 +146,12 @@ impl<M: Machine> TcpPump<M> {
         self.machine
     }
 
+    /// Call the machine on the next poll even if no byte arrived (see
+    /// [`Driver::wake`]): a caller action let it take input it holds already.
+    pub fn wake(&mut self) {
+        self.driver.wake();
+    }
+
     /// The peer's close has been reported to the machine.
     pub const fn eof_seen(&self) -> bool {
         self.driver.eof_delivered()

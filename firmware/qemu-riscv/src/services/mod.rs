@@ -7,6 +7,14 @@
 //! | TCP 8080 | seed handshake, then one demo3 file (≤ 256 KiB) into an MD5 sink |
 //! | TCP 8090 | seed handshake, then demo2 (framed) commands from [`commands::Commands`] |
 //! | UDP 8096 | any datagram is answered with `bye` (the seed's UDP server) |
+//! | TCP 8166 | secure profile `auth`: the Noise handshake, then both close_notifies |
+//! | TCP 8180 | secure profile `file`: one file (≤ 256 KiB) into an MD5 sink, committed after the sender's close_notify |
+//! | TCP 8190 | secure profile `exec`: framed commands from [`commands::Commands`] |
+//!
+//! The secure ports (docs/protocol.md section 5) need a key of 16 bytes or more; with a
+//! shorter one (the default `egg`) they reset every connection and the boot log says why.
+//! Their ephemeral keys and every challenge come from [`crate::entropy::Entropy`]:
+//! virtio-rng when QEMU has one, else the timer hash (NOT a CSPRNG; the boot log says which).
 //!
 //! Every TCP port has [`SOCKETS_PER_PORT`] listening sockets, so a new connection finds one
 //! while the previous connections' sockets are still closing. Each socket goes through
@@ -30,14 +38,16 @@ use wirekit_core::auth::{
 use wirekit_core::command::{Agent, Mode};
 use wirekit_core::datagram::{ReplyBudget, ReplyRate};
 use wirekit_core::frame::FrameConfig;
+use wirekit_core::secure::{Buffers, KeyTooShort, Psk};
 use wirekit_core::transfer::FileReceiver;
 use wirekit_smoltcp::{
     proceeds_after, recv_datagram_into, send_datagram, AgentEvent, Authenticate, CommandAgent,
-    FileEvent, FileReceive, Md5Sink, Served, Session, SessionEvent, SliceOutput, Slot, SlotConfig,
-    UdpError,
+    FileEvent, FileReceive, Md5Sink, SecureAuth, SecureCommandAgent, SecureEvent,
+    SecureFileReceive, SecureSessionError, Served, Session, SessionEvent, SliceOutput, Slot,
+    SlotConfig, SlotNote, UdpError, DEVICE_PLAINTEXT_LIMIT,
 };
 
-use crate::entropy::Challenges;
+use crate::entropy::Entropy;
 use commands::{Commands, LastFile, Stats};
 pub use storage::{Metadata, Storage};
 
@@ -54,20 +64,24 @@ const _: () = assert!(!KEY.is_empty(), "WIREKIT_FW_KEY must not be empty");
 /// (8090), and as the accepting side it checks the peer's answer before it answers anything.
 /// The seed auth port (8066) and mp auth (8067) keep the shared key, as their Python and
 /// CPython peers require; they let a peer do nothing but be told "legit".
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct DeviceKeys {
     /// As the file receiver.
     pub file: RoleKeys,
     /// As the exec agent.
     pub exec: RoleKeys,
+    /// The secure profile's PSK (ports 8166, 8180, 8190), or why there is none: the
+    /// profile refuses keys under 16 bytes.
+    pub secure: Result<Psk, KeyTooShort>,
 }
 
 impl DeviceKeys {
-    /// The role keys of `shared`.
+    /// The role keys and the secure PSK of `shared`.
     pub fn derive(shared: &[u8]) -> Self {
         Self {
             file: RoleKeys::for_role(shared, Role::FileReceiver),
             exec: RoleKeys::for_role(shared, Role::ExecAgent),
+            secure: Psk::derive(shared),
         }
     }
 }
@@ -92,13 +106,19 @@ pub const FILE_PORT: u16 = 8080;
 pub const COMMAND_PORT: u16 = 8090;
 /// UDP hello/bye.
 pub const UDP_PORT: u16 = 8096;
+/// Secure profile: auth.
+pub const SECURE_AUTH_PORT: u16 = 8166;
+/// Secure profile: file receive.
+pub const SECURE_FILE_PORT: u16 = 8180;
+/// Secure profile: framed commands.
+pub const SECURE_COMMAND_PORT: u16 = 8190;
 /// The seed's UDP reply.
 const UDP_REPLY: &[u8] = b"bye";
 
 /// Listening sockets per TCP port.
 pub const SOCKETS_PER_PORT: usize = 4;
-/// Socket slots the application needs in its `SocketSet`: four TCP ports and one UDP.
-pub const SOCKET_SLOTS: usize = 4 * SOCKETS_PER_PORT + 1;
+/// Socket slots the application needs in its `SocketSet`: seven TCP ports and one UDP.
+pub const SOCKET_SLOTS: usize = 7 * SOCKETS_PER_PORT + 1;
 
 /// The largest file accepted (the image partition of a small device).
 pub const MAX_FILE: u64 = 256 * 1024;
@@ -116,6 +136,18 @@ type SeedAuth = Authenticate<SeedVerifier<'static>>;
 type MpAuth = Authenticate<MpHandshake<'static>>;
 type Upload = Session<SeedMutual<'static>, FileReceive<Md5Sink, HEADER_MAX>>;
 type Shell = Session<SeedMutual<'static>, CommandAgent<'static, Commands, COMMAND_MAX>>;
+type SecureLogin = SecureAuth<'static>;
+type SecureUpload = SecureFileReceive<'static, Md5Sink, HEADER_MAX>;
+type SecureShell = SecureCommandAgent<'static, 'static, Commands, COMMAND_MAX>;
+/// A command socket's reply buffers, parked between connections.
+type ReplyBuffers = (&'static mut [u8], &'static mut [u8]);
+
+/// A secure socket also parks its channel's buffers (and `P`, e.g. reply buffers) between
+/// connections.
+struct SecureSlot<X, P = ()> {
+    slot: Slot<X>,
+    parked: Option<(Buffers<'static>, P)>,
+}
 
 /// A command socket also parks its reply buffers between connections.
 struct ShellSlot {
@@ -125,12 +157,14 @@ struct ShellSlot {
 
 /// Device state the sessions report into.
 struct State {
-    challenges: Challenges,
+    challenges: Entropy,
     stats: Stats,
     last_file: Option<LastFile>,
     now: Instant,
     /// When the current upload's header arrived, for the throughput line in the log.
     upload_started: [Option<Instant>; SOCKETS_PER_PORT],
+    /// The same for the secure file port.
+    secure_upload_started: [Option<Instant>; SOCKETS_PER_PORT],
     /// Replies the UDP server may still send (one budget for the device: a loop with any
     /// peer ends once it is spent).
     udp_budget: ReplyBudget,
@@ -143,6 +177,9 @@ pub struct Services {
     mp: [Slot<MpAuth>; SOCKETS_PER_PORT],
     file: [Slot<Upload>; SOCKETS_PER_PORT],
     command: [ShellSlot; SOCKETS_PER_PORT],
+    secure_auth: [SecureSlot<SecureLogin>; SOCKETS_PER_PORT],
+    secure_file: [SecureSlot<SecureUpload>; SOCKETS_PER_PORT],
+    secure_command: [SecureSlot<SecureShell, ReplyBuffers>; SOCKETS_PER_PORT],
     udp: SocketHandle,
     /// The largest UDP payload the link carries unfragmented.
     udp_link_max: usize,
@@ -166,11 +203,21 @@ impl Services {
         storage: &'static mut Storage,
         metadata: &'static mut Metadata,
         sockets: &mut SocketSet<'static>,
-        challenges: Challenges,
+        challenges: Entropy,
         keys: &'static DeviceKeys,
         udp_link_max: usize,
     ) -> Self {
-        let Storage { auth, mp, file, command, udp_rx, udp_tx } = storage;
+        let Storage {
+            auth,
+            mp,
+            file,
+            command,
+            secure_auth,
+            secure_file,
+            secure_command,
+            udp_rx,
+            udp_tx,
+        } = storage;
         let mut add =
             |rx: &'static mut [u8], tx: &'static mut [u8]| sockets.add(tcp_socket(rx, tx));
         let auth = auth.each_mut().map(|p| Slot::new(add(&mut p.rx, &mut p.tx), AUTH_PORT, SLOT));
@@ -179,6 +226,24 @@ impl Services {
         let command = command.each_mut().map(|s| ShellSlot {
             slot: Slot::new(add(&mut s.socket.rx, &mut s.socket.tx), COMMAND_PORT, SLOT),
             buffers: Some((&mut s.stdout[..], &mut s.stderr[..])),
+        });
+        let secure_auth = secure_auth.each_mut().map(|s| SecureSlot {
+            slot: Slot::new(add(&mut s.socket.rx, &mut s.socket.tx), SECURE_AUTH_PORT, SLOT),
+            parked: Some((Buffers { rx: &mut s.channel.rx, tx: &mut s.channel.tx }, ())),
+        });
+        let secure_file = secure_file.each_mut().map(|s| SecureSlot {
+            slot: Slot::new(add(&mut s.socket.rx, &mut s.socket.tx), SECURE_FILE_PORT, SLOT),
+            parked: Some((Buffers { rx: &mut s.channel.rx, tx: &mut s.channel.tx }, ())),
+        });
+        let secure_command = secure_command.each_mut().map(|s| {
+            let secure = &mut s.secure;
+            let handle = add(&mut secure.socket.rx, &mut secure.socket.tx);
+            let channel = Buffers { rx: &mut secure.channel.rx, tx: &mut secure.channel.tx };
+            let replies: ReplyBuffers = (&mut s.stdout[..], &mut s.stderr[..]);
+            SecureSlot {
+                slot: Slot::new(handle, SECURE_COMMAND_PORT, SLOT),
+                parked: Some((channel, replies)),
+            }
         });
         let Metadata { udp_rx: rx_meta, udp_tx: tx_meta } = metadata;
         let mut udp_socket = udp::Socket::new(
@@ -193,12 +258,34 @@ impl Services {
             "seed auth :{AUTH_PORT}, mp auth :{MP_PORT}, file :{FILE_PORT} (md5, max {MAX_FILE} B), \
              commands :{COMMAND_PORT}, udp :{UDP_PORT}; {SOCKETS_PER_PORT} sockets per TCP port"
         );
+        match &keys.secure {
+            Ok(_) => log::info!(
+                "secure profile: auth :{SECURE_AUTH_PORT}, file :{SECURE_FILE_PORT}, \
+                 commands :{SECURE_COMMAND_PORT} (record limit {DEVICE_PLAINTEXT_LIMIT} B)"
+            ),
+            Err(e) => log::warn!(
+                "secure profile OFF (:{SECURE_AUTH_PORT}, :{SECURE_FILE_PORT}, \
+                 :{SECURE_COMMAND_PORT} reset every connection): {e}"
+            ),
+        }
+        match challenges.source() {
+            crate::entropy::Source::VirtioRng => {
+                log::info!("entropy: virtio-rng (challenges and ephemeral keys)")
+            }
+            crate::entropy::Source::TimerHash => log::warn!(
+                "entropy: NO virtio-rng device; challenges and ephemeral keys come from a \
+                 timer hash, which is NOT a CSPRNG (start QEMU with -device virtio-rng-device)"
+            ),
+        }
         Self {
             keys,
             auth,
             mp,
             file,
             command,
+            secure_auth,
+            secure_file,
+            secure_command,
             udp,
             udp_link_max,
             state: State {
@@ -207,6 +294,7 @@ impl Services {
                 last_file: None,
                 now: Instant::ZERO,
                 upload_started: [None; SOCKETS_PER_PORT],
+                secure_upload_started: [None; SOCKETS_PER_PORT],
                 udp_budget: ReplyBudget::new(ReplyRate::DEFAULT, 0),
             },
         }
@@ -335,7 +423,123 @@ impl Services {
             );
         }
 
+        busy |= self.run_secure(now_since_boot, sockets);
         busy |= self.udp_hello_bye(sockets);
+        busy
+    }
+
+    /// The secure profile's ports (docs/protocol.md section 5).
+    fn run_secure(
+        &mut self,
+        now_since_boot: core::time::Duration,
+        sockets: &mut SocketSet<'static>,
+    ) -> bool {
+        let state = &mut self.state;
+        let psk = self.keys.secure.as_ref().ok();
+        let mut busy = false;
+
+        for s in &mut self.secure_auth {
+            let SecureSlot { slot, parked } = s;
+            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
+            let mut ctx = (&mut *state, parked);
+            let served = slot.serve(
+                socket,
+                now_since_boot,
+                &mut ctx,
+                |(state, parked), peer| {
+                    let (psk, (buffers, ())) = (psk?, parked.take()?);
+                    let ephemeral = challenge(state, peer);
+                    setup(SecureLogin::new(DEVICE_PLAINTEXT_LIMIT, psk, ephemeral, buffers))
+                },
+                |(_, parked), session| **parked = Some((session.into_parts().1, ())),
+                |(state, _), _, peer, event| match event {
+                    SecureEvent::Authenticated => secure_verdict(state, SECURE_AUTH_PORT, peer),
+                    SecureEvent::Exchange(never) => match never {},
+                },
+            );
+            // The peer as the session saw it: a connection that started and failed in
+            // this one turn has its peer only now.
+            busy |= secure_logged(state, SECURE_AUTH_PORT, slot.peer(), served);
+        }
+
+        for (index, s) in self.secure_file.iter_mut().enumerate() {
+            let SecureSlot { slot, parked } = s;
+            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
+            let mut ctx = (&mut *state, parked);
+            let served = slot.serve(
+                socket,
+                now_since_boot,
+                &mut ctx,
+                |(state, parked), peer| {
+                    let (psk, (buffers, ())) = (psk?, parked.take()?);
+                    let ephemeral = challenge(state, peer);
+                    let receiver = FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
+                    setup(SecureUpload::new(
+                        DEVICE_PLAINTEXT_LIMIT,
+                        psk,
+                        ephemeral,
+                        buffers,
+                        receiver,
+                        Md5Sink::with_limit(MAX_FILE),
+                    ))
+                },
+                |(_, parked), session| **parked = Some((session.into_parts().1, ())),
+                |(state, _), session, peer, event| {
+                    secure_upload_event(state, index, session, peer, event)
+                },
+            );
+            // The peer as the session saw it: a connection that started and failed in
+            // this one turn has its peer only now.
+            busy |= secure_logged(state, SECURE_FILE_PORT, slot.peer(), served);
+        }
+
+        for s in &mut self.secure_command {
+            let SecureSlot { slot, parked } = s;
+            if let Some(session) = slot.session_mut() {
+                let handler = session.handler_mut();
+                handler.now_ms = u64::try_from(state.now.total_millis()).unwrap_or(0);
+                handler.last_file = state.last_file;
+                handler.stats = state.stats;
+            }
+            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
+            let mut ctx = (&mut *state, parked);
+            let served = slot.serve(
+                socket,
+                now_since_boot,
+                &mut ctx,
+                |(state, parked), peer| {
+                    let (psk, (buffers, (stdout, stderr))) = (psk?, parked.take()?);
+                    let ephemeral = challenge(state, peer);
+                    setup(SecureShell::new(
+                        DEVICE_PLAINTEXT_LIMIT,
+                        psk,
+                        ephemeral,
+                        buffers,
+                        Commands::default(),
+                        SliceOutput::new(stdout, stderr),
+                    ))
+                },
+                |(_, parked), session| {
+                    let (service, buffers) = session.into_parts();
+                    let (_, out) = service.into_parts();
+                    **parked = Some((buffers, out.into_buffers()));
+                },
+                |(state, _), session, peer, event| {
+                    match event {
+                        SecureEvent::Authenticated => {
+                            secure_verdict(state, SECURE_COMMAND_PORT, peer)
+                        }
+                        SecureEvent::Exchange(e) => {
+                            command_event(state, peer, SessionEvent::Exchange(e))
+                        }
+                    }
+                    session.handler_mut().stats = state.stats;
+                },
+            );
+            // The peer as the session saw it: a connection that started and failed in
+            // this one turn has its peer only now.
+            busy |= secure_logged(state, SECURE_COMMAND_PORT, slot.peer(), served);
+        }
         busy
     }
 
@@ -384,6 +588,39 @@ impl Services {
         }
         busy
     }
+}
+
+/// A secure session, or `None` (the connection is reset) when our own buffers or limit are
+/// wrong, which the constants rule out.
+fn setup<X>(session: Result<X, wirekit_core::secure::SetupError>) -> Option<X> {
+    session.map_err(|e| log::error!("secure channel setup: {e}")).ok()
+}
+
+/// A secure peer proved the key (its first transport record decrypted).
+fn secure_verdict(state: &mut State, port: u16, peer: IpEndpoint) {
+    state.stats.auth_ok = state.stats.auth_ok.saturating_add(1);
+    log::info!(":{port} {peer}: legit client (secure channel)");
+}
+
+/// [`logged`] for a secure port, counting a wrong key (or a handshake meant for another
+/// service) as a rejected handshake.
+fn secure_logged<IE: core::fmt::Display, SE: core::fmt::Display>(
+    state: &mut State,
+    port: u16,
+    peer: Option<IpEndpoint>,
+    served: Served<SecureSessionError<IE, SE>>,
+) -> bool {
+    if let Some(SlotNote::Failed(e)) = &served.note {
+        if e.is_authentication_failure() {
+            state.stats.auth_rejected = state.stats.auth_rejected.saturating_add(1);
+            match peer {
+                Some(peer) => log::warn!(":{port} {peer}: illegitimate client ({e})"),
+                None => log::warn!(":{port}: illegitimate client ({e})"),
+            }
+            return served.busy;
+        }
+    }
+    logged(port, peer, served)
 }
 
 /// Logs what a slot noted; returns whether it was busy.
@@ -440,6 +677,44 @@ fn command_event(state: &mut State, peer: IpEndpoint, event: SessionEvent<AgentE
     }
 }
 
+fn secure_upload_event(
+    state: &mut State,
+    index: usize,
+    session: &mut SecureUpload,
+    peer: IpEndpoint,
+    event: SecureEvent<FileEvent>,
+) {
+    match event {
+        SecureEvent::Authenticated => secure_verdict(state, SECURE_FILE_PORT, peer),
+        SecureEvent::Exchange(FileEvent::Header { filesize }) => {
+            if let Some(started) = state.secure_upload_started.get_mut(index) {
+                *started = Some(state.now);
+            }
+            let name = session.header().map(|h| h.filename).unwrap_or("?");
+            log::info!("file {name:?} ({filesize} B) from {peer} (secure)");
+        }
+        SecureEvent::Exchange(FileEvent::Done { len }) => {
+            let started = state.secure_upload_started.get_mut(index).and_then(Option::take);
+            file_done(state, session.sink().digest(), len, started);
+        }
+    }
+}
+
+/// A file is committed: remember its digest for `md5`, count it, log it.
+fn file_done(state: &mut State, digest: Option<[u8; 16]>, len: u64, started: Option<Instant>) {
+    if let Some(md5) = digest {
+        state.last_file = Some(LastFile { md5, len });
+    }
+    state.stats.files = state.stats.files.saturating_add(1);
+    let ms = started.map_or(0, |t| (state.now - t).total_millis()).max(1);
+    let hex = wirekit_smoltcp::md5_hex(digest.unwrap_or_default());
+    log::info!(
+        "file done: {len} B in {ms} ms ({} KiB/s), md5 {}",
+        len.saturating_mul(1000) / 1024 / ms,
+        core::str::from_utf8(&hex).unwrap_or("?")
+    );
+}
+
 fn upload_event(
     state: &mut State,
     index: usize,
@@ -457,19 +732,8 @@ fn upload_event(
             log::info!("file {name:?} ({filesize} B) from {peer}");
         }
         SessionEvent::Exchange(FileEvent::Done { len }) => {
-            let digest = session.exchange().sink().digest();
-            if let Some(md5) = digest {
-                state.last_file = Some(LastFile { md5, len });
-            }
-            state.stats.files = state.stats.files.saturating_add(1);
             let started = state.upload_started.get_mut(index).and_then(Option::take);
-            let ms = started.map_or(0, |t| (state.now - t).total_millis()).max(1);
-            let hex = wirekit_smoltcp::md5_hex(digest.unwrap_or_default());
-            log::info!(
-                "file done: {len} B in {ms} ms ({} KiB/s), md5 {}",
-                len.saturating_mul(1000) / 1024 / ms,
-                core::str::from_utf8(&hex).unwrap_or("?")
-            );
+            file_done(state, session.exchange().sink().digest(), len, started);
         }
     }
 }

@@ -12,7 +12,9 @@
 //! * exactly such a stream (nothing after the body) always gives the file, whatever the
 //!   deliveries; any other stream never does, except that bytes after a complete body may
 //!   arrive too late to be seen (the seed's wire has no end marker; `file.rs` says so), and
-//!   then the file is the body all the same;
+//!   then the file is the body all the same. With no chunk sizes the peer writes the whole
+//!   stream and closes before the receiver accepts, so there bytes after the body are always
+//!   seen and always refused;
 //! * a refused transfer leaves an older file of the same name (`keep`) untouched.
 //!
 //! Input: `[config] [k] [k chunk sizes] [peer stream...]`. Config bit 0: mp framing (`!i`)
@@ -99,9 +101,22 @@ fuzz_target!(|data: &[u8]| {
 
     let addr = f.listener.local_addr().unwrap();
     let sizes = chunking.clone();
+    // Whole: the peer writes everything and closes before the receiver accepts, so every
+    // byte is there at its first read and the outcome is exact (bytes after the body are
+    // seen). Otherwise the deliveries race the receiver, as on a real network.
+    let whole = chunking.size(0, usize::MAX) == usize::MAX;
+    let (written_tx, written) = std::sync::mpsc::channel::<()>();
     let peer = std::thread::spawn(move || {
         let mut s = TcpStream::connect(addr).unwrap();
         let _ = s.set_nodelay(true);
+        if whole {
+            s.write_all(&stream).unwrap();
+            s.shutdown(Shutdown::Write).unwrap();
+            let _ = written_tx.send(());
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = s.read(&mut [0u8; 64]);
+            return;
+        }
         let mut at = 0;
         let mut turn = 0;
         while at < stream.len() {
@@ -122,6 +137,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
         let _ = s.read(&mut [0u8; 64]);
     });
+    if whole {
+        written.recv().unwrap();
+    }
     let (conn, _) = f.listener.accept().unwrap();
     let opts = RecvOptions {
         dir: Arc::clone(&f.dir),
@@ -140,6 +158,9 @@ fuzz_target!(|data: &[u8]| {
         "temporary file left: {list:?}"
     );
     match (&got, &file) {
+        (Ok(received), Some((_, _, true))) if whole => {
+            panic!("saved {:?} although bytes followed the body", received.path)
+        }
         (Ok(received), Some((name, body, _))) => {
             assert_eq!(received.path, f.dir_path.join(name));
             assert_eq!(&std::fs::read(&received.path).unwrap(), body, "saved bytes differ");

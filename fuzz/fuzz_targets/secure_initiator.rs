@@ -22,8 +22,8 @@ fuzz_target!(|data: &[u8]| {
     check_vectors();
     let mut u = Unstructured::new(data);
     let config = u.arbitrary::<u8>().unwrap_or(0);
-    let (s, stop, close, small_tx) = setup(Role::Initiator, config);
+    let s = setup(Role::Initiator, config);
     let chunking = Chunking::from_unstructured(&mut u);
     let (honest, wire, twin_msg) = build(&s, &mut u);
-    check(&s, &honest, &wire, &twin_msg, &chunking, stop, close, small_tx);
+    check(&s, &honest, &wire, &twin_msg, &chunking);
 });

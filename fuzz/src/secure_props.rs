@@ -216,13 +216,19 @@ pub struct Setup {
     pub sut: Side,
     /// The peer's side (its key and service may differ from the SUT's).
     pub peer: Side,
+    /// Inner events go to the driver (`ChannelEvent::Inner`) instead of being handled inside.
+    pub stop: bool,
+    /// The side under test closes once the peer's close_notify came.
+    pub close: bool,
+    /// The side under test has the smallest send buffer allowed.
+    pub small_tx: bool,
 }
 
 /// Read the setup from the config byte: bit 0 wrong key, bit 1 wrong service (both on the
 /// honest pair, the side under test keeps the right ones), bits 2-3 limits (the vectors'
 /// 65519/4078, or 64 on either side), bit 4: inner events to the driver, bit 5: the side
 /// under test closes after the peer's close_notify, bit 6: a send buffer of the minimum.
-pub fn setup(sut_role: Role, config: u8) -> (Setup, bool, bool, bool) {
+pub fn setup(sut_role: Role, config: u8) -> Setup {
     let (li, lr) = match (config >> 2) & 3 {
         0 => (65_519, 4078),
         1 => (64, 4078),
@@ -241,7 +247,7 @@ pub fn setup(sut_role: Role, config: u8) -> (Setup, bool, bool, bool) {
     if config & 2 != 0 {
         peer.service = b"exec";
     }
-    (Setup { sut, peer }, config & 16 != 0, config & 32 != 0, config & 64 != 0)
+    Setup { sut, peer, stop: config & 16 != 0, close: config & 32 != 0, small_tx: config & 64 != 0 }
 }
 
 /// The model's handshake of the pair for this setup, computed once per configuration.
@@ -371,17 +377,8 @@ pub enum Ev {
 }
 
 /// Run the side under test over `wire` and check everything against the honest stream.
-pub fn check(
-    setup: &Setup,
-    honest: &Honest,
-    wire: &[u8],
-    twin_msg: &[u8],
-    chunking: &Chunking,
-    stop: bool,
-    close: bool,
-    small_tx: bool,
-) {
-    let sut_side = setup.sut;
+pub fn check(setup: &Setup, honest: &Honest, wire: &[u8], twin_msg: &[u8], chunking: &Chunking) {
+    let Setup { sut: sut_side, stop, close, small_tx, .. } = *setup;
     let mut rx = vec![0u8; rx_buf_len(sut_side.limit)];
     let mut tx = vec![0u8; if small_tx { HANDSHAKE_WIRE_LEN } else { 1 << 17 }];
     let mut sut = channel(&sut_side, &mut rx, &mut tx, stop);
@@ -515,7 +512,7 @@ pub fn check(
 pub fn check_vectors() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let (s, ..) = setup(Role::Responder, 0);
+        let s = setup(Role::Responder, 0);
         let mut u = Unstructured::new(&[]);
         let (honest, _, twin_msg) = build(&s, &mut u);
         assert_eq!(honest.bytes[2..], unhex(VECTOR_MSG1)[..], "message 1 is not the vectors'");

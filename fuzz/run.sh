@@ -39,7 +39,7 @@ dict_for() {
     case "$1" in
         session) echo dict/session.dict ;;
         auth_*) echo dict/auth.dict ;;
-        header_decode | transfer_receiver) echo dict/header.dict ;;
+        header_decode | transfer_receiver | file_receive) echo dict/header.dict ;;
         *) echo "" ;;
     esac
 }

@@ -21,6 +21,8 @@ pub mod auth_props;
 pub mod auth_ref;
 pub mod frame_props;
 pub mod mac;
+pub mod noise_ref;
+pub mod secure_props;
 pub mod transfer_props;
 
 /// How a stream is cut into deliveries.

@@ -149,7 +149,7 @@ fuzz_target!(|data: &[u8]| {
         profile,
         quiet: true,
     };
-    let got = receive(Session::start(conn, 5).unwrap(), &opts, None);
+    let got = receive(Session::start(conn, Duration::from_secs(5)).unwrap(), &opts, None);
     peer.join().unwrap();
 
     let list = entries(f);

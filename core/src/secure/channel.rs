@@ -473,14 +473,7 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
         &mut self,
         bytes: impl FnOnce(&H) -> &[u8],
     ) -> Result<usize, SecureError> {
-        if let Phase::Failed(e) = self.phase {
-            return Err(e);
-        }
-        if self.close_requested {
-            return Err(SecureError::AlreadyClosed);
-        }
-        self.seal_pending();
-        if !self.inner.output_buf().is_empty() {
+        if !self.ready_for_plaintext()? {
             return Ok(0);
         }
         // Field by field, not through `seal_one`, so `bytes` may borrow the handler.
@@ -500,10 +493,10 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
         }
     }
 
-    /// Seal plaintext the adapter sends itself, after the inner machine's pending output.
-    /// Returns how many bytes were taken: 0 when the send buffer is full (flush
-    /// [`Machine::output_buf`] and call again) or the handshake is not over yet.
-    pub fn write_plaintext(&mut self, bytes: &[u8]) -> Result<usize, SecureError> {
+    /// The common start of the adapter's own writes: a failed or closing channel refuses,
+    /// and the inner machine's pending output is sealed first. `false`: it did not all fit,
+    /// so nothing of the adapter's may be sealed yet (the order of the stream).
+    fn ready_for_plaintext(&mut self) -> Result<bool, SecureError> {
         if let Phase::Failed(e) = self.phase {
             return Err(e);
         }
@@ -511,7 +504,14 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
             return Err(SecureError::AlreadyClosed);
         }
         self.seal_pending();
-        if !self.inner.output_buf().is_empty() {
+        Ok(self.inner.output_buf().is_empty())
+    }
+
+    /// Seal plaintext the adapter sends itself, after the inner machine's pending output.
+    /// Returns how many bytes were taken: 0 when the send buffer is full (flush
+    /// [`Machine::output_buf`] and call again) or the handshake is not over yet.
+    pub fn write_plaintext(&mut self, bytes: &[u8]) -> Result<usize, SecureError> {
+        if !self.ready_for_plaintext()? {
             return Ok(0);
         }
         let mut taken = 0;

@@ -5,14 +5,11 @@
 
 use core::fmt;
 use core::marker::PhantomData;
-use core::ops::Range;
 
-use super::handshake::{message_len, CryptoError, HandshakeState, Role, Transport, TAG_LEN};
-use super::key::{Psk, PROLOGUE_PREFIX};
-use super::record::{
-    self, decode_limit, encode_limit, record_len, Assembler, LengthError, LEN_PREFIX,
-    MAX_PLAINTEXT_LIMIT, MIN_PLAINTEXT_LIMIT,
-};
+use super::handshake::{message_len, Role};
+use super::key::Psk;
+use super::record::{record_len, LEN_PREFIX, MAX_PLAINTEXT_LIMIT, MIN_PLAINTEXT_LIMIT};
+use super::wire::{Opened, Phase, Wire};
 use crate::{Handled, Machine};
 
 /// Bytes of each handshake message on the wire: prefix, ephemeral key, 2-byte payload, tag.
@@ -278,14 +275,6 @@ where
     }
 }
 
-enum Phase {
-    /// Initiator: message 1 queued, waiting for message 2. Responder: waiting for message 1.
-    Handshake(HandshakeState),
-    Transport(Transport),
-    /// After an error: nothing more is read or sent.
-    Failed(SecureError),
-}
-
 /// Events owed to the driver, in the order they are handed out.
 #[derive(Debug, Default, Clone, Copy)]
 struct Owed {
@@ -306,22 +295,11 @@ struct Owed {
 /// that receives work: after committing it), which queues close_notify; the channel is done
 /// when it sent its close_notify and received the peer's. The wire closing before the peer's
 /// close_notify is [`SecureError::Truncated`].
+///
+/// Only the feeding of `M` is generic: the handshake and the record layer are one
+/// non-generic [`Wire`], linked once however many exchanges a firmware wraps.
 pub struct SecureChannel<'b, M, H> {
-    role: Role,
-    local_limit: u16,
-    peer_limit: u16,
-    phase: Phase,
-    rx: &'b mut [u8],
-    assembler: Assembler,
-    /// Decrypted plaintext in `rx` the inner machine has not taken yet.
-    plain: Range<usize>,
-    tx: &'b mut [u8],
-    tx_out: Range<usize>,
-    handshake_hash: [u8; 32],
-    authenticated: bool,
-    close_requested: bool,
-    close_sent: bool,
-    peer_close_received: bool,
+    wire: Wire<'b>,
     inner_eof_delivered: bool,
     inner_done_seen: bool,
     owed: Owed,
@@ -340,93 +318,61 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
         inner: M,
         handler: H,
     ) -> Result<Self, SetupError> {
-        let limit = config.max_plaintext;
-        if !(MIN_PLAINTEXT_LIMIT..=MAX_PLAINTEXT_LIMIT).contains(&limit) {
-            return Err(SetupError::LimitOutOfRange { limit });
-        }
-        let need = rx_buf_len(limit);
-        if buffers.rx.len() < need {
-            return Err(SetupError::RxBufferTooSmall { len: buffers.rx.len(), need });
-        }
-        if buffers.tx.len() < MIN_TX_BUF {
-            return Err(SetupError::TxBufferTooSmall { len: buffers.tx.len(), need: MIN_TX_BUF });
-        }
-        let prologue: [&[u8]; 2] = [PROLOGUE_PREFIX, config.service];
-        let handshake = HandshakeState::new(config.role, psk.as_bytes(), &prologue, ephemeral);
-        let mut channel = Self {
-            role: config.role,
-            local_limit: limit,
-            peer_limit: 0,
-            phase: Phase::Handshake(handshake),
-            rx: buffers.rx,
-            assembler: Assembler::default(),
-            plain: 0..0,
-            tx: buffers.tx,
-            tx_out: 0..0,
-            handshake_hash: [0; 32],
-            authenticated: false,
-            close_requested: false,
-            close_sent: false,
-            peer_close_received: false,
+        check_setup(config, &buffers)?;
+        Ok(Self {
+            wire: Wire::new(config, psk, ephemeral, buffers),
             inner_eof_delivered: false,
             inner_done_seen: false,
             owed: Owed::default(),
             inner,
             handler,
-        };
-        if config.role == Role::Initiator {
-            channel.write_handshake_message();
-        }
-        Ok(channel)
+        })
     }
 
     /// Our role.
     pub fn role(&self) -> Role {
-        self.role
+        self.wire.role
     }
 
     /// The plaintext limit we stated.
     pub fn local_limit(&self) -> u16 {
-        self.local_limit
+        self.wire.local_limit
     }
 
     /// The peer's stated plaintext limit, once the handshake is over.
     pub fn peer_limit(&self) -> Option<u16> {
-        matches!(self.phase, Phase::Transport(_)).then_some(self.peer_limit)
+        self.wire.is_transport().then_some(self.wire.peer_limit)
     }
 
     /// True once the handshake is over.
     pub fn is_established(&self) -> bool {
-        matches!(self.phase, Phase::Transport(_))
+        self.wire.is_transport()
     }
 
     /// True once the peer proved the key in this session (see
     /// [`ChannelEvent::PeerAuthenticated`]). A responder trusts nothing before.
     pub fn peer_authenticated(&self) -> bool {
-        self.authenticated
+        self.wire.authenticated
     }
 
     /// Noise's handshake hash, once established: identifies this session (channel binding).
     pub fn handshake_hash(&self) -> Option<[u8; 32]> {
-        self.is_established().then_some(self.handshake_hash)
+        self.is_established().then_some(self.wire.handshake_hash)
     }
 
     /// The error that ended the channel, if any.
     pub fn error(&self) -> Option<SecureError> {
-        match self.phase {
-            Phase::Failed(e) => Some(e),
-            _ => None,
-        }
+        self.wire.error()
     }
 
     /// True once our close_notify is queued.
     pub fn close_sent(&self) -> bool {
-        self.close_sent
+        self.wire.close_sent
     }
 
     /// True once the peer's close_notify arrived.
     pub fn peer_closed(&self) -> bool {
-        self.peer_close_received
+        self.wire.peer_close_received
     }
 
     /// The inner machine, for its getters.
@@ -460,10 +406,8 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
     /// recycles its static buffers (the handler's and the channel's) for its next
     /// connection. The buffers come back zeroed: no plaintext of this session stays in them.
     pub fn into_parts(self) -> (M, H, Buffers<'b>) {
-        let Self { rx, tx, inner, handler, .. } = self;
-        rx.fill(0);
-        tx.fill(0);
-        (inner, handler, Buffers { rx, tx })
+        let Self { wire, inner, handler, .. } = self;
+        (inner, handler, wire.into_buffers())
     }
 
     /// [`SecureChannel::write_plaintext`] of bytes the handler holds (a command reply it
@@ -476,31 +420,17 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
         if !self.ready_for_plaintext()? {
             return Ok(0);
         }
-        // Field by field, not through `seal_one`, so `bytes` may borrow the handler.
-        let bytes = bytes(&self.handler);
-        let mut taken = 0;
-        while let Some(rest) = bytes.get(taken..).filter(|rest| !rest.is_empty()) {
-            let room = tx_room(self.tx, &mut self.tx_out);
-            match seal_into(&mut self.phase, self.peer_limit, self.tx, &mut self.tx_out, room, rest)
-            {
-                Some(0) | None => break,
-                Some(n) => taken += n,
-            }
-        }
-        match self.phase {
-            Phase::Failed(e) => Err(e),
-            _ => Ok(taken),
-        }
+        self.wire.seal_all(bytes(&self.handler))
     }
 
     /// The common start of the adapter's own writes: a failed or closing channel refuses,
     /// and the inner machine's pending output is sealed first. `false`: it did not all fit,
     /// so nothing of the adapter's may be sealed yet (the order of the stream).
     fn ready_for_plaintext(&mut self) -> Result<bool, SecureError> {
-        if let Phase::Failed(e) = self.phase {
+        if let Some(e) = self.wire.error() {
             return Err(e);
         }
-        if self.close_requested {
+        if self.wire.close_requested {
             return Err(SecureError::AlreadyClosed);
         }
         self.seal_pending();
@@ -514,169 +444,59 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
         if !self.ready_for_plaintext()? {
             return Ok(0);
         }
-        let mut taken = 0;
-        while let Some(rest) = bytes.get(taken..).filter(|rest| !rest.is_empty()) {
-            match self.seal_one(rest) {
-                Some(0) | None => break,
-                Some(n) => taken += n,
-            }
-        }
-        match self.phase {
-            Phase::Failed(e) => Err(e),
-            _ => Ok(taken),
-        }
+        self.wire.seal_all(bytes)
     }
 
     /// We send nothing more: queue close_notify behind any pending output. Call it once the
     /// work is committed (a receiving side) or everything was written (a sending side).
     pub fn close(&mut self) {
-        self.close_requested = true;
+        self.wire.close_requested = true;
         self.seal_pending();
     }
 
     /// Jump the send nonce (tests of the never-wrap rule).
     #[cfg(test)]
     pub(crate) fn set_send_nonce(&mut self, nonce: u64) {
-        if let Phase::Transport(transport) = &mut self.phase {
-            transport.send.set_nonce(nonce);
-        }
+        self.wire.set_nonces(Some(nonce), None);
     }
 
     /// Jump the receive nonce (tests of the never-wrap rule).
     #[cfg(test)]
     pub(crate) fn set_recv_nonce(&mut self, nonce: u64) {
-        if let Phase::Transport(transport) = &mut self.phase {
-            transport.recv.set_nonce(nonce);
-        }
-    }
-
-    fn fail(&mut self, error: SecureError) -> SecureError {
-        self.phase = Phase::Failed(error);
-        // Nothing more goes out: not even records already sealed.
-        self.tx_out = 0..0;
-        error
-    }
-
-    /// Free space at the end of the send buffer, compacting it first when that helps.
-    fn tx_room(&mut self) -> usize {
-        tx_room(self.tx, &mut self.tx_out)
-    }
-
-    fn write_handshake_message(&mut self) {
-        let payload = encode_limit(self.local_limit);
-        let _ = self.tx_room();
-        let Phase::Handshake(handshake) = &mut self.phase else { return };
-        let Some(out) = self.tx.get_mut(self.tx_out.end..) else { return };
-        let Some((prefix, body)) = out.split_at_mut_checked(LEN_PREFIX) else { return };
-        let written = match handshake.role() {
-            Role::Initiator => handshake.write_message_1(&payload, body),
-            Role::Responder => handshake.write_message_2(&payload, body),
-        };
-        match written {
-            Ok(n) => {
-                // n is 50: it fits the prefix.
-                prefix.copy_from_slice(&(n as u16).to_be_bytes());
-                self.tx_out.end += LEN_PREFIX + n;
-            }
-            Err(_) => {
-                // Only a too-small buffer can fail here, and `new` checked it.
-                let _ = self.fail(SecureError::HandshakeLength { len: 0 });
-            }
-        }
-    }
-
-    /// Seal up to one record of `bytes` into the send buffer; `Some(bytes taken)` (0 when
-    /// the buffer is full), `None` when not established or failed.
-    fn seal_one(&mut self, bytes: &[u8]) -> Option<usize> {
-        let room = self.tx_room();
-        seal_into(&mut self.phase, self.peer_limit, self.tx, &mut self.tx_out, room, bytes)
+        self.wire.set_nonces(None, Some(nonce));
     }
 
     /// Seal the inner machine's pending output, then close_notify once asked and due.
     fn seal_pending(&mut self) {
-        if !matches!(self.phase, Phase::Transport(_)) || self.close_sent {
+        if !self.wire.is_transport() || self.wire.close_sent {
             return;
         }
         loop {
-            let room = self.tx_room();
             let out = self.inner.output_buf();
             if out.is_empty() {
                 break;
             }
-            match seal_into(&mut self.phase, self.peer_limit, self.tx, &mut self.tx_out, room, out)
-            {
+            match self.wire.seal_one(out) {
                 Some(0) | None => return,
                 Some(n) => self.inner.consume_output(n),
             }
         }
-        if self.close_requested && self.tx_room() >= record_len(0) && self.seal_one(&[]).is_some() {
-            self.close_sent = true;
-        }
+        self.wire.close_if_due();
     }
 
-    /// A whole message is in `rx[LEN_PREFIX..LEN_PREFIX + len]`: open it.
+    /// A whole message is buffered: open it; the event it makes due, if any.
     fn on_message(&mut self, len: usize) -> Result<Option<ChannelEvent<H::Output>>, SecureError> {
-        let Some(body) = self.rx.get_mut(LEN_PREFIX..LEN_PREFIX + len) else {
-            return Err(self.fail(SecureError::Truncated));
-        };
-        match &mut self.phase {
-            Phase::Failed(e) => Err(*e),
-            Phase::Handshake(handshake) => {
-                let read = match handshake.role() {
-                    Role::Initiator => handshake.read_message_2(body),
-                    Role::Responder => handshake.read_message_1(body),
-                };
-                let payload = match read {
-                    Ok(range) => body.get(range).unwrap_or(&[]),
-                    Err(CryptoError::Tag) => return Err(self.fail(SecureError::HandshakeAuth)),
-                    Err(_) => {
-                        let len = len as u16;
-                        return Err(self.fail(SecureError::HandshakeLength { len }));
-                    }
-                };
-                let Some(peer_limit) = decode_limit(payload) else {
-                    return Err(self.fail(SecureError::HandshakePayload));
-                };
-                self.peer_limit = peer_limit;
-                self.assembler.reset();
-                if handshake.role() == Role::Responder {
-                    self.write_handshake_message();
-                }
-                let Phase::Handshake(handshake) = &self.phase else { return Ok(None) };
-                self.handshake_hash = handshake.handshake_hash();
-                let transport = handshake.split();
-                self.phase = Phase::Transport(transport);
-                // Message 2 decrypting proves the responder; message 1 proves nothing yet.
-                self.authenticated = self.role == Role::Initiator;
-                self.owed.authenticated = self.authenticated;
+        match self.wire.open(len)? {
+            Opened::Established { peer_limit } => {
+                self.owed.authenticated = self.wire.authenticated;
                 self.seal_pending();
                 Ok(Some(ChannelEvent::Established { peer_limit }))
             }
-            Phase::Transport(transport) => {
-                let n = match record::open(&mut transport.recv, body) {
-                    Ok(n) => n,
-                    Err(CryptoError::NonceExhausted) => {
-                        return Err(self.fail(SecureError::NonceExhausted))
-                    }
-                    Err(_) => return Err(self.fail(SecureError::RecordTag)),
-                };
-                self.assembler.reset();
-                if n == 0 {
-                    self.peer_close_received = true;
-                } else {
-                    self.plain = LEN_PREFIX..LEN_PREFIX + n;
-                }
-                if !self.authenticated {
-                    self.authenticated = true;
-                    return Ok(Some(ChannelEvent::PeerAuthenticated));
-                }
-                Ok(None)
-            }
+            Opened::Record { first_proof: true } => Ok(Some(ChannelEvent::PeerAuthenticated)),
+            Opened::Record { first_proof: false } => Ok(None),
         }
     }
 
-    /// Feed pending plaintext (and, after close_notify, the end of it) to the inner machine
-    /// until it stalls or its handler returns a value.
     /// The event owed to the caller now, if any: authentication, the inner machine's next
     /// event, its end, the peer's close (in that order).
     fn pending_event(&mut self) -> Result<Option<ChannelEvent<H::Output>>, ChannelError<M::Error>> {
@@ -686,7 +506,7 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
         }
         // The inner machine sees nothing until the peer is authenticated (a responder's
         // message 1 can be a replay), and only plaintext that decrypted.
-        if self.authenticated {
+        if self.wire.authenticated {
             if let Some(event) = self.feed_inner()? {
                 return Ok(Some(event));
             }
@@ -704,14 +524,16 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
         Ok(None)
     }
 
+    /// Feed pending plaintext (and, after close_notify, the end of it) to the inner machine
+    /// until it stalls or its handler returns a value.
     fn feed_inner(&mut self) -> Result<Option<ChannelEvent<H::Output>>, ChannelError<M::Error>> {
         loop {
-            // A block, so the event (which borrows `rx`) is gone before sealing.
+            // A block, so the event (which borrows the receive buffer) is gone before sealing.
             let output = {
-                let plain = self.rx.get(self.plain.clone()).unwrap_or(&[]);
+                let (plain, cursor) = self.wire.plain_and_cursor();
                 let Handled { consumed, event } =
                     self.inner.handle_input(plain).map_err(ChannelError::Inner)?;
-                self.plain.start = (self.plain.start + consumed).min(self.plain.end);
+                cursor.start = (cursor.start + consumed).min(cursor.end);
                 match event {
                     Some(event) => self.handler.on_inner_event(&mut self.inner, event),
                     None if consumed > 0 => None,
@@ -724,7 +546,8 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
             }
         }
         self.seal_pending();
-        if self.plain.is_empty() && self.peer_close_received && !self.inner_eof_delivered {
+        if self.wire.plain.is_empty() && self.wire.peer_close_received && !self.inner_eof_delivered
+        {
             self.inner_eof_delivered = true;
             self.owed.peer_closed = true;
             let event = self.inner.handle_eof().map_err(ChannelError::Inner)?;
@@ -738,47 +561,20 @@ impl<'b, M: Machine, H: InnerHandler<M>> SecureChannel<'b, M, H> {
     }
 }
 
-/// Free space at the end of `tx` after the pending `tx_out`, compacting it first when that
-/// helps. A function over the fields, so the bytes to seal may borrow other fields.
-fn tx_room(tx: &mut [u8], tx_out: &mut Range<usize>) -> usize {
-    if tx_out.start >= tx_out.end {
-        *tx_out = 0..0;
-    } else if tx_out.start > 0 {
-        tx.copy_within(tx_out.clone(), 0);
-        *tx_out = 0..tx_out.len();
+/// The caller's part of setting up: a limit in range and buffers that hold a message.
+fn check_setup(config: &Config<'_>, buffers: &Buffers<'_>) -> Result<(), SetupError> {
+    let limit = config.max_plaintext;
+    if !(MIN_PLAINTEXT_LIMIT..=MAX_PLAINTEXT_LIMIT).contains(&limit) {
+        return Err(SetupError::LimitOutOfRange { limit });
     }
-    tx.len().saturating_sub(tx_out.end)
-}
-
-/// Seal up to one record of `bytes` at `tx[tx_out.end..]` (with `room` bytes free): at most
-/// the peer's limit and what fits. A function over the fields, not a method, so the bytes may
-/// be borrowed from the inner machine. A nonce that would wrap fails the channel.
-fn seal_into(
-    phase: &mut Phase,
-    peer_limit: u16,
-    tx: &mut [u8],
-    tx_out: &mut Range<usize>,
-    room: usize,
-    bytes: &[u8],
-) -> Option<usize> {
-    let Phase::Transport(transport) = phase else { return None };
-    let max = room.saturating_sub(record_len(0)).min(usize::from(peer_limit));
-    let n = bytes.len().min(max);
-    if n == 0 && !bytes.is_empty() {
-        return Some(0);
+    let need = rx_buf_len(limit);
+    if buffers.rx.len() < need {
+        return Err(SetupError::RxBufferTooSmall { len: buffers.rx.len(), need });
     }
-    let out = tx.get_mut(tx_out.end..)?;
-    match record::seal(&mut transport.send, bytes.get(..n)?, out) {
-        Ok(len) => {
-            tx_out.end += len;
-            Some(n)
-        }
-        Err(_) => {
-            *phase = Phase::Failed(SecureError::NonceExhausted);
-            *tx_out = 0..0;
-            None
-        }
+    if buffers.tx.len() < MIN_TX_BUF {
+        return Err(SetupError::TxBufferTooSmall { len: buffers.tx.len(), need: MIN_TX_BUF });
     }
+    Ok(())
 }
 
 impl<M: Machine, H: InnerHandler<M>> Machine for SecureChannel<'_, M, H>
@@ -792,42 +588,25 @@ where
         &mut self,
         input: &[u8],
     ) -> Result<Handled<ChannelEvent<H::Output>>, ChannelError<M::Error>> {
-        if let Phase::Failed(e) = self.phase {
+        if let Some(e) = self.wire.error() {
             return Err(e.into());
         }
         if let Some(event) = self.pending_event()? {
             return Ok(Handled::event(0, event));
         }
-        if self.peer_close_received {
+        if self.wire.peer_close_received {
             if !input.is_empty() {
-                return Err(self.fail(SecureError::DataAfterClose).into());
+                return Err(self.wire.fail(SecureError::DataAfterClose).into());
             }
             return Ok(Handled::consumed(0));
         }
-        if !self.plain.is_empty() || input.is_empty() {
+        if !self.wire.plain.is_empty() || input.is_empty() {
             // The inner machine has not taken the last record yet (it waits for a caller
             // action): take no more, so a slow consumer pushes back on the peer.
             return Ok(Handled::consumed(0));
         }
-        let (min, max) = match self.phase {
-            Phase::Handshake(_) => (message_len(0), self.rx.len() - LEN_PREFIX),
-            _ => (TAG_LEN, usize::from(self.local_limit) + TAG_LEN),
-        };
-        let handshaking = matches!(self.phase, Phase::Handshake(_));
-        let gathered = match self.assembler.take(self.rx, input, min, max) {
-            Ok(g) => g,
-            Err(LengthError::TooLong(len) | LengthError::TooShort(len)) if handshaking => {
-                return Err(self.fail(SecureError::HandshakeLength { len }).into())
-            }
-            Err(LengthError::TooLong(len)) => {
-                let max = self.local_limit + TAG_LEN as u16;
-                return Err(self.fail(SecureError::RecordTooLong { len, max }).into());
-            }
-            Err(LengthError::TooShort(len)) => {
-                return Err(self.fail(SecureError::RecordTooShort { len }).into())
-            }
-        };
-        let event = match gathered.complete {
+        let (consumed, complete) = self.wire.gather(input)?;
+        let event = match complete {
             // A record that completed without an event of its own may have made one due
             // (the inner machine's next event, the peer's close): report it in this call,
             // since a driver calls again with no input only after an event.
@@ -837,50 +616,43 @@ where
             },
             None => None,
         };
-        Ok(Handled { consumed: gathered.consumed, event })
+        Ok(Handled { consumed, event })
     }
 
     fn handle_eof(&mut self) -> Result<Option<ChannelEvent<H::Output>>, ChannelError<M::Error>> {
-        let error = match &self.phase {
-            Phase::Failed(e) => return Err((*e).into()),
-            Phase::Handshake(_) if self.role == Role::Initiator && self.assembler.is_idle() => {
-                SecureError::Refused
-            }
-            Phase::Handshake(_) => SecureError::HandshakeCut,
-            Phase::Transport(_) if self.peer_close_received => return Ok(None),
-            Phase::Transport(_) => SecureError::Truncated,
-        };
-        Err(self.fail(error).into())
+        self.wire.eof()?;
+        Ok(None)
     }
 
     fn output_buf(&self) -> &[u8] {
-        self.tx.get(self.tx_out.clone()).unwrap_or(&[])
+        self.wire.output()
     }
 
     fn consume_output(&mut self, n: usize) {
-        self.tx_out.start = self.tx_out.start.saturating_add(n).min(self.tx_out.end);
+        self.wire.consume_output(n);
         self.seal_pending();
     }
 
     fn is_done(&self) -> bool {
-        match self.phase {
+        match self.wire.phase {
             Phase::Failed(_) => true,
-            _ => self.close_sent && self.inner_eof_delivered && !self.owed.peer_closed,
+            _ => self.wire.close_sent && self.inner_eof_delivered && !self.owed.peer_closed,
         }
     }
 }
 
 impl<M: fmt::Debug, H> fmt::Debug for SecureChannel<'_, M, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let wire = &self.wire;
         f.debug_struct("SecureChannel")
-            .field("role", &self.role)
-            .field("local_limit", &self.local_limit)
-            .field("peer_limit", &self.peer_limit)
-            .field("established", &matches!(self.phase, Phase::Transport(_)))
-            .field("authenticated", &self.authenticated)
-            .field("close_sent", &self.close_sent)
-            .field("peer_closed", &self.peer_close_received)
-            .field("failed", &matches!(self.phase, Phase::Failed(_)))
+            .field("role", &wire.role)
+            .field("local_limit", &wire.local_limit)
+            .field("peer_limit", &wire.peer_limit)
+            .field("established", &wire.is_transport())
+            .field("authenticated", &wire.authenticated)
+            .field("close_sent", &wire.close_sent)
+            .field("peer_closed", &wire.peer_close_received)
+            .field("failed", &wire.error().is_some())
             .field("inner", &self.inner)
             .finish()
     }

@@ -17,6 +17,7 @@ pub mod channel;
 pub mod handshake;
 pub mod key;
 pub mod record;
+mod wire;
 
 #[cfg(test)]
 mod tests;

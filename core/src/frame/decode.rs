@@ -68,7 +68,8 @@ pub enum FrameEvent<'i> {
 /// buffered, and a payload is never buffered at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RxState {
-    /// Collecting the length field; `need` grows from 4 to 12 on the mp `-1` marker.
+    /// Collecting the length field; `need` grows from 4 to 12 on the mp `-1` marker. An array,
+    /// not `heapless::Vec`: the state is `Copy`.
     Prefix { buf: [u8; MAX_PREFIX_LEN], have: u8, need: u8 },
     /// Handing out payload bytes; `End` is due when `remaining` reaches 0.
     Payload { len: u64, remaining: u64 },

@@ -22,6 +22,8 @@ pub enum EncodeError {
 }
 
 /// An encoded length prefix, small enough to live on the stack.
+///
+/// An array and a `u8` length, not `heapless::Vec`: that is not `Copy` and keeps a `usize`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Prefix {
     bytes: [u8; MAX_PREFIX_LEN],

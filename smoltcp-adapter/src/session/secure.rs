@@ -39,6 +39,7 @@ use wirekit_core::secure::{
 use wirekit_core::transfer::{FileReceiver, ReceiveEvent};
 use wirekit_core::{Handled, Machine};
 
+use super::file::Upload;
 use super::{poll_rounds, AgentEvent, Exchange, FileEvent};
 use crate::command::{CommandHandler, SliceOutput};
 use crate::sink::BodySink;
@@ -469,30 +470,29 @@ impl<'b> SecureAuth<'b> {
 /// `abort`.
 #[derive(Debug)]
 pub struct FileService<S, const N: usize = MAX_HEADER_LEN> {
-    sink: S,
-    finished: bool,
+    upload: Upload<S>,
     _header: PhantomData<[u8; N]>,
 }
 
 impl<S: BodySink, const N: usize> FileService<S, N> {
     /// Receive into `sink`.
     pub const fn new(sink: S) -> Self {
-        Self { sink, finished: false, _header: PhantomData }
+        Self { upload: Upload::new(sink), _header: PhantomData }
     }
 
     /// The sink.
     pub const fn sink(&self) -> &S {
-        &self.sink
+        self.upload.sink()
     }
 
     /// The sink, mutably.
     pub fn sink_mut(&mut self) -> &mut S {
-        &mut self.sink
+        self.upload.sink_mut()
     }
 
     /// The sink back.
     pub fn into_sink(self) -> S {
-        self.sink
+        self.upload.into_sink()
     }
 }
 
@@ -507,31 +507,19 @@ impl<S: BodySink, const N: usize> SecureService for FileService<S, N> {
         receiver: &mut FileReceiver<N>,
         event: ReceiveEvent<'_>,
     ) -> Option<Result<FileEvent, S::Error>> {
-        match event {
-            ReceiveEvent::Header { filesize } => {
-                let started = receiver.header().map_or(Ok(()), |header| self.sink.start(&header));
-                Some(started.map(|()| FileEvent::Header { filesize }))
-            }
-            ReceiveEvent::Body { chunk, .. } => self.sink.write(chunk).err().map(Err),
-            // Not committed yet: that waits for the sender's close_notify.
-            ReceiveEvent::Complete => None,
-        }
+        // `Complete` is not committed here: that waits for the sender's close_notify.
+        self.upload.deliver(receiver, event).transpose()
     }
 
     fn commit(
         channel: &mut SecureChannel<'_, FileReceiver<N>, Serve<Self>>,
     ) -> Result<Option<FileEvent>, S::Error> {
         let len = channel.inner().received();
-        let service = &mut channel.handler_mut().0;
-        service.sink.finish()?;
-        service.finished = true;
-        Ok(Some(FileEvent::Done { len }))
+        channel.handler_mut().0.upload.finish(len).map(Some)
     }
 
     fn abort(&mut self) {
-        if !self.finished {
-            self.sink.abort();
-        }
+        self.upload.abort();
     }
 }
 

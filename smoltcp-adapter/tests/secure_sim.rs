@@ -10,8 +10,8 @@ mod sim;
 use std::fmt::Debug;
 
 use machines::{md5_of, test_bytes, DigestSink};
-use sim::{connect_tcp, Faults, Flow, Limits, Sim};
-use smoltcp::iface::{SocketHandle, SocketSet};
+use sim::{connect_tcp, Faults, Flow, Limits, Peer, Sim};
+use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::header::FileHeader;
@@ -230,59 +230,7 @@ impl Exchange for Pc {
 }
 
 // ---------------------------------------------------------------------------------------
-// A two-sided run (as in session_sim.rs).
-
-struct Peer<X: Exchange> {
-    x: X,
-    handle: SocketHandle,
-    events: Vec<X::Event>,
-    error: Option<X::Error>,
-    closed: bool,
-}
-
-impl<X: Exchange> Peer<X> {
-    fn new(x: X, handle: SocketHandle) -> Self {
-        Self { x, handle, events: Vec::new(), error: None, closed: false }
-    }
-
-    fn step(&mut self, set: &mut SocketSet<'static>) -> bool {
-        if self.error.is_some() || self.closed {
-            return false;
-        }
-        let socket = set.get_mut::<tcp::Socket>(self.handle);
-        let mut busy = false;
-        loop {
-            match self.x.poll(socket) {
-                Ok(Some(event)) => {
-                    self.events.push(event);
-                    busy = true;
-                }
-                Ok(None) => {
-                    busy |= !self.x.progress().is_idle();
-                    break;
-                }
-                Err(err) => {
-                    // As a device's `Slot` does: a failed session resets the connection.
-                    socket.abort();
-                    self.error = Some(err);
-                    return true;
-                }
-            }
-        }
-        if self.x.is_flushed(socket) {
-            socket.close();
-            self.closed = true;
-            busy = true;
-        }
-        busy
-    }
-
-    fn finished(&self, set: &SocketSet<'static>) -> bool {
-        let state = set.get::<tcp::Socket>(self.handle).state();
-        (self.closed || self.error.is_some())
-            && matches!(state, tcp::State::Closed | tcp::State::TimeWait | tcp::State::FinWait2)
-    }
-}
+// A two-sided run ([`sim::Peer`] each side, resetting on failure as a device does).
 
 /// Run the PC (A, the TCP client) against the device (B) until both are done.
 fn run<D: Exchange>(faults: Faults, pc: &mut Peer<Pc>, device: &mut Peer<D>) {
@@ -293,7 +241,7 @@ fn run<D: Exchange>(faults: Faults, pc: &mut Peer<Pc>, device: &mut Peer<D>) {
     let report = sim
         .run(Limits::default(), |_, a, b| {
             let busy = pc.step(a) | device.step(b);
-            if pc.finished(a) && device.finished(b) {
+            if pc.settled(a) && device.settled(b) {
                 return Ok(Flow::Done);
             }
             Ok(if busy { Flow::Busy } else { Flow::Idle })
@@ -304,7 +252,7 @@ fn run<D: Exchange>(faults: Faults, pc: &mut Peer<Pc>, device: &mut Peer<D>) {
 
 fn peer<X: Exchange>(x: X) -> Peer<X> {
     // The real handle comes from `run`.
-    Peer::new(x, SocketHandle::default())
+    Peer::new(x, SocketHandle::default()).resetting()
 }
 
 // ---------------------------------------------------------------------------------------

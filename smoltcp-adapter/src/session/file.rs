@@ -58,73 +58,11 @@ impl<E: core::error::Error + 'static> core::error::Error for ReceiveError<E> {
     }
 }
 
-/// A [`BodySink`] through one upload, for the plain ([`FileReceive`]) and the secure
-/// receiver, which differ only in when the end is committed: header → `start`, body chunks →
-/// `write`, `finish` once, `abort` unless finished (and only once).
-#[derive(Debug)]
-pub(crate) struct Upload<S> {
-    sink: S,
-    status: Status,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
     Running,
     Done,
     Failed,
-}
-
-impl<S: BodySink> Upload<S> {
-    pub(crate) const fn new(sink: S) -> Self {
-        Self { sink, status: Status::Running }
-    }
-
-    pub(crate) const fn sink(&self) -> &S {
-        &self.sink
-    }
-
-    pub(crate) fn sink_mut(&mut self) -> &mut S {
-        &mut self.sink
-    }
-
-    pub(crate) fn into_sink(self) -> S {
-        self.sink
-    }
-
-    const fn is_running(&self) -> bool {
-        matches!(self.status, Status::Running)
-    }
-
-    /// The header into `start`, a body chunk into `write`. `Complete` is left to the caller,
-    /// which commits with [`Upload::finish`] when its protocol says the end is confirmed.
-    pub(crate) fn deliver<const N: usize>(
-        &mut self,
-        receiver: &FileReceiver<N>,
-        event: ReceiveEvent<'_>,
-    ) -> Result<Option<FileEvent>, S::Error> {
-        match event {
-            ReceiveEvent::Header { filesize } => {
-                receiver.header().map_or(Ok(()), |header| self.sink.start(&header))?;
-                Ok(Some(FileEvent::Header { filesize }))
-            }
-            ReceiveEvent::Body { chunk, .. } => self.sink.write(chunk).map(|()| None),
-            ReceiveEvent::Complete => Ok(None),
-        }
-    }
-
-    /// Commit the `len` body bytes; a failed `finish` leaves the upload to be aborted.
-    pub(crate) fn finish(&mut self, len: u64) -> Result<FileEvent, S::Error> {
-        self.sink.finish()?;
-        self.status = Status::Done;
-        Ok(FileEvent::Done { len })
-    }
-
-    pub(crate) fn abort(&mut self) {
-        if self.is_running() {
-            self.sink.abort();
-            self.status = Status::Failed;
-        }
-    }
 }
 
 /// Receives one file into a [`BodySink`]: header → `sink.start`, each body chunk →
@@ -133,14 +71,20 @@ impl<S: BodySink> Upload<S> {
 #[derive(Debug)]
 pub struct FileReceive<S, const N: usize = MAX_HEADER_LEN> {
     pump: TcpPump<FileReceiver<N>>,
-    upload: Upload<S>,
+    sink: S,
     progress: Progress,
+    status: Status,
 }
 
 impl<S: BodySink, const N: usize> FileReceive<S, N> {
     /// Receive with `receiver` (its framing and size limit) into `sink`.
     pub const fn new(receiver: FileReceiver<N>, sink: S) -> Self {
-        Self { pump: TcpPump::new(receiver), upload: Upload::new(sink), progress: Progress::new() }
+        Self {
+            pump: TcpPump::new(receiver),
+            sink,
+            progress: Progress::new(),
+            status: Status::Running,
+        }
     }
 
     /// The decoded header, once it arrived.
@@ -155,21 +99,24 @@ impl<S: BodySink, const N: usize> FileReceive<S, N> {
 
     /// The sink.
     pub const fn sink(&self) -> &S {
-        self.upload.sink()
+        &self.sink
     }
 
     /// The sink, mutably.
     pub fn sink_mut(&mut self) -> &mut S {
-        self.upload.sink_mut()
+        &mut self.sink
     }
 
     /// Give back the sink.
     pub fn into_sink(self) -> S {
-        self.upload.into_sink()
+        self.sink
     }
 
     fn fail(&mut self, err: ReceiveError<S::Error>) -> ReceiveError<S::Error> {
-        self.upload.abort();
+        if self.status == Status::Running {
+            self.sink.abort();
+        }
+        self.status = Status::Failed;
         err
     }
 }
@@ -180,20 +127,25 @@ impl<S: BodySink, const N: usize> Exchange for FileReceive<S, N> {
 
     fn poll(&mut self, socket: &mut tcp::Socket<'_>) -> Result<Option<FileEvent>, Self::Error> {
         self.progress = Progress::new();
-        if !self.upload.is_running() {
+        if self.status != Status::Running {
             return Ok(None);
         }
-        let upload = &mut self.upload;
+        let sink = &mut self.sink;
         let polled = self.pump.poll_until(socket, |receiver, event| {
-            // Plain demo3: the whole body is the end, so it is committed at once.
-            let step = match event {
-                ReceiveEvent::Complete => upload.finish(receiver.received()).map(Some),
-                event => upload.deliver(receiver, event),
+            let (result, event) = match event {
+                ReceiveEvent::Header { filesize } => {
+                    let started = receiver.header().map_or(Ok(()), |header| sink.start(&header));
+                    (started, Some(FileEvent::Header { filesize }))
+                }
+                ReceiveEvent::Body { chunk, .. } => (sink.write(chunk), None),
+                ReceiveEvent::Complete => {
+                    (sink.finish(), Some(FileEvent::Done { len: receiver.received() }))
+                }
             };
-            match step {
-                Err(err) => ControlFlow::Break(Err(err)),
-                Ok(Some(event)) => ControlFlow::Break(Ok(event)),
-                Ok(None) => ControlFlow::Continue(()),
+            match (result, event) {
+                (Err(err), _) => ControlFlow::Break(Err(err)),
+                (Ok(()), Some(event)) => ControlFlow::Break(Ok(event)),
+                (Ok(()), None) => ControlFlow::Continue(()),
             }
         });
         let (progress, stop) = polled.map_err(|err| self.fail(ReceiveError::Pump(err)))?;
@@ -201,7 +153,12 @@ impl<S: BodySink, const N: usize> Exchange for FileReceive<S, N> {
         match stop {
             None => Ok(None),
             Some(Err(err)) => Err(self.fail(ReceiveError::Sink(err))),
-            Some(Ok(event)) => Ok(Some(event)),
+            Some(Ok(event)) => {
+                if matches!(event, FileEvent::Done { .. }) {
+                    self.status = Status::Done;
+                }
+                Ok(Some(event))
+            }
         }
     }
 
@@ -210,7 +167,7 @@ impl<S: BodySink, const N: usize> Exchange for FileReceive<S, N> {
     }
 
     fn is_flushed(&self, socket: &tcp::Socket<'_>) -> bool {
-        !self.upload.is_running() && self.pump.is_flushed(socket)
+        self.status != Status::Running && self.pump.is_flushed(socket)
     }
 }
 

@@ -39,7 +39,6 @@ use wirekit_core::secure::{
 use wirekit_core::transfer::{FileReceiver, ReceiveEvent};
 use wirekit_core::{Handled, Machine};
 
-use super::file::Upload;
 use super::{poll_rounds, AgentEvent, Exchange, FileEvent};
 use crate::command::{CommandHandler, SliceOutput};
 use crate::sink::BodySink;
@@ -470,29 +469,30 @@ impl<'b> SecureAuth<'b> {
 /// `abort`.
 #[derive(Debug)]
 pub struct FileService<S, const N: usize = MAX_HEADER_LEN> {
-    upload: Upload<S>,
+    sink: S,
+    finished: bool,
     _header: PhantomData<[u8; N]>,
 }
 
 impl<S: BodySink, const N: usize> FileService<S, N> {
     /// Receive into `sink`.
     pub const fn new(sink: S) -> Self {
-        Self { upload: Upload::new(sink), _header: PhantomData }
+        Self { sink, finished: false, _header: PhantomData }
     }
 
     /// The sink.
     pub const fn sink(&self) -> &S {
-        self.upload.sink()
+        &self.sink
     }
 
     /// The sink, mutably.
     pub fn sink_mut(&mut self) -> &mut S {
-        self.upload.sink_mut()
+        &mut self.sink
     }
 
     /// The sink back.
     pub fn into_sink(self) -> S {
-        self.upload.into_sink()
+        self.sink
     }
 }
 
@@ -507,19 +507,31 @@ impl<S: BodySink, const N: usize> SecureService for FileService<S, N> {
         receiver: &mut FileReceiver<N>,
         event: ReceiveEvent<'_>,
     ) -> Option<Result<FileEvent, S::Error>> {
-        // `Complete` is not committed here: that waits for the sender's close_notify.
-        self.upload.deliver(receiver, event).transpose()
+        match event {
+            ReceiveEvent::Header { filesize } => {
+                let started = receiver.header().map_or(Ok(()), |header| self.sink.start(&header));
+                Some(started.map(|()| FileEvent::Header { filesize }))
+            }
+            ReceiveEvent::Body { chunk, .. } => self.sink.write(chunk).err().map(Err),
+            // Not committed yet: that waits for the sender's close_notify.
+            ReceiveEvent::Complete => None,
+        }
     }
 
     fn commit(
         channel: &mut SecureChannel<'_, FileReceiver<N>, Serve<Self>>,
     ) -> Result<Option<FileEvent>, S::Error> {
         let len = channel.inner().received();
-        channel.handler_mut().0.upload.finish(len).map(Some)
+        let service = &mut channel.handler_mut().0;
+        service.sink.finish()?;
+        service.finished = true;
+        Ok(Some(FileEvent::Done { len }))
     }
 
     fn abort(&mut self) {
-        self.upload.abort();
+        if !self.finished {
+            self.sink.abort();
+        }
     }
 }
 

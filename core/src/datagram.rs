@@ -5,8 +5,6 @@
 //! sent as one datagram, and a socket would either fail or, worse, a receiver with a short
 //! buffer would silently truncate: this check makes that a clear error up front.
 
-use core::fmt;
-
 /// Largest UDP payload over IPv4.
 pub const MAX_IPV4_PAYLOAD: usize = 65_507;
 /// Largest UDP payload over IPv6 without jumbograms.
@@ -32,25 +30,14 @@ impl IpVersion {
 }
 
 /// A message does not fit one datagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("message of {len} bytes does not fit one UDP datagram (at most {max} bytes)")]
 pub struct DatagramTooLarge {
     /// The message length.
     pub len: usize,
     /// The limit it exceeds.
     pub max: usize,
 }
-
-impl fmt::Display for DatagramTooLarge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "message of {} bytes does not fit one UDP datagram (at most {} bytes)",
-            self.len, self.max
-        )
-    }
-}
-
-impl core::error::Error for DatagramTooLarge {}
 
 /// Check that `message` fits one datagram over `ip`; returns it unchanged if so.
 pub fn check_datagram(message: &[u8], ip: IpVersion) -> Result<&[u8], DatagramTooLarge> {

@@ -72,7 +72,7 @@
 //! * [`command`]: [`CommandHandler`], what answers remote commands on a device.
 //! * [`slot`]: [`Slot`], a device's listening socket through every connection: listen
 //!   again from TIME-WAIT, reset on refusal and on data after close, idle deadline and
-//!   keep-alive.
+//!   keep-alive; [`Turn`] serves a main loop's slots at one time over one socket set.
 //! * `digest` (feature `md5`): `Md5Sink`, a body digested instead of stored.
 #![no_std]
 #![deny(unsafe_code)]
@@ -102,7 +102,7 @@ pub use session::{
     SecureSessionError, SendError, Session, SessionError, SessionEvent, DEVICE_PLAINTEXT_LIMIT,
 };
 pub use sink::{BodySink, ByteCounter, SinkFull, SliceSink};
-pub use slot::{OnRefusal, Served, Slot, SlotConfig, SlotNote};
+pub use slot::{OnRefusal, Served, Slot, SlotConfig, SlotNote, Turn};
 pub use source::{BodySource, SliceSource};
 pub use tcp::{Progress, PumpError, TcpPump};
 #[cfg(feature = "udp")]

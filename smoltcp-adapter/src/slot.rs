@@ -25,7 +25,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use smoltcp::iface::SocketHandle;
+use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::wire::IpEndpoint;
 use wirekit_core::auth::{MpHandshake, SeedMutual, SeedVerifier};
@@ -143,6 +143,34 @@ impl<E> Served<E> {
 
     const fn note(note: SlotNote<E>) -> Self {
         Self { busy: true, note: Some(note) }
+    }
+}
+
+/// One turn of a device's main loop over its socket set: every [`Slot`] is served at the same
+/// `now`, on its own socket from the set, so a port's call names only what is its own.
+#[derive(Debug)]
+pub struct Turn<'t, 'a> {
+    sockets: &'t mut SocketSet<'a>,
+    now: Duration,
+}
+
+impl<'t, 'a> Turn<'t, 'a> {
+    /// A turn at `now` (time since boot) over `sockets`.
+    pub fn new(sockets: &'t mut SocketSet<'a>, now: Duration) -> Self {
+        Self { sockets, now }
+    }
+
+    /// [`Slot::serve`] on the slot's socket at this turn's time.
+    pub fn serve<X: Exchange + OnRefusal, C>(
+        &mut self,
+        slot: &mut Slot<X>,
+        ctx: &mut C,
+        start: impl FnOnce(&mut C, IpEndpoint) -> Option<X>,
+        end: impl FnOnce(&mut C, X),
+        on_event: impl FnMut(&mut C, &mut X, IpEndpoint, X::Event),
+    ) -> Served<X::Error> {
+        let socket = self.sockets.get_mut::<tcp::Socket>(slot.handle);
+        slot.serve(socket, self.now, ctx, start, end, on_event)
     }
 }
 

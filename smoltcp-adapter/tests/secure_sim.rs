@@ -10,8 +10,8 @@ mod sim;
 use std::fmt::Debug;
 
 use machines::{md5_of, test_bytes, DigestSink};
-use sim::{connect_tcp, Faults, Flow, Limits, Sim};
-use smoltcp::iface::{SocketHandle, SocketSet};
+use sim::{connect_tcp, Faults, Flow, Limits, Peer, Sim};
+use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 use wirekit_core::frame::FrameConfig;
 use wirekit_core::header::FileHeader;
@@ -230,59 +230,7 @@ impl Exchange for Pc {
 }
 
 // ---------------------------------------------------------------------------------------
-// A two-sided run (as in session_sim.rs).
-
-struct Peer<X: Exchange> {
-    x: X,
-    handle: SocketHandle,
-    events: Vec<X::Event>,
-    error: Option<X::Error>,
-    closed: bool,
-}
-
-impl<X: Exchange> Peer<X> {
-    fn new(x: X, handle: SocketHandle) -> Self {
-        Self { x, handle, events: Vec::new(), error: None, closed: false }
-    }
-
-    fn step(&mut self, set: &mut SocketSet<'static>) -> bool {
-        if self.error.is_some() || self.closed {
-            return false;
-        }
-        let socket = set.get_mut::<tcp::Socket>(self.handle);
-        let mut busy = false;
-        loop {
-            match self.x.poll(socket) {
-                Ok(Some(event)) => {
-                    self.events.push(event);
-                    busy = true;
-                }
-                Ok(None) => {
-                    busy |= !self.x.progress().is_idle();
-                    break;
-                }
-                Err(err) => {
-                    // As a device's `Slot` does: a failed session resets the connection.
-                    socket.abort();
-                    self.error = Some(err);
-                    return true;
-                }
-            }
-        }
-        if self.x.is_flushed(socket) {
-            socket.close();
-            self.closed = true;
-            busy = true;
-        }
-        busy
-    }
-
-    fn finished(&self, set: &SocketSet<'static>) -> bool {
-        let state = set.get::<tcp::Socket>(self.handle).state();
-        (self.closed || self.error.is_some())
-            && matches!(state, tcp::State::Closed | tcp::State::TimeWait | tcp::State::FinWait2)
-    }
-}
+// A two-sided run ([`sim::Peer`] each side, resetting on failure as a device does).
 
 /// Run the PC (A, the TCP client) against the device (B) until both are done.
 fn run<D: Exchange>(faults: Faults, pc: &mut Peer<Pc>, device: &mut Peer<D>) {
@@ -293,7 +241,7 @@ fn run<D: Exchange>(faults: Faults, pc: &mut Peer<Pc>, device: &mut Peer<D>) {
     let report = sim
         .run(Limits::default(), |_, a, b| {
             let busy = pc.step(a) | device.step(b);
-            if pc.finished(a) && device.finished(b) {
+            if pc.settled(a) && device.settled(b) {
                 return Ok(Flow::Done);
             }
             Ok(if busy { Flow::Busy } else { Flow::Idle })
@@ -302,9 +250,16 @@ fn run<D: Exchange>(faults: Faults, pc: &mut Peer<Pc>, device: &mut Peer<D>) {
     println!("{faults:?}: {report}");
 }
 
+/// One run of `pc` against `device` on a clean link; both sides back.
+fn run_clean<D: Exchange>(pc: Pc, device: D) -> (Peer<Pc>, Peer<D>) {
+    let (mut pc, mut device) = (peer(pc), peer(device));
+    run(FAULTS[0], &mut pc, &mut device);
+    (pc, device)
+}
+
 fn peer<X: Exchange>(x: X) -> Peer<X> {
     // The real handle comes from `run`.
-    Peer::new(x, SocketHandle::default())
+    Peer::new(x, SocketHandle::default()).resetting()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -488,9 +443,8 @@ fn commands_that_wait_inside_the_channel_are_run_with_no_further_record() {
 #[test]
 fn a_controllers_close_notify_without_q_ends_the_agent_cleanly() {
     let script = command_frames(&[b"ver"]);
-    let mut pc = peer(Pc::new(KEY, b"exec", script, End::CloseNotify, None));
-    let mut device = peer(exec_device(KEY));
-    run(FAULTS[0], &mut pc, &mut device);
+    let (pc, device) =
+        run_clean(Pc::new(KEY, b"exec", script, End::CloseNotify, None), exec_device(KEY));
     assert!(device.error.is_none() && pc.error.is_none(), "{:?} {:?}", device.error, pc.error);
     assert_eq!(parse_replies(pc.x.received()), [b"ran ver".to_vec()]);
     assert_eq!(device.events.last(), Some(&SecureEvent::Exchange(AgentEvent::Closed)));
@@ -512,9 +466,10 @@ fn auth_is_the_handshake_then_both_close_notifies() {
 
 #[test]
 fn data_inside_the_auth_channel_is_refused() {
-    let mut pc = peer(Pc::new(KEY, b"auth", b"hello".to_vec(), End::CloseNotify, None));
-    let mut device = peer(auth_device(KEY));
-    run(FAULTS[0], &mut pc, &mut device);
+    let (_, device) = run_clean(
+        Pc::new(KEY, b"auth", b"hello".to_vec(), End::CloseNotify, None),
+        auth_device(KEY),
+    );
     let err = device.error.expect("refused");
     assert!(
         matches!(
@@ -535,9 +490,10 @@ fn data_inside_the_auth_channel_is_refused() {
 #[test]
 fn a_wrong_key_fails_the_handshake_and_the_device_receives_nothing() {
     let data = test_bytes(5000, 3);
-    let mut pc = peer(Pc::new(WRONG_KEY, b"file", file_script(&data), End::CloseNotify, None));
-    let mut device = peer(file_device(KEY));
-    run(FAULTS[0], &mut pc, &mut device);
+    let (pc, device) = run_clean(
+        Pc::new(WRONG_KEY, b"file", file_script(&data), End::CloseNotify, None),
+        file_device(KEY),
+    );
     assert_eq!(secure_error(&device.error), SecureError::HandshakeAuth);
     assert!(device.error.unwrap().is_authentication_failure());
     assert!(device.events.is_empty());
@@ -547,15 +503,16 @@ fn a_wrong_key_fails_the_handshake_and_the_device_receives_nothing() {
     assert!(pc.error.is_some(), "the PC must not finish: {:?}", pc.events);
 
     // A handshake for another service fails the same way (the prologue).
-    let mut pc = peer(Pc::new(KEY, b"exec", command_frames(&[b"ver"]), End::CloseNotify, None));
-    let mut device = peer(file_device(KEY));
-    run(FAULTS[0], &mut pc, &mut device);
+    let (_, device) = run_clean(
+        Pc::new(KEY, b"exec", command_frames(&[b"ver"]), End::CloseNotify, None),
+        file_device(KEY),
+    );
     assert_eq!(secure_error(&device.error), SecureError::HandshakeAuth);
 
-    let mut pc =
-        peer(Pc::new(WRONG_KEY, b"exec", command_frames(&[b"ver"]), End::CloseNotify, None));
-    let mut device = peer(exec_device(KEY));
-    run(FAULTS[0], &mut pc, &mut device);
+    let (pc, device) = run_clean(
+        Pc::new(WRONG_KEY, b"exec", command_frames(&[b"ver"]), End::CloseNotify, None),
+        exec_device(KEY),
+    );
     assert_eq!(secure_error(&device.error), SecureError::HandshakeAuth);
     assert!(device.events.is_empty() && pc.x.received().is_empty());
 }
@@ -564,9 +521,10 @@ fn a_wrong_key_fails_the_handshake_and_the_device_receives_nothing() {
 fn a_tampered_record_fails_its_tag_and_nothing_of_it_is_used() {
     let data = test_bytes(5000, 4);
     // Message 1 is 52 bytes; byte 60 is inside the first transport record's ciphertext.
-    let mut pc = peer(Pc::new(KEY, b"file", file_script(&data), End::CloseNotify, Some(60)));
-    let mut device = peer(file_device(KEY));
-    run(FAULTS[0], &mut pc, &mut device);
+    let (_, device) = run_clean(
+        Pc::new(KEY, b"file", file_script(&data), End::CloseNotify, Some(60)),
+        file_device(KEY),
+    );
     assert_eq!(secure_error(&device.error), SecureError::RecordTag);
     assert!(device.events.is_empty(), "{:?}", device.events);
     let sink = device.x.sink();
@@ -574,9 +532,10 @@ fn a_tampered_record_fails_its_tag_and_nothing_of_it_is_used() {
 
     // A later record (the body, well past the header): the header was seen, the file is
     // aborted and never committed.
-    let mut pc = peer(Pc::new(KEY, b"file", file_script(&data), End::CloseNotify, Some(3000)));
-    let mut device = peer(file_device(KEY));
-    run(FAULTS[0], &mut pc, &mut device);
+    let (_, device) = run_clean(
+        Pc::new(KEY, b"file", file_script(&data), End::CloseNotify, Some(3000)),
+        file_device(KEY),
+    );
     assert_eq!(secure_error(&device.error), SecureError::RecordTag);
     let sink = device.x.sink();
     assert!(sink.aborted && sink.digest.is_none());
@@ -586,9 +545,10 @@ fn a_tampered_record_fails_its_tag_and_nothing_of_it_is_used() {
         .any(|e| matches!(e, SecureEvent::Exchange(FileEvent::Done { .. }))));
 
     // A command record altered: the command never runs.
-    let mut pc = peer(Pc::new(KEY, b"exec", command_frames(&[b"ver"]), End::CloseNotify, Some(60)));
-    let mut device = peer(exec_device(KEY));
-    run(FAULTS[0], &mut pc, &mut device);
+    let (pc, device) = run_clean(
+        Pc::new(KEY, b"exec", command_frames(&[b"ver"]), End::CloseNotify, Some(60)),
+        exec_device(KEY),
+    );
     assert_eq!(secure_error(&device.error), SecureError::RecordTag);
     assert!(device.events.is_empty() && pc.x.received().is_empty());
 }
@@ -597,9 +557,8 @@ fn a_tampered_record_fails_its_tag_and_nothing_of_it_is_used() {
 fn a_stream_cut_without_close_notify_commits_nothing_and_reports_nothing_done() {
     // The whole file arrives, but the sender's close_notify does not: not committed.
     let data = test_bytes(20_000, 5);
-    let mut pc = peer(Pc::new(KEY, b"file", file_script(&data), End::Truncate, None));
-    let mut device = peer(file_device(KEY));
-    run(FAULTS[0], &mut pc, &mut device);
+    let (_, device) =
+        run_clean(Pc::new(KEY, b"file", file_script(&data), End::Truncate, None), file_device(KEY));
     assert_eq!(secure_error(&device.error), SecureError::Truncated);
     let sink = device.x.sink();
     assert_eq!(sink.len, data.len() as u64, "every body byte arrived");
@@ -613,14 +572,14 @@ fn a_stream_cut_without_close_notify_commits_nothing_and_reports_nothing_done() 
     );
 
     // Commands answered, then the stream cut: the agent's session ends in an error.
-    let mut pc = peer(Pc::new(KEY, b"exec", command_frames(&[b"ver"]), End::Truncate, None));
-    let mut device = peer(exec_device(KEY));
-    run(FAULTS[0], &mut pc, &mut device);
+    let (_, device) = run_clean(
+        Pc::new(KEY, b"exec", command_frames(&[b"ver"]), End::Truncate, None),
+        exec_device(KEY),
+    );
     assert_eq!(secure_error(&device.error), SecureError::Truncated);
 
-    let mut pc = peer(Pc::new(KEY, b"auth", Vec::new(), End::Truncate, None));
-    let mut device = peer(auth_device(KEY));
-    run(FAULTS[0], &mut pc, &mut device);
+    let (_, device) =
+        run_clean(Pc::new(KEY, b"auth", Vec::new(), End::Truncate, None), auth_device(KEY));
     // No transport record at all: never authenticated, and the end is a truncation.
     assert_eq!(secure_error(&device.error), SecureError::Truncated);
     assert!(device.events.is_empty());
@@ -629,9 +588,10 @@ fn a_stream_cut_without_close_notify_commits_nothing_and_reports_nothing_done() 
 #[test]
 fn a_command_frame_longer_than_the_agents_buffer_is_refused() {
     let long = vec![b'x'; 300];
-    let mut pc = peer(Pc::new(KEY, b"exec", command_frames(&[&long]), End::CloseNotify, None));
-    let mut device = peer(exec_device(KEY));
-    run(FAULTS[0], &mut pc, &mut device);
+    let (pc, device) = run_clean(
+        Pc::new(KEY, b"exec", command_frames(&[&long]), End::CloseNotify, None),
+        exec_device(KEY),
+    );
     let err = device.error.expect("refused");
     assert!(
         matches!(

@@ -93,6 +93,8 @@ impl fmt::Display for MacAlgorithm {
 ///
 /// It deliberately has no `PartialEq`: compare a received tag with [`verify`], which is
 /// constant time.
+///
+/// An array and a `u8` length, not `heapless::Vec`: `Mac` is `Copy`, and a Vec is not.
 #[derive(Clone, Copy)]
 pub struct Mac {
     bytes: [u8; MAX_MAC_LEN],

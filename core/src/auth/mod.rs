@@ -114,28 +114,35 @@ impl fmt::Display for Awaiting {
 }
 
 /// A protocol error: the exchange ended without a verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// The framing broke (mp): a negative length, or the stream ended inside a frame.
-    Frame(FrameError),
+    #[error("handshake framing: {0}")]
+    Frame(#[source] FrameError),
     /// A pre-authentication frame announced more than 256 bytes; nothing was buffered
     /// (CPython: `recv_bytes(256)`).
+    #[error("pre-authentication frame of {len} bytes exceeds 256 bytes")]
     PreAuthOversize {
         /// The announced length.
         len: u64,
     },
     /// The peer's first frame does not start with `#CHALLENGE#`.
+    #[error("expected a #CHALLENGE# frame")]
     NotAChallenge,
     /// The challenge message (after `#CHALLENGE#`) is shorter than 20 bytes.
+    #[error("challenge too short: {len} bytes, at least 20 needed")]
     ChallengeTooShort {
         /// Its length.
         len: usize,
     },
     /// The challenge is neither legacy (20 bytes) nor `{name}` with a supported name.
+    #[error("challenge has an unsupported length or digest prefix")]
     UnsupportedDigest,
     /// The challenge asks for HMAC-MD5 and our policy refuses MD5.
+    #[error("challenge asks for HMAC-MD5, refused by policy")]
     WeakDigest,
     /// The peer closed before the exchange was over.
+    #[error("peer closed while we awaited its {awaiting} ({received}{} bytes came)", OfExpected(*.expected))]
     UnexpectedEof {
         /// What we were waiting for.
         awaiting: Awaiting,
@@ -146,37 +153,15 @@ pub enum AuthError {
     },
 }
 
-impl fmt::Display for AuthError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Frame(err) => write!(f, "handshake framing: {err}"),
-            Self::PreAuthOversize { len } => {
-                write!(f, "pre-authentication frame of {len} bytes exceeds 256 bytes")
-            }
-            Self::NotAChallenge => f.write_str("expected a #CHALLENGE# frame"),
-            Self::ChallengeTooShort { len } => {
-                write!(f, "challenge too short: {len} bytes, at least 20 needed")
-            }
-            Self::UnsupportedDigest => {
-                f.write_str("challenge has an unsupported length or digest prefix")
-            }
-            Self::WeakDigest => f.write_str("challenge asks for HMAC-MD5, refused by policy"),
-            Self::UnexpectedEof { awaiting, received, expected: 0 } => {
-                write!(f, "peer closed while we awaited its {awaiting} ({received} bytes came)")
-            }
-            Self::UnexpectedEof { awaiting, received, expected } => write!(
-                f,
-                "peer closed while we awaited its {awaiting} ({received} of {expected} bytes came)"
-            ),
-        }
-    }
-}
+/// The ` of {expected}` of [`AuthError::UnexpectedEof`]'s message, empty when the expected
+/// length is unknown (0).
+struct OfExpected(usize);
 
-impl core::error::Error for AuthError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            Self::Frame(err) => Some(err),
-            _ => None,
+impl fmt::Display for OfExpected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => Ok(()),
+            expected => write!(f, " of {expected}"),
         }
     }
 }

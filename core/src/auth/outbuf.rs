@@ -4,6 +4,9 @@ use crate::frame::FrameConfig;
 
 /// Bytes waiting to be sent. Capacities are sized by the callers for everything one exchange
 /// can ever queue, so a push never runs out of room (tests check the largest cases).
+///
+/// Not `heapless::Vec`: a short write consumes from the front, which a Vec can only do by
+/// shifting the rest (`drain`), and `heapless::Deque` is not one contiguous `output_buf`.
 #[derive(Debug, Clone)]
 pub(crate) struct OutBuf<const N: usize> {
     buf: [u8; N],

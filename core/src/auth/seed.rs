@@ -23,28 +23,14 @@ pub const SEED_CHALLENGE_LEN: usize = 32;
 pub const SEED_ANSWER_LEN: usize = 16;
 
 /// Collects exactly `N` bytes, never more.
-#[derive(Debug, Clone)]
-struct Fixed<const N: usize> {
-    buf: [u8; N],
-    have: usize,
-}
+type Fixed<const N: usize> = heapless::Vec<u8, N>;
 
-impl<const N: usize> Fixed<N> {
-    const fn new() -> Self {
-        Self { buf: [0; N], have: 0 }
-    }
-
-    /// Take what is missing from `input`; returns the bytes taken and whether it is full.
-    fn fill(&mut self, input: &[u8]) -> (usize, bool) {
-        let take = N.saturating_sub(self.have).min(input.len());
-        if let (Some(dst), Some(src)) =
-            (self.buf.get_mut(self.have..self.have + take), input.get(..take))
-        {
-            dst.copy_from_slice(src);
-        }
-        self.have += take;
-        (take, self.have == N)
-    }
+/// Take what `fixed` is missing from `input`; returns the bytes taken and whether it is full.
+fn fill<const N: usize>(fixed: &mut Fixed<N>, input: &[u8]) -> (usize, bool) {
+    let take = N.saturating_sub(fixed.len()).min(input.len());
+    // Cannot fail: `take` is at most the room left.
+    let _ = fixed.extend_from_slice(input.get(..take).unwrap_or(&[]));
+    (take, fixed.is_full())
 }
 
 /// The seed verifier (the TCP server in demo4): sends the challenge, checks the answer.
@@ -91,24 +77,23 @@ impl Machine for SeedVerifier<'_> {
         if let Some(outcome) = self.outcome {
             return input_when_done(outcome);
         }
-        let (consumed, full) = self.answer.fill(input);
+        let (consumed, full) = fill(&mut self.answer, input);
         if !full {
             return Ok(Handled::consumed(consumed));
         }
-        let event =
-            if mac::verify(MacAlgorithm::Md5, self.key, &[&self.challenge], &self.answer.buf) {
-                self.outcome = Some(Outcome::Authenticated);
-                AuthEvent::PeerVerified
-            } else {
-                self.outcome = Some(Outcome::PeerRejected(RejectReason::WrongMac));
-                AuthEvent::PeerRejected(RejectReason::WrongMac)
-            };
+        let event = if mac::verify(MacAlgorithm::Md5, self.key, &[&self.challenge], &self.answer) {
+            self.outcome = Some(Outcome::Authenticated);
+            AuthEvent::PeerVerified
+        } else {
+            self.outcome = Some(Outcome::PeerRejected(RejectReason::WrongMac));
+            AuthEvent::PeerRejected(RejectReason::WrongMac)
+        };
         Ok(Handled::event(consumed, event))
     }
 
     fn handle_eof(&mut self) -> Result<Option<AuthEvent>, AuthError> {
         // The seed peer that answers short and then closes lands here.
-        let received = self.answer.have;
+        let received = self.answer.len();
         eof_into(&mut self.outcome, || AuthError::UnexpectedEof {
             awaiting: Awaiting::Answer,
             received,
@@ -159,18 +144,18 @@ impl Machine for SeedProver<'_> {
         if let Some(outcome) = self.outcome {
             return input_when_done(outcome);
         }
-        let (consumed, full) = self.challenge.fill(input);
+        let (consumed, full) = fill(&mut self.challenge, input);
         if !full {
             return Ok(Handled::consumed(consumed));
         }
-        let answer = mac::hmac(MacAlgorithm::Md5, self.key, &[&self.challenge.buf]);
+        let answer = mac::hmac(MacAlgorithm::Md5, self.key, &[&self.challenge]);
         self.out.push(&[answer.as_bytes()]);
         self.outcome = Some(Outcome::Answered);
         Ok(Handled::event(consumed, AuthEvent::Answered))
     }
 
     fn handle_eof(&mut self) -> Result<Option<AuthEvent>, AuthError> {
-        let received = self.challenge.have;
+        let received = self.challenge.len();
         eof_into(&mut self.outcome, || AuthError::UnexpectedEof {
             awaiting: Awaiting::Challenge,
             received,

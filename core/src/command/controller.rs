@@ -33,8 +33,8 @@ pub struct Controller<const N: usize = DEFAULT_MAX_COMMAND_LEN> {
     mode: Mode,
     replies: Replies,
     state: State,
-    buf: [u8; N],
-    len: usize,
+    /// The command being sent; `sent` of its bytes are out.
+    command: heapless::Vec<u8, N>,
     sent: usize,
 }
 
@@ -50,7 +50,7 @@ impl<const N: usize> Controller<N> {
                 Replies::Framed { decoder: FrameDecoder::new(config), awaiting: false }
             }
         };
-        Self { mode, replies, state: State::Open, buf: [0; N], len: 0, sent: 0 }
+        Self { mode, replies, state: State::Open, command: heapless::Vec::new(), sent: 0 }
     }
 
     /// The reply mode.
@@ -89,15 +89,14 @@ impl<const N: usize> Controller<N> {
         if command.len() > N {
             return Err(CommandError::TooLong { len: command.len(), max: N });
         }
-        if self.sent < self.len || self.is_awaiting_reply() {
+        if self.sent < self.command.len() || self.is_awaiting_reply() {
             return Err(CommandError::Busy);
         }
-        let dst = self
-            .buf
-            .get_mut(..command.len())
-            .ok_or(CommandError::TooLong { len: command.len(), max: N })?;
-        dst.copy_from_slice(command);
-        self.len = command.len();
+        // In place, not `Vec::from_slice`: that would build another N-byte buffer on the stack.
+        self.command.clear();
+        self.command
+            .extend_from_slice(command)
+            .map_err(|_| CommandError::TooLong { len: command.len(), max: N })?;
         self.sent = 0;
         if command == QUIT {
             self.state = State::QuitSent;
@@ -188,11 +187,11 @@ impl<const N: usize> Machine for Controller<N> {
     }
 
     fn output_buf(&self) -> &[u8] {
-        self.buf.get(self.sent..self.len).unwrap_or(&[])
+        self.command.get(self.sent..).unwrap_or(&[])
     }
 
     fn consume_output(&mut self, n: usize) {
-        self.sent = self.sent.saturating_add(n).min(self.len);
+        self.sent = self.sent.saturating_add(n).min(self.command.len());
     }
 
     fn is_done(&self) -> bool {

@@ -88,8 +88,6 @@
 mod agent;
 mod controller;
 
-use core::fmt;
-
 pub use agent::Agent;
 pub use controller::Controller;
 
@@ -128,11 +126,13 @@ impl Mode {
 }
 
 /// A caller action that the session refused (or, for the agent, the failure that ended it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
     /// An empty command: sending nothing cannot be told apart from not sending.
+    #[error("empty command")]
     Empty,
     /// The command is longer than the controller's buffer (and the agent's `recv`).
+    #[error("command of {len} bytes exceeds the maximum of {max} bytes")]
     TooLong {
         /// The command's length.
         len: usize,
@@ -141,22 +141,29 @@ pub enum CommandError {
     },
     /// The previous command is still waiting to be sent, or (framed) its reply is not
     /// complete yet.
+    #[error("the previous command is not finished")]
     Busy,
     /// The session is over: `q` was sent or received, or the peer closed the connection.
+    #[error("the command session is closed")]
     Closed,
     /// The agent has no command waiting for a reply.
+    #[error("no command is waiting for a reply")]
     NoCommand,
     /// `begin_reply` was called twice for one command.
+    #[error("the reply was already begun")]
     ReplyAlreadyBegun,
     /// Framed mode: reply bytes were reported before `begin_reply` announced the length.
+    #[error("reply bytes sent before the reply was begun")]
     ReplyNotBegun,
     /// Reply bytes were reported while the length prefix was still in `output_buf`, so they
     /// went out ahead of it.
+    #[error("reply bytes sent while {pending} prefix bytes were still unsent")]
     PrefixNotSent {
         /// Prefix bytes still unsent.
         pending: usize,
     },
     /// The announced reply is longer than the framing allows.
+    #[error("reply of {len} bytes exceeds the maximum of {max} bytes")]
     ReplyTooLong {
         /// The announced length.
         len: u64,
@@ -164,6 +171,7 @@ pub enum CommandError {
         max: u64,
     },
     /// More reply bytes were sent than announced: the peer will read them as the next reply.
+    #[error("{sent} reply bytes sent but only {len} announced")]
     ReplyOverrun {
         /// The announced length.
         len: u64,
@@ -171,6 +179,7 @@ pub enum CommandError {
         sent: u64,
     },
     /// `reply_done` was called before the announced length was sent.
+    #[error("reply finished after {sent} of {len} announced bytes")]
     ReplyIncomplete {
         /// The announced length.
         len: u64,
@@ -179,42 +188,14 @@ pub enum CommandError {
     },
 }
 
-impl fmt::Display for CommandError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => f.write_str("empty command"),
-            Self::TooLong { len, max } => {
-                write!(f, "command of {len} bytes exceeds the maximum of {max} bytes")
-            }
-            Self::Busy => f.write_str("the previous command is not finished"),
-            Self::Closed => f.write_str("the command session is closed"),
-            Self::NoCommand => f.write_str("no command is waiting for a reply"),
-            Self::ReplyAlreadyBegun => f.write_str("the reply was already begun"),
-            Self::ReplyNotBegun => f.write_str("reply bytes sent before the reply was begun"),
-            Self::PrefixNotSent { pending } => {
-                write!(f, "reply bytes sent while {pending} prefix bytes were still unsent")
-            }
-            Self::ReplyTooLong { len, max } => {
-                write!(f, "reply of {len} bytes exceeds the maximum of {max} bytes")
-            }
-            Self::ReplyOverrun { len, sent } => {
-                write!(f, "{sent} reply bytes sent but only {len} announced")
-            }
-            Self::ReplyIncomplete { len, sent } => {
-                write!(f, "reply finished after {sent} of {len} announced bytes")
-            }
-        }
-    }
-}
-
-impl core::error::Error for CommandError {}
-
 /// Why the controller could not read a reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ReplyError {
     /// Framed: the length prefix was invalid (negative, over the limit) or cut off.
-    Frame(FrameError),
+    #[error("bad reply framing: {0}")]
+    Frame(#[source] FrameError),
     /// Framed: the agent closed the connection in the middle of a reply.
+    #[error("connection closed inside a reply ({} of {len} bytes received)", .len.saturating_sub(*.missing))]
     Truncated {
         /// The reply's announced length.
         len: u64,
@@ -222,38 +203,14 @@ pub enum ReplyError {
         missing: u64,
     },
     /// Framed: the agent closed the connection before replying to a command.
+    #[error("connection closed before the reply")]
     NoReply,
     /// Framed: reply bytes arrived while no command was waiting for one.
+    #[error("{len} reply bytes arrived while no command was pending")]
     Unsolicited {
         /// Bytes that arrived.
         len: usize,
     },
-}
-
-impl fmt::Display for ReplyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Frame(err) => write!(f, "bad reply framing: {err}"),
-            Self::Truncated { len, missing } => write!(
-                f,
-                "connection closed inside a reply ({} of {len} bytes received)",
-                len.saturating_sub(*missing)
-            ),
-            Self::NoReply => f.write_str("connection closed before the reply"),
-            Self::Unsolicited { len } => {
-                write!(f, "{len} reply bytes arrived while no command was pending")
-            }
-        }
-    }
-}
-
-impl core::error::Error for ReplyError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            Self::Frame(err) => Some(err),
-            _ => None,
-        }
-    }
 }
 
 /// What the controller received.

@@ -1,31 +1,21 @@
 //! Deadlines for one connection: idle (nothing moved for a while) and phase (finished by a
 //! given time). Time is passed in; see the [module docs](super#time).
 
-use core::fmt;
 use core::time::Duration;
 
 /// Which deadline passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Expired {
     /// Nothing moved (no byte either way, no event) for the idle timeout.
+    #[error("idle for {} ms", .after.as_millis())]
     Idle {
         /// The idle timeout.
         after: Duration,
     },
     /// The phase deadline passed before the machine finished.
+    #[error("deadline passed before the exchange finished")]
     Deadline,
 }
-
-impl fmt::Display for Expired {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Idle { after } => write!(f, "idle for {} ms", after.as_millis()),
-            Self::Deadline => f.write_str("deadline passed before the exchange finished"),
-        }
-    }
-}
-
-impl core::error::Error for Expired {}
 
 /// An idle timeout and a phase deadline, both optional, in the quinn-proto manner:
 /// [`Deadlines::poll_timeout`] says when to call [`Deadlines::handle_timeout`]. The

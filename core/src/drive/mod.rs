@@ -276,25 +276,16 @@ impl<M: Machine> Transmit<'_, M> {
 }
 
 /// Why a drive stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum StepError<E> {
     /// The machine rejected the peer's bytes or its close; the machine is done.
+    #[error("{0}")]
     Machine(E),
     /// The peer closed, the machine took every byte and had nothing to say about the
     /// close, and it is not done.
+    #[error("peer closed the connection too early")]
     UnexpectedEof,
 }
-
-impl<E: fmt::Display> fmt::Display for StepError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Machine(e) => write!(f, "{e}"),
-            Self::UnexpectedEof => f.write_str("peer closed the connection too early"),
-        }
-    }
-}
-
-impl<E: fmt::Debug + fmt::Display> core::error::Error for StepError<E> {}
 
 /// The drive state of one machine on one connection; see the [module docs](self).
 #[derive(Debug, Clone, Default)]

@@ -1,17 +1,17 @@
-use core::fmt;
-
 use super::{FrameConfig, MAX_PREFIX_LEN};
 use crate::{Handled, Machine};
 
 /// Why a byte stream is not a valid sequence of frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
     /// A signed length field held a negative value (mp: other than the `-1` marker).
+    #[error("negative frame length {value}")]
     Negative {
         /// The value read.
         value: i64,
     },
     /// The announced length exceeds the configured maximum; nothing was buffered.
+    #[error("frame length {len} exceeds the maximum of {max} bytes")]
     Oversize {
         /// The announced length.
         len: u64,
@@ -19,6 +19,7 @@ pub enum FrameError {
         max: u64,
     },
     /// The stream ended inside a length prefix.
+    #[error("stream ended inside a length prefix ({have} of {need} bytes)")]
     TruncatedPrefix {
         /// Prefix bytes received.
         have: u8,
@@ -26,6 +27,8 @@ pub enum FrameError {
         need: u8,
     },
     /// The stream ended inside a payload.
+    // Saturating: the fields are public, so `missing > len` can be built.
+    #[error("stream ended inside a frame ({} of {len} bytes received)", .len.saturating_sub(*.missing))]
     TruncatedPayload {
         /// The frame's announced length.
         len: u64,
@@ -33,6 +36,7 @@ pub enum FrameError {
         missing: u64,
     },
     /// A whole frame was asked for, but it is longer than the caller's buffer.
+    #[error("frame of {len} bytes does not fit a {capacity}-byte buffer")]
     BufferTooSmall {
         /// The announced length.
         len: u64,
@@ -40,30 +44,6 @@ pub enum FrameError {
         capacity: usize,
     },
 }
-
-impl fmt::Display for FrameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Negative { value } => write!(f, "negative frame length {value}"),
-            Self::Oversize { len, max } => {
-                write!(f, "frame length {len} exceeds the maximum of {max} bytes")
-            }
-            Self::TruncatedPrefix { have, need } => {
-                write!(f, "stream ended inside a length prefix ({have} of {need} bytes)")
-            }
-            Self::TruncatedPayload { len, missing } => {
-                // Saturating: the fields are public, so `missing > len` can be built.
-                let received = len.saturating_sub(*missing);
-                write!(f, "stream ended inside a frame ({received} of {len} bytes received)")
-            }
-            Self::BufferTooSmall { len, capacity } => {
-                write!(f, "frame of {len} bytes does not fit a {capacity}-byte buffer")
-            }
-        }
-    }
-}
-
-impl core::error::Error for FrameError {}
 
 /// What the decoder found. Payload chunks borrow the caller's input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +68,8 @@ pub enum FrameEvent<'i> {
 /// buffered, and a payload is never buffered at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RxState {
-    /// Collecting the length field; `need` grows from 4 to 12 on the mp `-1` marker.
+    /// Collecting the length field; `need` grows from 4 to 12 on the mp `-1` marker. An array,
+    /// not `heapless::Vec`: the state is `Copy`.
     Prefix { buf: [u8; MAX_PREFIX_LEN], have: u8, need: u8 },
     /// Handing out payload bytes; `End` is due when `remaining` reaches 0.
     Payload { len: u64, remaining: u64 },

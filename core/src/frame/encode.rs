@@ -3,9 +3,10 @@ use core::fmt;
 use super::{Endian, FrameConfig, MAX_PREFIX_LEN};
 
 /// Why a prefix could not be written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
     /// The payload is longer than the configured maximum (or than the field can express).
+    #[error("frame of {len} bytes exceeds the maximum of {max} bytes")]
     Oversize {
         /// Payload length asked for.
         len: u64,
@@ -13,28 +14,16 @@ pub enum EncodeError {
         max: u64,
     },
     /// The caller's buffer cannot hold the prefix.
+    #[error("buffer too small for a {needed}-byte length prefix")]
     BufferTooSmall {
         /// Bytes the prefix needs.
         needed: usize,
     },
 }
 
-impl fmt::Display for EncodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Oversize { len, max } => {
-                write!(f, "frame of {len} bytes exceeds the maximum of {max} bytes")
-            }
-            Self::BufferTooSmall { needed } => {
-                write!(f, "buffer too small for a {needed}-byte length prefix")
-            }
-        }
-    }
-}
-
-impl core::error::Error for EncodeError {}
-
 /// An encoded length prefix, small enough to live on the stack.
+///
+/// An array and a `u8` length, not `heapless::Vec`: that is not `Copy` and keeps a `usize`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Prefix {
     bytes: [u8; MAX_PREFIX_LEN],

@@ -1,13 +1,12 @@
 //! Byte-exact `json.dumps` output (default settings) for a [`FileHeader`].
 
-use core::fmt;
-
 use super::FileHeader;
 
 /// Why a header could not be encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderEncodeError {
     /// The output buffer is shorter than the encoded header; nothing was written.
+    #[error("header needs {needed} bytes, buffer holds {capacity}")]
     BufferTooSmall {
         /// Bytes the header needs ([`FileHeader::encoded_len`]).
         needed: usize,
@@ -15,18 +14,6 @@ pub enum HeaderEncodeError {
         capacity: usize,
     },
 }
-
-impl fmt::Display for HeaderEncodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::BufferTooSmall { needed, capacity } => {
-                write!(f, "header needs {needed} bytes, buffer holds {capacity}")
-            }
-        }
-    }
-}
-
-impl core::error::Error for HeaderEncodeError {}
 
 // The fixed parts, in Python's key order with its default separators.
 const OPEN: &str = "{\"filename\": \"";

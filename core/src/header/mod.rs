@@ -80,6 +80,14 @@ impl Key {
         }
     }
 
+    /// The JSON type the key's value must have, for [`HeaderError::WrongType`]'s message.
+    const fn json_type(self) -> &'static str {
+        match self {
+            Self::Filesize => "a number",
+            Self::Filename | Self::Filepath => "a string",
+        }
+    }
+
     /// The key spelled by `bytes` (after unescaping), if it is one of the three.
     fn from_bytes(bytes: &[u8]) -> Option<Self> {
         [Self::Filename, Self::Filepath, Self::Filesize]
@@ -95,9 +103,10 @@ impl fmt::Display for Key {
 }
 
 /// Why a header could not be decoded. Offsets are byte offsets into the JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
     /// The JSON is longer than the cap; nothing was parsed.
+    #[error("header of {len} bytes exceeds the maximum of {max} bytes")]
     Oversize {
         /// Length of the JSON.
         len: usize,
@@ -105,99 +114,76 @@ pub enum HeaderError {
         max: usize,
     },
     /// The bytes are not UTF-8 (RFC 8259 requires it).
+    #[error("header is not UTF-8 (byte {offset})")]
     NotUtf8 {
         /// Offset of the first invalid byte (or of an incomplete sequence at the end).
         offset: usize,
     },
     /// Not well-formed JSON (unexpected byte or end of input).
+    #[error("header is not valid JSON (byte {offset})")]
     Syntax {
         /// Offset of the unexpected byte (the length for an early end).
         offset: usize,
     },
     /// The JSON value is not an object (e.g. an array, a string, or empty input).
+    #[error("header is not a JSON object")]
     NotAnObject,
     /// A required key is absent.
+    #[error("header has no \"{0}\"")]
     MissingKey(Key),
     /// A known key appears twice; Python keeps the last, we refuse to guess.
+    #[error("header has \"{0}\" more than once")]
     DuplicateKey(Key),
     /// A key's value has the wrong JSON type (names must be strings, the size a number).
+    #[error("header \"{0}\" is not {json_type}", json_type = .0.json_type())]
     WrongType(Key),
     /// `filesize` is negative.
+    #[error("header \"filesize\" is negative")]
     NegativeSize,
     /// `filesize` has a fraction or an exponent (`1.0`, `1e3`): a float in Python.
+    #[error("header \"filesize\" is not an integer")]
     FractionalSize,
     /// `filesize` does not fit a `u64`.
+    #[error("header \"filesize\" does not fit 64 bits")]
     SizeTooLarge,
     /// A `\uD800`–`\uDFFF` escape that is not half of a surrogate pair.
+    #[error("header has a lone surrogate escape (byte {offset})")]
     LoneSurrogate {
         /// Offset of the escape's backslash.
         offset: usize,
     },
     /// An unknown escape (`\x`) or a `\u` without four hex digits.
+    #[error("header has an invalid escape (byte {offset})")]
     BadEscape {
         /// Offset of the escape's backslash.
         offset: usize,
     },
     /// A raw control character (below U+0020) inside a string; JSON requires an escape.
+    #[error("header has a raw control character in a string (byte {offset})")]
     ControlChar {
         /// Offset of the character.
         offset: usize,
     },
     /// Objects/arrays nested deeper than [`MAX_DEPTH`].
+    #[error("header nests deeper than {MAX_DEPTH} levels (byte {offset})")]
     TooDeep {
         /// Offset of the bracket that went too deep.
         offset: usize,
     },
     /// Something other than whitespace follows the object.
+    #[error("header has data after the object (byte {offset})")]
     TrailingData {
         /// Offset of the first such byte.
         offset: usize,
     },
     /// The decode storage cannot hold the unescaped names (a storage at least as long as the
     /// JSON always suffices).
+    #[error("{capacity}-byte storage too small for the decoded header")]
     StorageTooSmall {
         /// The storage's length.
         capacity: usize,
     },
 }
-
-impl fmt::Display for HeaderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Oversize { len, max } => {
-                write!(f, "header of {len} bytes exceeds the maximum of {max} bytes")
-            }
-            Self::NotUtf8 { offset } => write!(f, "header is not UTF-8 (byte {offset})"),
-            Self::Syntax { offset } => write!(f, "header is not valid JSON (byte {offset})"),
-            Self::NotAnObject => f.write_str("header is not a JSON object"),
-            Self::MissingKey(key) => write!(f, "header has no \"{key}\""),
-            Self::DuplicateKey(key) => write!(f, "header has \"{key}\" more than once"),
-            Self::WrongType(Key::Filesize) => f.write_str("header \"filesize\" is not a number"),
-            Self::WrongType(key) => write!(f, "header \"{key}\" is not a string"),
-            Self::NegativeSize => f.write_str("header \"filesize\" is negative"),
-            Self::FractionalSize => f.write_str("header \"filesize\" is not an integer"),
-            Self::SizeTooLarge => f.write_str("header \"filesize\" does not fit 64 bits"),
-            Self::LoneSurrogate { offset } => {
-                write!(f, "header has a lone surrogate escape (byte {offset})")
-            }
-            Self::BadEscape { offset } => write!(f, "header has an invalid escape (byte {offset})"),
-            Self::ControlChar { offset } => {
-                write!(f, "header has a raw control character in a string (byte {offset})")
-            }
-            Self::TooDeep { offset } => {
-                write!(f, "header nests deeper than {MAX_DEPTH} levels (byte {offset})")
-            }
-            Self::TrailingData { offset } => {
-                write!(f, "header has data after the object (byte {offset})")
-            }
-            Self::StorageTooSmall { capacity } => {
-                write!(f, "{capacity}-byte storage too small for the decoded header")
-            }
-        }
-    }
-}
-
-impl core::error::Error for HeaderError {}
 
 impl<'a> FileHeader<'a> {
     /// Exact number of bytes [`FileHeader::encode`] writes.

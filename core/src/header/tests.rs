@@ -331,6 +331,15 @@ fn errors_display() {
         HeaderError::Oversize { len: 5000, max: 4096 }.to_string(),
         "header of 5000 bytes exceeds the maximum of 4096 bytes"
     );
+    // The size must be a number, the names strings: one variant, two texts.
+    assert_eq!(
+        HeaderError::WrongType(Key::Filesize).to_string(),
+        "header \"filesize\" is not a number"
+    );
+    assert_eq!(
+        HeaderError::WrongType(Key::Filename).to_string(),
+        "header \"filename\" is not a string"
+    );
 }
 
 proptest! {

@@ -9,7 +9,6 @@
 //! [`Machine`]: flush its output, feed it input, hand its events to a callback which decides
 //! whether to keep going, and tell it about EOF.
 
-use core::fmt;
 use core::ops::ControlFlow;
 
 use embedded_io::{Read, Write};
@@ -39,46 +38,31 @@ mod async_tests;
 mod tests;
 
 /// What stopped a drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DriveError<IoE, ME> {
     /// The transport failed.
+    #[error("transport error: {0}")]
     Io(IoE),
     /// The transport accepted no bytes (`write` returned 0).
+    #[error("transport accepted no bytes")]
     WriteZero,
     /// The protocol machine reported an error.
+    #[error("{0}")]
     Protocol(ME),
     /// The peer closed before the machine was done, and the machine had nothing to say.
+    #[error("peer closed the connection too early")]
     UnexpectedEof,
     /// The receive buffer is full and the machine consumed nothing from it.
+    #[error("receive buffer full without progress")]
     BufferFull,
     /// The peer closed, and the machine takes none of the `buffered` bytes it sent before
     /// closing: it waits for a caller action (e.g. an [`Agent`](crate::command::Agent) whose
     /// reply is due). `handle_eof` was not called, so nothing is lost: act, then drive again.
+    #[error("peer closed; the machine takes none of the {buffered} bytes sent before that")]
     Stalled {
         /// Bytes received before the close that the machine has not taken.
         buffered: usize,
     },
-}
-
-impl<IoE: fmt::Display, ME: fmt::Display> fmt::Display for DriveError<IoE, ME> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Io(e) => write!(f, "transport error: {e}"),
-            Self::WriteZero => f.write_str("transport accepted no bytes"),
-            Self::Protocol(e) => write!(f, "{e}"),
-            Self::UnexpectedEof => f.write_str("peer closed the connection too early"),
-            Self::BufferFull => f.write_str("receive buffer full without progress"),
-            Self::Stalled { buffered } => write!(
-                f,
-                "peer closed; the machine takes none of the {buffered} bytes sent before that"
-            ),
-        }
-    }
-}
-
-impl<IoE: fmt::Debug + fmt::Display, ME: fmt::Debug + fmt::Display> core::error::Error
-    for DriveError<IoE, ME>
-{
 }
 
 impl<IoE, ME> DriveError<IoE, ME> {

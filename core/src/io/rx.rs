@@ -4,6 +4,9 @@
 use crate::drive::Input;
 
 /// `N` bytes of receive buffer; `start..end` holds bytes no machine has consumed yet.
+///
+/// Not `heapless::Vec`: machines consume from the front, and a transport reads into the spare
+/// tail, which a Vec hands out only as `MaybeUninit` (filling it needs `unsafe` `set_len`).
 #[derive(Debug)]
 pub(crate) struct RxBuf<const N: usize> {
     bytes: [u8; N],

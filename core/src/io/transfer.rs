@@ -1,6 +1,5 @@
 //! File send and receive over a pump: the error type and the receive sink's steps.
 
-use core::fmt;
 use core::ops::ControlFlow;
 
 #[cfg(doc)]
@@ -10,13 +9,16 @@ use crate::header::FileHeader;
 use crate::transfer::{FileReceiver, ReceiveEvent, TransferError};
 
 /// Why a blocking file transfer stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FileIoError<IoE, SrcE> {
     /// The connection failed, closed early, or the protocol was violated.
+    #[error("{0}")]
     Drive(DriveError<IoE, TransferError>),
     /// The body source or sink failed.
+    #[error("local file: {0}")]
     Local(SrcE),
     /// The body source ended before `filesize` bytes (the file shrank while being sent).
+    #[error("file ended after {sent} of {expected} announced bytes")]
     SourceShort {
         /// Bytes sent.
         sent: u64,
@@ -25,25 +27,8 @@ pub enum FileIoError<IoE, SrcE> {
     },
     /// The scratch buffer for the body is empty, so no body byte could be read; nothing was
     /// sent.
+    #[error("empty scratch buffer for the file body")]
     EmptyScratch,
-}
-
-impl<IoE: fmt::Display, SrcE: fmt::Display> fmt::Display for FileIoError<IoE, SrcE> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Drive(e) => write!(f, "{e}"),
-            Self::Local(e) => write!(f, "local file: {e}"),
-            Self::SourceShort { sent, expected } => {
-                write!(f, "file ended after {sent} of {expected} announced bytes")
-            }
-            Self::EmptyScratch => f.write_str("empty scratch buffer for the file body"),
-        }
-    }
-}
-
-impl<IoE: fmt::Debug + fmt::Display, SrcE: fmt::Debug + fmt::Display> core::error::Error
-    for FileIoError<IoE, SrcE>
-{
 }
 
 /// What a receive sink is given, in order.

@@ -53,14 +53,16 @@ pub struct Buffers<'b> {
 }
 
 /// Why a channel could not be set up (the caller's mistake, not the peer's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SetupError {
     /// `max_plaintext` is outside 64..=65,519.
+    #[error("plaintext limit {limit} is outside {MIN_PLAINTEXT_LIMIT}..={MAX_PLAINTEXT_LIMIT}")]
     LimitOutOfRange {
         /// The limit given.
         limit: u16,
     },
     /// The receive buffer cannot hold one record of our stated limit.
+    #[error("receive buffer of {len} bytes, a record needs {need}")]
     RxBufferTooSmall {
         /// Bytes given.
         len: usize,
@@ -68,6 +70,7 @@ pub enum SetupError {
         need: usize,
     },
     /// The send buffer cannot hold a handshake message.
+    #[error("send buffer of {len} bytes, a handshake message needs {need}")]
     TxBufferTooSmall {
         /// Bytes given.
         len: usize,
@@ -76,51 +79,39 @@ pub enum SetupError {
     },
 }
 
-impl fmt::Display for SetupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::LimitOutOfRange { limit } => write!(
-                f,
-                "plaintext limit {limit} is outside {MIN_PLAINTEXT_LIMIT}..={MAX_PLAINTEXT_LIMIT}"
-            ),
-            Self::RxBufferTooSmall { len, need } => {
-                write!(f, "receive buffer of {len} bytes, a record needs {need}")
-            }
-            Self::TxBufferTooSmall { len, need } => {
-                write!(f, "send buffer of {len} bytes, a handshake message needs {need}")
-            }
-        }
-    }
-}
-
-impl core::error::Error for SetupError {}
-
 /// What the peer (or the connection) did wrong. After one, the channel is done and sends
 /// nothing more: close or reset the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SecureError {
     /// A handshake message's tag failed: a different key, or a handshake meant for another
     /// service (prologue), or altered bytes. Exit code 5 (authentication).
+    #[error("handshake failed: wrong key, or a handshake for another service")]
     HandshakeAuth,
     /// The initiator saw the connection close where message 2 should be: how a responder
     /// that failed message 1 refuses. Exit code 5 (authentication).
+    #[error("the peer closed instead of answering the handshake")]
     Refused,
     /// The connection closed in the middle of a handshake message (or, for the responder,
     /// before message 1 was complete).
+    #[error("the connection closed during the handshake")]
     HandshakeCut,
     /// A handshake message with a length that cannot hold an ephemeral key and a tag, or
     /// longer than our buffer.
+    #[error("handshake message of {len} bytes")]
     HandshakeLength {
         /// The length prefix.
         len: u16,
     },
     /// The handshake payload decrypted but is not exactly 2 bytes giving a limit in
     /// 64..=65,519.
+    #[error("handshake payload is not a valid record limit")]
     HandshakePayload,
     /// A transport record's tag failed: altered, reordered, replayed or injected bytes.
+    #[error("a record failed its authentication tag")]
     RecordTag,
     /// A transport record longer than the plaintext limit we stated (plus the tag); refused
     /// on its length prefix, before its body is buffered.
+    #[error("record of {len} bytes, more than the {max} we accept")]
     RecordTooLong {
         /// The length prefix.
         len: u16,
@@ -128,18 +119,23 @@ pub enum SecureError {
         max: u16,
     },
     /// A transport record shorter than a tag.
+    #[error("record of {len} bytes, shorter than a tag")]
     RecordTooShort {
         /// The length prefix.
         len: u16,
     },
     /// The connection ended after the handshake without the peer's close_notify: what was
     /// received must not be committed.
+    #[error("the connection ended without close_notify")]
     Truncated,
     /// Bytes arrived after the peer's close_notify.
+    #[error("data after the peer's close_notify")]
     DataAfterClose,
     /// 2^64 - 1 messages in one direction: the key must not be used again.
+    #[error("record counter exhausted")]
     NonceExhausted,
     /// Plaintext was written after [`SecureChannel::close`].
+    #[error("plaintext written after close")]
     AlreadyClosed,
 }
 
@@ -151,62 +147,15 @@ impl SecureError {
     }
 }
 
-impl fmt::Display for SecureError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::HandshakeAuth => {
-                f.write_str("handshake failed: wrong key, or a handshake for another service")
-            }
-            Self::Refused => f.write_str("the peer closed instead of answering the handshake"),
-            Self::HandshakeCut => f.write_str("the connection closed during the handshake"),
-            Self::HandshakeLength { len } => write!(f, "handshake message of {len} bytes"),
-            Self::HandshakePayload => f.write_str("handshake payload is not a valid record limit"),
-            Self::RecordTag => f.write_str("a record failed its authentication tag"),
-            Self::RecordTooLong { len, max } => {
-                write!(f, "record of {len} bytes, more than the {max} we accept")
-            }
-            Self::RecordTooShort { len } => write!(f, "record of {len} bytes, shorter than a tag"),
-            Self::Truncated => f.write_str("the connection ended without close_notify"),
-            Self::DataAfterClose => f.write_str("data after the peer's close_notify"),
-            Self::NonceExhausted => f.write_str("record counter exhausted"),
-            Self::AlreadyClosed => f.write_str("plaintext written after close"),
-        }
-    }
-}
-
-impl core::error::Error for SecureError {}
-
 /// A channel error: ours, or the inner exchange's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ChannelError<E> {
     /// The channel failed.
-    Secure(SecureError),
+    #[error("secure channel: {0}")]
+    Secure(#[from] SecureError),
     /// The inner machine failed on the plaintext.
-    Inner(E),
-}
-
-impl<E> From<SecureError> for ChannelError<E> {
-    fn from(e: SecureError) -> Self {
-        Self::Secure(e)
-    }
-}
-
-impl<E: fmt::Display> fmt::Display for ChannelError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Secure(e) => write!(f, "secure channel: {e}"),
-            Self::Inner(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl<E: core::error::Error + 'static> core::error::Error for ChannelError<E> {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            Self::Secure(e) => Some(e),
-            Self::Inner(e) => Some(e),
-        }
-    }
+    #[error("{0}")]
+    Inner(#[source] E),
 }
 
 /// What the channel reports, at most one per [`Machine::handle_input`] call.

@@ -17,24 +17,15 @@ pub const PROLOGUE_PREFIX: &[u8] = b"wirekit/1 ";
 pub const MIN_KEY_LEN: usize = 16;
 
 /// The shared key was shorter than [`MIN_KEY_LEN`] bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the secure profile needs a key of at least {MIN_KEY_LEN} bytes, got {len} \
+     (`wirekit keygen` makes 32 random bytes)"
+)]
 pub struct KeyTooShort {
     /// The key's length in bytes.
     pub len: usize,
 }
-
-impl fmt::Display for KeyTooShort {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the secure profile needs a key of at least {MIN_KEY_LEN} bytes, got {} \
-             (`wirekit keygen` makes 32 random bytes)",
-            self.len
-        )
-    }
-}
-
-impl core::error::Error for KeyTooShort {}
 
 /// The 32-byte Noise PSK: HKDF-SHA256(salt `wirekit secure v1`, IKM the shared key, info
 /// `psk`). Zeroized on drop.

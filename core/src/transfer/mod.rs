@@ -18,8 +18,6 @@
 mod receiver;
 mod sender;
 
-use core::fmt;
-
 use crate::frame::{EncodeError, FrameError};
 use crate::header::{HeaderEncodeError, HeaderError};
 
@@ -27,18 +25,23 @@ pub use receiver::{FileReceiver, ReceiveEvent};
 pub use sender::{FileSender, SENDER_BUF_LEN};
 
 /// Why a transfer failed. Inner errors are kept whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TransferError {
     /// The header frame's length prefix or payload was bad (negative, over the limit, longer
     /// than the receiver's buffer, or cut off by the end of the stream).
-    Frame(FrameError),
+    #[error("header frame: {0}")]
+    Frame(#[source] FrameError),
     /// The sender could not write the header's length prefix (e.g. over the profile's limit).
-    Prefix(EncodeError),
+    #[error("header prefix: {0}")]
+    Prefix(#[source] EncodeError),
     /// The header JSON did not decode.
-    Header(HeaderError),
+    #[error("file header: {0}")]
+    Header(#[source] HeaderError),
     /// The header could not be encoded.
-    HeaderEncode(HeaderEncodeError),
+    #[error("file header: {0}")]
+    HeaderEncode(#[source] HeaderEncodeError),
     /// The sender's header JSON is longer than its buffer allows.
+    #[error("file header of {len} bytes exceeds the maximum of {max} bytes")]
     HeaderTooLong {
         /// Encoded header length.
         len: usize,
@@ -46,6 +49,7 @@ pub enum TransferError {
         max: usize,
     },
     /// The announced file is larger than the receiver accepts; no body byte was taken.
+    #[error("file of {filesize} bytes exceeds the limit of {max} bytes")]
     TooLarge {
         /// The announced size.
         filesize: u64,
@@ -53,6 +57,7 @@ pub enum TransferError {
         max: u64,
     },
     /// The stream ended before the whole body arrived.
+    #[error("stream ended after {received} of {expected} file bytes")]
     Truncated {
         /// Body bytes received.
         received: u64,
@@ -62,73 +67,35 @@ pub enum TransferError {
     /// Bytes arrived after the complete body. They were not consumed; the transfer itself is
     /// complete, and the caller decides what the extra bytes mean (the seed sender closes
     /// after the body, so they come from a confused or hostile peer).
+    #[error("{len} unexpected bytes after the file")]
     ExtraData {
         /// Length of the input that was refused.
         len: usize,
     },
     /// The receiver sent bytes; in demo3 it never does.
+    #[error("receiver sent {len} bytes; it is not supposed to send anything")]
     UnexpectedInput {
         /// Length of the input that was refused.
         len: usize,
     },
     /// The receiver closed before the sender finished.
+    #[error("receiver closed with {body_remaining} file bytes still to send")]
     PeerClosed {
         /// Body bytes not yet reported sent.
         body_remaining: u64,
     },
     /// Body bytes were reported before the header was fully sent (they would have been sent
     /// ahead of the header).
+    #[error("file body reported before the header was sent")]
     HeaderNotSent,
     /// More body bytes were reported than the header announced.
+    #[error("{reported} body bytes reported, only {remaining} were due")]
     Overrun {
         /// Bytes reported in this call.
         reported: u64,
         /// Bytes that were still due.
         remaining: u64,
     },
-}
-
-impl fmt::Display for TransferError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Frame(err) => write!(f, "header frame: {err}"),
-            Self::Prefix(err) => write!(f, "header prefix: {err}"),
-            Self::Header(err) => write!(f, "file header: {err}"),
-            Self::HeaderEncode(err) => write!(f, "file header: {err}"),
-            Self::HeaderTooLong { len, max } => {
-                write!(f, "file header of {len} bytes exceeds the maximum of {max} bytes")
-            }
-            Self::TooLarge { filesize, max } => {
-                write!(f, "file of {filesize} bytes exceeds the limit of {max} bytes")
-            }
-            Self::Truncated { received, expected } => {
-                write!(f, "stream ended after {received} of {expected} file bytes")
-            }
-            Self::ExtraData { len } => write!(f, "{len} unexpected bytes after the file"),
-            Self::UnexpectedInput { len } => {
-                write!(f, "receiver sent {len} bytes; it is not supposed to send anything")
-            }
-            Self::PeerClosed { body_remaining } => {
-                write!(f, "receiver closed with {body_remaining} file bytes still to send")
-            }
-            Self::HeaderNotSent => f.write_str("file body reported before the header was sent"),
-            Self::Overrun { reported, remaining } => {
-                write!(f, "{reported} body bytes reported, only {remaining} were due")
-            }
-        }
-    }
-}
-
-impl core::error::Error for TransferError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            Self::Frame(err) => Some(err),
-            Self::Prefix(err) => Some(err),
-            Self::Header(err) => Some(err),
-            Self::HeaderEncode(err) => Some(err),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -48,6 +48,8 @@ enum State {
 #[derive(Clone)]
 pub struct FileReceiver<const N: usize = MAX_HEADER_LEN> {
     reader: FrameReader,
+    /// A plain array, not `heapless::Vec`: `read_frame` writes into a `&mut [u8]` and the
+    /// header decodes in place, and the frame reader already knows how much is filled.
     buf: [u8; N],
     max_size: u64,
     fields: Option<DecodedFields>,

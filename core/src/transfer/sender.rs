@@ -21,6 +21,8 @@ pub const SENDER_BUF_LEN: usize = MAX_PREFIX_LEN + MAX_HEADER_LEN;
 /// ([`TransferError::UnexpectedInput`]) and is not consumed.
 #[derive(Clone)]
 pub struct FileSender {
+    /// A plain array, not `heapless::Vec`: the prefix and header encoders write into a
+    /// `&mut [u8]`, which a Vec could offer only by zero-filling and truncating again.
     buf: [u8; SENDER_BUF_LEN],
     /// Prefix + header bytes in `buf`.
     len: usize,

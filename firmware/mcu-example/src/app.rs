@@ -19,7 +19,7 @@ use wirekit_core::transfer::FileReceiver;
 use wirekit_smoltcp::{
     md5_hex, CommandAgent, CommandHandler, CommandOutput, CommandTable, FileEvent, FileReceive,
     Md5Sink, OutputFull, SecureCommandAgent, SecureEvent, SecureFileReceive, Session, SessionEvent,
-    SliceOutput, Slot, SlotConfig, DEVICE_PLAINTEXT_LIMIT,
+    SliceOutput, Slot, SlotConfig, Turn, DEVICE_PLAINTEXT_LIMIT,
 };
 
 use crate::device::StubMac;
@@ -230,12 +230,11 @@ pub fn run(
     loop {
         iface.poll(now, mac, &mut set);
         let since_boot = core::time::Duration::from_micros(now.total_micros().unsigned_abs());
+        let mut turn = Turn::new(&mut set, since_boot);
 
-        let socket = set.get_mut::<tcp::Socket>(files.handle());
-        let mut busy = files
+        let mut busy = turn
             .serve(
-                socket,
-                since_boot,
+                &mut files,
                 &mut device,
                 |device, _peer| {
                     let receiver = FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
@@ -252,11 +251,9 @@ pub fn run(
             )
             .busy;
 
-        let socket = set.get_mut::<tcp::Socket>(commands.handle());
-        busy |= commands
+        busy |= turn
             .serve(
-                socket,
-                since_boot,
+                &mut commands,
                 &mut device,
                 |device, _peer| {
                     let challenge = challenge(&mut device.rng)?;
@@ -277,11 +274,9 @@ pub fn run(
             )
             .busy;
 
-        let socket = set.get_mut::<tcp::Socket>(secure_files.handle());
-        busy |= secure_files
+        busy |= turn
             .serve(
-                socket,
-                since_boot,
+                &mut secure_files,
                 &mut device,
                 |device, _peer| {
                     let psk = psk.as_ref()?;
@@ -302,11 +297,9 @@ pub fn run(
             )
             .busy;
 
-        let socket = set.get_mut::<tcp::Socket>(secure_commands.handle());
-        busy |= secure_commands
+        busy |= turn
             .serve(
-                socket,
-                since_boot,
+                &mut secure_commands,
                 &mut device,
                 |device, _peer| {
                     let psk = psk.as_ref()?;

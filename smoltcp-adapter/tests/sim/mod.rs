@@ -21,8 +21,9 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{self, ChecksumCapabilities, Device, DeviceCapabilities, FaultInjector, Medium};
+use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Address};
 
@@ -395,12 +396,7 @@ fn describe(sockets: &SocketSet<'_>) -> String {
 
 /// A on 10.0.0.1 connects to B on 10.0.0.2:`port`, socket buffers of `buf` bytes each way.
 /// Returns (A's handle, B's handle).
-pub fn connect_tcp(
-    sim: &mut Sim,
-    port: u16,
-    buf: usize,
-) -> (smoltcp::iface::SocketHandle, smoltcp::iface::SocketHandle) {
-    use smoltcp::socket::tcp;
+pub fn connect_tcp(sim: &mut Sim, port: u16, buf: usize) -> (SocketHandle, SocketHandle) {
     let new_socket = || {
         tcp::Socket::new(tcp::SocketBuffer::new(vec![0; buf]), tcp::SocketBuffer::new(vec![0; buf]))
     };
@@ -411,4 +407,79 @@ pub fn connect_tcp(
     client.connect(sim.a.iface.context(), (B_ADDR, port), 49_152).unwrap();
     let a = sim.a.sockets.add(client);
     (a, b)
+}
+
+// ---------------------------------------------------------------------------------------
+// A two-sided run: one `Peer` on each side.
+
+/// One side: an exchange on one socket, every event recorded. Closes its socket once the
+/// exchange is flushed (over, and everything acknowledged).
+pub struct Peer<X: wirekit_smoltcp::Exchange> {
+    pub x: X,
+    pub handle: SocketHandle,
+    pub events: Vec<X::Event>,
+    pub error: Option<X::Error>,
+    pub closed: bool,
+    /// Reset the connection when the exchange fails, as a device's `Slot` does.
+    reset_on_error: bool,
+}
+
+impl<X: wirekit_smoltcp::Exchange> Peer<X> {
+    pub fn new(x: X, handle: SocketHandle) -> Self {
+        Self { x, handle, events: Vec::new(), error: None, closed: false, reset_on_error: false }
+    }
+
+    /// Reset the connection when the exchange fails (a device's `Slot`), instead of
+    /// leaving it open.
+    pub fn resetting(self) -> Self {
+        Self { reset_on_error: true, ..self }
+    }
+
+    /// Poll until the exchange has nothing more to say; true if anything moved.
+    pub fn step(&mut self, set: &mut SocketSet<'static>) -> bool {
+        if self.error.is_some() || self.closed {
+            return false;
+        }
+        let socket = set.get_mut::<tcp::Socket>(self.handle);
+        let mut busy = false;
+        loop {
+            match self.x.poll(socket) {
+                Ok(event) => {
+                    busy |= !self.x.progress().is_idle();
+                    match event {
+                        Some(event) => {
+                            self.events.push(event);
+                            busy = true;
+                        }
+                        None => break,
+                    }
+                }
+                Err(err) => {
+                    if self.reset_on_error {
+                        socket.abort();
+                    }
+                    self.error = Some(err);
+                    return true;
+                }
+            }
+        }
+        if self.x.is_flushed(socket) {
+            socket.close();
+            self.closed = true;
+            busy = true;
+        }
+        busy
+    }
+
+    /// Closed its socket, or failed.
+    pub fn finished(&self) -> bool {
+        self.closed || self.error.is_some()
+    }
+
+    /// Finished, and its socket has let go of the connection.
+    pub fn settled(&self, set: &SocketSet<'static>) -> bool {
+        let state = set.get::<tcp::Socket>(self.handle).state();
+        self.finished()
+            && matches!(state, tcp::State::Closed | tcp::State::TimeWait | tcp::State::FinWait2)
+    }
 }

@@ -26,8 +26,7 @@ const OUT_LEN: usize = MAX_PREFIX_LEN + CHALLENGE.len() + MAX_MESSAGE_LEN + 4 + 
 pub(crate) struct DeliverCore<'k> {
     key: &'k [u8],
     policy: MpPolicy,
-    message: [u8; MAX_MESSAGE_LEN],
-    message_len: usize,
+    message: heapless::Vec<u8, MAX_MESSAGE_LEN>,
     reader: FrameReader,
     out: OutBuf<OUT_LEN>,
     outcome: Option<Outcome>,
@@ -40,43 +39,28 @@ impl<'k> DeliverCore<'k> {
         policy: MpPolicy,
         random: [u8; MODERN_RANDOM_LEN],
     ) -> Self {
-        let mut message = [0u8; MAX_MESSAGE_LEN];
-        let mut len = 0;
-        let mut put = |bytes: &[u8]| {
-            if let Some(dst) = message.get_mut(len..len + bytes.len()) {
-                dst.copy_from_slice(bytes);
-                len += bytes.len();
+        let mut message = heapless::Vec::new();
+        // Cannot fail: MAX_MESSAGE_LEN is sized for the longest digest name and the random.
+        let _ = match mode {
+            ChallengeMode::Legacy => {
+                message.extend_from_slice(random.get(..LEGACY_MESSAGE_LEN).unwrap_or(&[]))
             }
+            ChallengeMode::Modern(alg) => [b"{", alg.name().as_bytes(), b"}", &random]
+                .iter()
+                .try_for_each(|part| message.extend_from_slice(part)),
         };
-        match mode {
-            ChallengeMode::Legacy => put(random.get(..LEGACY_MESSAGE_LEN).unwrap_or(&[])),
-            ChallengeMode::Modern(alg) => {
-                put(b"{");
-                put(alg.name().as_bytes());
-                put(b"}");
-                put(&random);
-            }
-        }
-        Self {
-            key,
-            policy,
-            message,
-            message_len: len,
-            reader: pre_auth_reader(),
-            out: OutBuf::new(),
-            outcome: None,
-        }
+        Self { key, policy, message, reader: pre_auth_reader(), out: OutBuf::new(), outcome: None }
     }
 
     /// The challenge message (after `#CHALLENGE#`).
     pub(crate) fn message(&self) -> &[u8] {
-        self.message.get(..self.message_len).unwrap_or(&[])
+        &self.message
     }
 
     /// Queue the challenge frame.
     pub(crate) fn start(&mut self) {
-        let Self { message, message_len, out, .. } = self;
-        out.push_frame(&[CHALLENGE, message.get(..*message_len).unwrap_or(&[])]);
+        let Self { message, out, .. } = self;
+        out.push_frame(&[CHALLENGE, message]);
     }
 
     pub(crate) const fn outcome(&self) -> Option<Outcome> {

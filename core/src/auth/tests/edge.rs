@@ -486,6 +486,11 @@ fn errors_and_reasons_say_what_went_wrong() {
     }
     let err: &dyn core::error::Error = &AuthError::Frame(FrameError::Negative { value: -5 });
     assert!(err.source().is_some());
+    // An unknown expected length (0, mp) leaves out the "of N".
+    let eof =
+        |expected| AuthError::UnexpectedEof { awaiting: Awaiting::Answer, received: 3, expected };
+    assert_eq!(eof(0).to_string(), "peer closed while we awaited its answer (3 bytes came)");
+    assert_eq!(eof(16).to_string(), "peer closed while we awaited its answer (3 of 16 bytes came)");
 }
 
 #[test]

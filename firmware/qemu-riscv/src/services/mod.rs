@@ -44,7 +44,7 @@ use wirekit_smoltcp::{
     proceeds_after, recv_datagram_into, send_datagram, AgentEvent, Authenticate, CommandAgent,
     FileEvent, FileReceive, Md5Sink, SecureAuth, SecureCommandAgent, SecureEvent,
     SecureFileReceive, SecureSessionError, Served, Session, SessionEvent, SliceOutput, Slot,
-    SlotConfig, SlotNote, UdpError, DEVICE_PLAINTEXT_LIMIT,
+    SlotConfig, SlotNote, Turn, UdpError, DEVICE_PLAINTEXT_LIMIT,
 };
 
 use crate::entropy::Entropy;
@@ -309,73 +309,55 @@ impl Services {
         let mut busy = false;
 
         let now_since_boot = core::time::Duration::from_micros(now.total_micros().unsigned_abs());
+        let mut turn = Turn::new(sockets, now_since_boot);
         for slot in &mut self.auth {
-            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
-            let peer = slot.peer();
-            busy |= logged(
-                AUTH_PORT,
-                peer,
-                slot.serve(
-                    socket,
-                    now_since_boot,
-                    state,
-                    |state, peer| {
-                        Some(Authenticate::new(SeedVerifier::new(KEY, challenge(state, peer))))
-                    },
-                    |_, _| {},
-                    |state, _, peer, outcome| verdict(state, AUTH_PORT, peer, outcome),
-                ),
+            let served = turn.serve(
+                slot,
+                state,
+                |state, peer| {
+                    Some(Authenticate::new(SeedVerifier::new(KEY, challenge(state, peer))))
+                },
+                |_, _| {},
+                |state, _, peer, outcome| verdict(state, AUTH_PORT, peer, outcome),
             );
+            busy |= logged(AUTH_PORT, slot.peer(), served);
         }
 
         for slot in &mut self.mp {
-            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
-            let peer = slot.peer();
-            busy |= logged(
-                MP_PORT,
-                peer,
-                slot.serve(
-                    socket,
-                    now_since_boot,
-                    state,
-                    |state, peer| {
-                        // Legacy: Python 3.11's challenge, and the `wirekit` binary's default.
-                        let hs = MpHandshake::new(
-                            KEY,
-                            Order::ListenerSide,
-                            ChallengeMode::Legacy,
-                            MpPolicy::COMPATIBLE,
-                            challenge(state, peer),
-                        );
-                        Some(Authenticate::new(hs))
-                    },
-                    |_, _| {},
-                    |state, _, peer, outcome| verdict(state, MP_PORT, peer, outcome),
-                ),
+            let served = turn.serve(
+                slot,
+                state,
+                |state, peer| {
+                    // Legacy: Python 3.11's challenge, and the `wirekit` binary's default.
+                    let hs = MpHandshake::new(
+                        KEY,
+                        Order::ListenerSide,
+                        ChallengeMode::Legacy,
+                        MpPolicy::COMPATIBLE,
+                        challenge(state, peer),
+                    );
+                    Some(Authenticate::new(hs))
+                },
+                |_, _| {},
+                |state, _, peer, outcome| verdict(state, MP_PORT, peer, outcome),
             );
+            busy |= logged(MP_PORT, slot.peer(), served);
         }
 
         for (index, slot) in self.file.iter_mut().enumerate() {
-            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
-            let peer = slot.peer();
-            busy |= logged(
-                FILE_PORT,
-                peer,
-                slot.serve(
-                    socket,
-                    now_since_boot,
-                    state,
-                    |state, peer| {
-                        let receiver =
-                            FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
-                        let upload = FileReceive::new(receiver, Md5Sink::with_limit(MAX_FILE));
-                        let handshake = accepting_handshake(&keys.file, challenge(state, peer));
-                        Some(Session::new(handshake, upload))
-                    },
-                    |_, _| {},
-                    |state, session, peer, event| upload_event(state, index, session, peer, event),
-                ),
+            let served = turn.serve(
+                slot,
+                state,
+                |state, peer| {
+                    let receiver = FileReceiver::new(FrameConfig::seed()).with_max_size(MAX_FILE);
+                    let upload = FileReceive::new(receiver, Md5Sink::with_limit(MAX_FILE));
+                    let handshake = accepting_handshake(&keys.file, challenge(state, peer));
+                    Some(Session::new(handshake, upload))
+                },
+                |_, _| {},
+                |state, session, peer, event| upload_event(state, index, session, peer, event),
             );
+            busy |= logged(FILE_PORT, slot.peer(), served);
         }
 
         for shell in &mut self.command {
@@ -386,65 +368,53 @@ impl Services {
                 handler.stats = state.stats;
             }
             let ShellSlot { slot, buffers } = shell;
-            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
             let mut ctx = (&mut *state, buffers);
-            let peer = slot.peer();
-            busy |= logged(
-                COMMAND_PORT,
-                peer,
-                slot.serve(
-                    socket,
-                    now_since_boot,
-                    &mut ctx,
-                    |(state, buffers), peer| {
-                        let Some((stdout, stderr)) = buffers.take() else {
-                            log::error!("command socket without reply buffers");
-                            return None;
-                        };
-                        let agent = CommandAgent::new(
-                            Agent::new(Mode::seed_framed()),
-                            Commands::default(),
-                            SliceOutput::new(stdout, stderr),
-                        );
-                        let handshake = accepting_handshake(&keys.exec, challenge(state, peer));
-                        Some(Session::new(handshake, agent))
-                    },
-                    |(_, buffers), session| {
-                        let (_, out) = session.into_exchange().into_parts();
-                        **buffers = Some(out.into_buffers());
-                    },
-                    |(state, _), session, peer, event| {
-                        command_event(state, peer, event);
-                        // A command behind the verdict runs in this same turn: show it the
-                        // verdict just counted.
-                        session.exchange_mut().handler_mut().stats = state.stats;
-                    },
-                ),
+            let served = turn.serve(
+                slot,
+                &mut ctx,
+                |(state, buffers), peer| {
+                    let Some((stdout, stderr)) = buffers.take() else {
+                        log::error!("command socket without reply buffers");
+                        return None;
+                    };
+                    let agent = CommandAgent::new(
+                        Agent::new(Mode::seed_framed()),
+                        Commands::default(),
+                        SliceOutput::new(stdout, stderr),
+                    );
+                    let handshake = accepting_handshake(&keys.exec, challenge(state, peer));
+                    Some(Session::new(handshake, agent))
+                },
+                |(_, buffers), session| {
+                    let (_, out) = session.into_exchange().into_parts();
+                    **buffers = Some(out.into_buffers());
+                },
+                |(state, _), session, peer, event| {
+                    command_event(state, peer, event);
+                    // A command behind the verdict runs in this same turn: show it the
+                    // verdict just counted.
+                    session.exchange_mut().handler_mut().stats = state.stats;
+                },
             );
+            busy |= logged(COMMAND_PORT, slot.peer(), served);
         }
 
-        busy |= self.run_secure(now_since_boot, sockets);
+        busy |= self.run_secure(&mut turn);
         busy |= self.udp_hello_bye(sockets);
         busy
     }
 
     /// The secure profile's ports (docs/protocol.md section 5).
-    fn run_secure(
-        &mut self,
-        now_since_boot: core::time::Duration,
-        sockets: &mut SocketSet<'static>,
-    ) -> bool {
+    fn run_secure(&mut self, turn: &mut Turn<'_, 'static>) -> bool {
         let state = &mut self.state;
         let psk = self.keys.secure.as_ref().ok();
         let mut busy = false;
 
         for s in &mut self.secure_auth {
             let SecureSlot { slot, parked } = s;
-            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
             let mut ctx = (&mut *state, parked);
-            let served = slot.serve(
-                socket,
-                now_since_boot,
+            let served = turn.serve(
+                slot,
                 &mut ctx,
                 |(state, parked), peer| {
                     let (psk, (buffers, ())) = (psk?, parked.take()?);
@@ -457,18 +427,14 @@ impl Services {
                     SecureEvent::Exchange(never) => match never {},
                 },
             );
-            // The peer as the session saw it: a connection that started and failed in
-            // this one turn has its peer only now.
             busy |= secure_logged(state, SECURE_AUTH_PORT, slot.peer(), served);
         }
 
         for (index, s) in self.secure_file.iter_mut().enumerate() {
             let SecureSlot { slot, parked } = s;
-            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
             let mut ctx = (&mut *state, parked);
-            let served = slot.serve(
-                socket,
-                now_since_boot,
+            let served = turn.serve(
+                slot,
                 &mut ctx,
                 |(state, parked), peer| {
                     let (psk, (buffers, ())) = (psk?, parked.take()?);
@@ -488,8 +454,6 @@ impl Services {
                     secure_upload_event(state, index, session, peer, event)
                 },
             );
-            // The peer as the session saw it: a connection that started and failed in
-            // this one turn has its peer only now.
             busy |= secure_logged(state, SECURE_FILE_PORT, slot.peer(), served);
         }
 
@@ -501,11 +465,9 @@ impl Services {
                 handler.last_file = state.last_file;
                 handler.stats = state.stats;
             }
-            let socket = sockets.get_mut::<tcp::Socket>(slot.handle());
             let mut ctx = (&mut *state, parked);
-            let served = slot.serve(
-                socket,
-                now_since_boot,
+            let served = turn.serve(
+                slot,
                 &mut ctx,
                 |(state, parked), peer| {
                     let (psk, (buffers, (stdout, stderr))) = (psk?, parked.take()?);
@@ -536,8 +498,6 @@ impl Services {
                     session.handler_mut().stats = state.stats;
                 },
             );
-            // The peer as the session saw it: a connection that started and failed in
-            // this one turn has its peer only now.
             busy |= secure_logged(state, SECURE_COMMAND_PORT, slot.peer(), served);
         }
         busy
@@ -623,7 +583,9 @@ fn secure_logged<IE: core::fmt::Display, SE: core::fmt::Display>(
     logged(port, peer, served)
 }
 
-/// Logs what a slot noted; returns whether it was busy.
+/// Logs what a slot noted; returns whether it was busy. `peer` is the slot's after the
+/// serve, as the session saw it: a connection that started and failed in this one turn has
+/// its peer only then.
 fn logged<E: core::fmt::Display>(port: u16, peer: Option<IpEndpoint>, served: Served<E>) -> bool {
     if let Some(note) = served.note {
         match peer {

@@ -87,9 +87,11 @@
 
 mod agent;
 mod controller;
+mod framed;
 
 pub use agent::Agent;
 pub use controller::Controller;
+pub use framed::{FramedAgent, FramedCommandError, FramedEvent};
 
 use crate::frame::{FrameConfig, FrameError};
 

@@ -27,10 +27,7 @@ use core::marker::PhantomData;
 use core::ops::ControlFlow;
 
 use smoltcp::socket::tcp;
-use wirekit_core::command::{
-    Agent, AgentEvent as CoreAgentEvent, CommandError, Mode, DEFAULT_MAX_COMMAND_LEN,
-};
-use wirekit_core::frame::{FrameConfig, FrameError, FrameReader};
+use wirekit_core::command::{CommandError, DEFAULT_MAX_COMMAND_LEN};
 use wirekit_core::header::MAX_HEADER_LEN;
 use wirekit_core::secure::{
     Buffers, ChannelError, ChannelEvent, Config, InnerHandler, Psk, Role, SecureChannel,
@@ -568,137 +565,7 @@ impl<'b, S: BodySink, const N: usize> SecureFileReceive<'b, S, N> {
 // ---------------------------------------------------------------------------------------
 // exec
 
-/// The framed agent inside the exec channel: each command arrives as one seed frame
-/// (`struct.pack('i', n)`, then the bytes; section 5), is collected in `N` bytes of its own
-/// (a frame may span records) and handed whole to the core's [`Agent`], which frames the
-/// reply (demo2).
-#[derive(Debug)]
-pub struct FramedAgent<const N: usize = DEFAULT_MAX_COMMAND_LEN> {
-    reader: FrameReader,
-    command: [u8; N],
-    command_len: usize,
-    agent: Agent<N>,
-}
-
-/// What a [`FramedAgent`] reports; the command itself is [`FramedAgent::command`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FramedEvent {
-    /// A command arrived: run it, then `begin_reply` and the reply bytes.
-    Command,
-    /// `q`: the session is over.
-    Quit,
-    /// The controller's close_notify.
-    Closed,
-}
-
-/// Why a [`FramedAgent`] failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FramedCommandError {
-    /// A bad command frame (longer than `N`, a negative length, cut by close_notify).
-    Frame(FrameError),
-    /// The agent refused (a reply longer than announced).
-    Command(CommandError),
-    /// A frame with no command in it.
-    Empty,
-}
-
-impl fmt::Display for FramedCommandError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Frame(e) => write!(f, "command frame: {e}"),
-            Self::Command(e) => write!(f, "{e}"),
-            Self::Empty => f.write_str("an empty command frame"),
-        }
-    }
-}
-
-impl core::error::Error for FramedCommandError {}
-
-impl<const N: usize> FramedAgent<N> {
-    /// An agent for commands of at most `N` bytes, framed replies (demo2).
-    pub const fn new() -> Self {
-        let config = FrameConfig::seed().with_max_frame_len(N as u64);
-        Self {
-            reader: FrameReader::new(config),
-            command: [0; N],
-            command_len: 0,
-            agent: Agent::new(Mode::seed_framed()),
-        }
-    }
-
-    /// The last command.
-    pub fn command(&self) -> &[u8] {
-        self.command.get(..self.command_len).unwrap_or_default()
-    }
-
-    /// The core agent (reply state).
-    pub const fn agent(&self) -> &Agent<N> {
-        &self.agent
-    }
-
-    /// Announce a reply of `len` bytes (queues its prefix).
-    pub fn begin_reply(&mut self, len: u64) -> Result<(), CommandError> {
-        self.agent.begin_reply(len)
-    }
-
-    /// `n` reply bytes were sealed.
-    pub fn record_reply_bytes(&mut self, n: usize) -> Result<(), CommandError> {
-        self.agent.record_reply_bytes(n)
-    }
-}
-
-impl<const N: usize> Default for FramedAgent<N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const N: usize> Machine for FramedAgent<N> {
-    type Event<'i> = FramedEvent;
-    type Error = FramedCommandError;
-
-    fn handle_input(&mut self, input: &[u8]) -> Result<Handled<FramedEvent>, FramedCommandError> {
-        // A reply is owed (or the session is over): the next command waits where it is.
-        if self.agent.is_replying() || self.agent.is_done() || input.is_empty() {
-            return Ok(Handled::consumed(0));
-        }
-        let step = self.reader.read_frame(input, &mut self.command);
-        let Handled { consumed, event } = step.map_err(FramedCommandError::Frame)?;
-        let Some(len) = event.map(<[u8]>::len) else { return Ok(Handled::consumed(consumed)) };
-        if len == 0 {
-            return Err(FramedCommandError::Empty);
-        }
-        self.command_len = len;
-        let command = self.command.get(..len).unwrap_or_default();
-        let event = self.agent.handle_input(command).map_err(FramedCommandError::Command)?.event;
-        let event = match event {
-            Some(CoreAgentEvent::Command(_)) => FramedEvent::Command,
-            Some(CoreAgentEvent::Quit) => FramedEvent::Quit,
-            Some(CoreAgentEvent::Closed) => FramedEvent::Closed,
-            // An idle agent takes any non-empty command.
-            None => return Err(FramedCommandError::Empty),
-        };
-        Ok(Handled::event(consumed, event))
-    }
-
-    fn handle_eof(&mut self) -> Result<Option<FramedEvent>, FramedCommandError> {
-        self.reader.finish().map_err(FramedCommandError::Frame)?;
-        let closed = self.agent.handle_eof().map_err(FramedCommandError::Command)?;
-        Ok(closed.map(|_| FramedEvent::Closed))
-    }
-
-    fn output_buf(&self) -> &[u8] {
-        self.agent.output_buf()
-    }
-
-    fn consume_output(&mut self, n: usize) {
-        self.agent.consume_output(n);
-    }
-
-    fn is_done(&self) -> bool {
-        self.agent.is_done()
-    }
-}
+pub use wirekit_core::command::{FramedAgent, FramedCommandError, FramedEvent};
 
 /// The exec service (`wirekit exec controller --profile secure`): each command frame is
 /// run by a [`CommandHandler`] into the caller's reply buffers ([`SliceOutput`]), and the

@@ -42,6 +42,7 @@ pub mod drive;
 pub mod frame;
 pub mod header;
 pub mod io;
+pub mod link;
 pub mod secure;
 pub mod transfer;
 

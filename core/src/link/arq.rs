@@ -31,9 +31,12 @@ pub enum LinkError {
 /// Timing and budget of a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkConfig {
-    /// First retransmission timeout, counted from when the frame's last byte leaves the
-    /// line (see `byte_time`).
+    /// Retransmission timeout until the first round-trip sample, counted from when the
+    /// frame's last byte leaves the line (see `byte_time`). After it: smoothed RTT + 4 ×
+    /// its variation (RFC 6298, Karn's rule: no samples from retransmitted frames).
     pub rto: Duration,
+    /// The timeout never goes below this (timer and scheduling granularity of the host).
+    pub min_rto: Duration,
     /// The timeout doubles on each timeout in a row, up to this.
     pub max_rto: Duration,
     /// Timeouts in a row without progress before [`LinkError::RetriesExhausted`] (or
@@ -56,6 +59,7 @@ impl LinkConfig {
     pub const fn new() -> Self {
         Self {
             rto: Duration::from_millis(100),
+            min_rto: Duration::from_millis(10),
             max_rto: Duration::from_secs(2),
             max_retries: 10,
             byte_time: Duration::ZERO,
@@ -127,6 +131,8 @@ struct TxSlot {
     order: u32,
     /// Retransmission deadline of the latest transmission.
     deadline: Option<Duration>,
+    /// When the latest transmission's last byte left the line.
+    left_at: Duration,
 }
 
 /// One received frame waiting for its turn or for the reader.
@@ -160,6 +166,8 @@ pub struct Link<const F: usize = 256, const W: usize = 16, const TX: usize = 409
     hello_deadline: Option<Duration>,
     hello_ack_due: bool,
     timeouts: u8,
+    /// Smoothed round-trip time and its variation, once sampled.
+    srtt: Option<(Duration, Duration)>,
     /// When the line is free again (with `byte_time`).
     line_free: Duration,
     // Sending.
@@ -225,6 +233,7 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
             hello_deadline: None,
             hello_ack_due: false,
             timeouts: 0,
+            srtt: None,
             line_free: Duration::ZERO,
             tx: [0; TX],
             tx_start: 0,
@@ -322,8 +331,24 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
     }
 
     fn rto(&self) -> Duration {
+        let base = match self.srtt {
+            Some((srtt, var)) => srtt.saturating_add(var.saturating_mul(4)),
+            None => self.config.rto,
+        };
+        let max = self.config.max_rto.max(self.config.min_rto);
         let shift = u32::from(self.timeouts.min(16));
-        self.config.rto.saturating_mul(1u32 << shift).min(self.config.max_rto.max(self.config.rto))
+        base.max(self.config.min_rto).saturating_mul(1u32 << shift).min(max)
+    }
+
+    /// A round-trip sample (RFC 6298 with alpha 1/8, beta 1/4).
+    fn sample_rtt(&mut self, rtt: Duration) {
+        self.srtt = Some(match self.srtt {
+            None => (rtt, rtt / 2),
+            Some((srtt, var)) => {
+                let diff = srtt.abs_diff(rtt);
+                (srtt - srtt / 8 + rtt / 8, var - var / 4 + diff / 4)
+            }
+        });
     }
 
     // ---- the stream interface ----
@@ -436,7 +461,7 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
 
     /// Raw bytes from the serial line, any amount, any garbage. Errors: the peer reset,
     /// or an earlier error.
-    pub fn handle_input(&mut self, mut bytes: &[u8]) -> Result<(), LinkError> {
+    pub fn handle_input(&mut self, now: Duration, mut bytes: &[u8]) -> Result<(), LinkError> {
         self.check()?;
         while !bytes.is_empty() {
             let (taken, frame) = self.deframer.push(bytes);
@@ -469,7 +494,7 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
                 Err(_) => self.stats.frames_dropped += 1,
                 Ok(p) => {
                     self.stats.frames_received += 1;
-                    self.on_frame(p)?;
+                    self.on_frame(now, p)?;
                 }
             }
         }
@@ -493,7 +518,7 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
         self.peer_window = h.window;
     }
 
-    fn on_frame(&mut self, p: Parsed<F>) -> Result<(), LinkError> {
+    fn on_frame(&mut self, now: Duration, p: Parsed<F>) -> Result<(), LinkError> {
         match (self.state, p) {
             (State::Failed(e), _) => Err(e),
             (State::Handshake { .. }, Parsed::Hello(h, is_ack)) => {
@@ -516,7 +541,7 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
             (State::Handshake { peer: Some(p) }, other) => {
                 // A session-bound frame whose CRC covered both ids: the peer knows us.
                 self.open(p);
-                self.on_frame(other)
+                self.on_frame(now, other)
             }
             (State::Handshake { peer: None }, _) => Ok(()),
             (State::Open { peer }, Parsed::Hello(h, is_ack)) => {
@@ -539,7 +564,7 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
                 if request {
                     self.ack_due = true;
                 }
-                self.on_ack(ack, window, sack);
+                self.on_ack(now, ack, window, sack);
                 Ok(())
             }
         }
@@ -576,7 +601,7 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
         self.settle();
     }
 
-    fn on_ack(&mut self, ack: u8, window: u8, sack: u32) {
+    fn on_ack(&mut self, now: Duration, ack: u8, window: u8, sack: u32) {
         let in_flight = self.snd_nxt.wrapping_sub(self.snd_una);
         let d = ack.wrapping_sub(self.snd_una);
         if d > in_flight {
@@ -584,12 +609,16 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
         }
         let mut progress = false;
         let mut newest = None::<u32>;
-        let note = |slot: &mut TxSlot, newest: &mut Option<u32>| {
+        let mut rtt = None::<(u32, Duration)>;
+        let mut note = |slot: &mut TxSlot, newest: &mut Option<u32>| {
             if !slot.acked {
                 slot.acked = true;
                 slot.resend = false;
                 slot.deadline = None;
                 *newest = Some(newest.map_or(slot.order, |n: u32| n.max(slot.order)));
+                if slot.sends == 1 && rtt.is_none_or(|(o, _)| o < slot.order) {
+                    rtt = Some((slot.order, now.saturating_sub(slot.left_at)));
+                }
                 true
             } else {
                 false
@@ -616,6 +645,9 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
             if let Some(slot) = self.slots.get_mut(i) {
                 progress |= note(slot, &mut newest);
             }
+        }
+        if let Some((_, sample)) = rtt {
+            self.sample_rtt(sample);
         }
         let window = usize::from(window).min(W) as u8;
         self.send_limit = ack.wrapping_add(window);
@@ -839,6 +871,8 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
 
     fn mark_sent(&mut self, i: usize, now: Duration, n: usize) {
         let deadline = self.deadline(now, n);
+        let left_at =
+            self.line_free.max(now).saturating_add(self.config.byte_time.saturating_mul(n as u32));
         self.order = self.order.wrapping_add(1);
         let order = self.order;
         if let Some(s) = self.slots.get_mut(i) {
@@ -846,6 +880,7 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
             s.sends = s.sends.saturating_add(1);
             s.order = order;
             s.deadline = Some(deadline);
+            s.left_at = left_at;
         }
     }
 

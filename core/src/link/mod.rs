@@ -15,7 +15,7 @@
 //!
 //! ```text
 //! loop {
-//!     link.handle_input(bytes_from_the_line)?;       // any amount, garbage included
+//!     link.handle_input(now, bytes_from_the_line)?;  // any amount, garbage included
 //!     link.handle_timeout(now)?;                     // when poll_timeout() passed, or always
 //!     while let Some(n) = link.poll_transmit(now, &mut out) { send(&out[..n]) }
 //!     app reads link.readable()/consume() (or read), writes with link.write(), close()

@@ -475,7 +475,7 @@ fn side<const F: usize, const W: usize, const TX: usize>(
     arrived.clear();
     rx_line.deliver(now, arrived);
     let mut moved = !arrived.is_empty();
-    let mut r = link.handle_input(arrived);
+    let mut r = link.handle_input(now, arrived);
     if r.is_ok() && link.poll_timeout().is_some_and(|t| t <= now) {
         r = link.handle_timeout(now);
     }

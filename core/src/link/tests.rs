@@ -338,7 +338,7 @@ proptest! {
     #[test]
     fn garbage_input_never_delivers_bytes(garbage in proptest::collection::vec(any::<u8>(), 0..2_000)) {
         let mut link = L::new(LinkConfig::new(), 5);
-        let _ = link.handle_input(&garbage);
+        let _ = link.handle_input(Duration::ZERO, &garbage);
         prop_assert!(link.readable().is_empty());
         let mut out = [0u8; L::MAX_WIRE_FRAME];
         let _ = link.poll_transmit(Duration::ZERO, &mut out);

@@ -1,5 +1,5 @@
 //! Goodput of the serial link (`wirekit_core::link`) on a simulated 8N1 line, in simulated
-//! time: 64 KiB one way, clean and with random byte errors both ways, for windows 8 and 16.
+//! time: 64 KiB one way, clean and with random byte errors both ways, for windows 8, 16 and 32.
 //! Prints BENCHMARKS.md rows. `cargo run --release -p wirekit-bench --bin link-goodput`
 //! (`-- --size BYTES --seeds N`).
 
@@ -79,11 +79,11 @@ fn main() {
     println!("|---:|---:|---:|---:|---:|---:|");
     for baud in [115_200u32, 921_600, 3_000_000] {
         for per_million in [0u32, 10_000] {
-            for w in [8usize, 16] {
-                let (g, r) = if w == 8 {
-                    mean::<256, 8>(baud, size, per_million, seeds, u16::MAX)
-                } else {
-                    mean::<256, 16>(baud, size, per_million, seeds, u16::MAX)
+            for w in [8usize, 16, 32] {
+                let (g, r) = match w {
+                    8 => mean::<256, 8>(baud, size, per_million, seeds, u16::MAX),
+                    16 => mean::<256, 16>(baud, size, per_million, seeds, u16::MAX),
+                    _ => mean::<256, 32>(baud, size, per_million, seeds, u16::MAX),
                 };
                 println!(
                     "| {baud} | {} % | {w} | {:.1} % | {:.0} | {r} |",

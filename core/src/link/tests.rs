@@ -91,6 +91,22 @@ fn codec_fixed_bytes_of_a_hello_and_a_data_frame() {
     let body = [1, 9, b'h', b'i'];
     let expected = wire_of(&[0, 0, 0, 1, 0, 0, 0, 2], &body);
     assert_eq!(encode(&data, (1, 2)), expected);
+
+    // The hex in docs/protocol.md section 7, written out.
+    let hex =
+        |s: &str| -> Vec<u8> { s.split(' ').map(|b| u8::from_str_radix(b, 16).unwrap()).collect() };
+    assert_eq!(
+        encode(&hello, (0, 0)),
+        hex("07 03 01 01 02 03 04 01 01 01 01 07 f8 10 90 75 20 30 00")
+    );
+    assert_eq!(encode(&data, (1, 2)), hex("09 01 09 68 69 38 49 e5 f5 00"));
+    let ack = Repr::Ack { ack: 10, window: 15, sack: 1, request: false };
+    assert_eq!(encode(&ack, (2, 1)), hex("04 02 0a 0f 01 01 06 01 34 11 08 ee 00"));
+    // A link's HELLO goes behind a delimiter.
+    let mut link = L::new(LinkConfig::new(), 0x0102_0304);
+    let mut out = [0u8; L::MAX_WIRE_FRAME];
+    let n = link.poll_transmit(Duration::ZERO, &mut out).unwrap();
+    assert_eq!(&out[..n], &hex("00 07 03 01 01 02 03 04 01 01 01 01 07 f8 10 90 75 20 30 00")[..]);
 }
 
 #[test]

@@ -26,6 +26,8 @@ pub enum Fault {
     Duplicate,
     /// Arrives this much later (the bytes behind it too: a line keeps order).
     Delay(Duration),
+    /// Arrives, followed by this extra byte (line noise, a relay's garbage).
+    Insert(u8),
 }
 
 /// A fault pattern: the fault for the `index`-th byte sent in one direction.
@@ -154,6 +156,10 @@ impl Line {
                 Fault::Delay(d) => {
                     at += d;
                     self.queue.push_back((at, b));
+                }
+                Fault::Insert(extra) => {
+                    self.queue.push_back((at, b));
+                    self.queue.push_back((at, extra));
                 }
             }
             self.last_arrival = at;

@@ -306,6 +306,7 @@ fn fault_strategy() -> impl Strategy<Value = (u64, Fault)> {
             Just(Fault::Drop),
             (1u8..=255).prop_map(Fault::Corrupt),
             Just(Fault::Duplicate),
+            any::<u8>().prop_map(Fault::Insert),
             (1u64..400).prop_map(|ms| Fault::Delay(Duration::from_millis(ms))),
         ],
     )

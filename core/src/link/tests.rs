@@ -513,3 +513,120 @@ mod exchanges {
         assert_eq!(got, body);
     }
 }
+
+// ---- io::Conn over a LinkPort, two threads, a lossy channel between them ----
+
+mod port {
+    use super::*;
+    use crate::frame::FrameConfig;
+    use crate::header::FileHeader;
+    use crate::io::{Conn, Incoming};
+    use crate::link::port::{Clock, LinkPort, Serial};
+    use crate::transfer::{FileReceiver, FileSender};
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    /// One end of an in-memory serial line; what it writes is corrupted per byte by `faults`.
+    struct ChanSerial {
+        tx: mpsc::Sender<Vec<u8>>,
+        rx: mpsc::Receiver<Vec<u8>>,
+        pending: Vec<u8>,
+        faults: Random,
+    }
+
+    impl Serial for ChanSerial {
+        type Error = ();
+        fn read(&mut self, buf: &mut [u8], timeout: Option<Duration>) -> Result<usize, ()> {
+            if self.pending.is_empty() {
+                let got = match timeout {
+                    Some(t) => self.rx.recv_timeout(t).ok(),
+                    None => self.rx.recv_timeout(Duration::from_millis(50)).ok(),
+                };
+                match got {
+                    Some(bytes) => self.pending = bytes,
+                    None => return Ok(0),
+                }
+            }
+            let n = buf.len().min(self.pending.len());
+            buf[..n].copy_from_slice(&self.pending[..n]);
+            self.pending.drain(..n);
+            Ok(n)
+        }
+        fn write_all(&mut self, bytes: &[u8]) -> Result<(), ()> {
+            let line: Vec<u8> = bytes
+                .iter()
+                .map(|&b| match self.faults.fault(0) {
+                    Fault::Corrupt(m) => b ^ m,
+                    _ => b,
+                })
+                .collect();
+            // A peer that has gone is a line to nowhere.
+            let _ = self.tx.send(line);
+            Ok(())
+        }
+    }
+
+    struct Wall(Instant);
+    impl Clock for Wall {
+        fn now(&mut self) -> Duration {
+            self.0.elapsed()
+        }
+    }
+
+    fn line(per_million: u32) -> (ChanSerial, ChanSerial) {
+        let (a_tx, b_rx) = mpsc::channel();
+        let (b_tx, a_rx) = mpsc::channel();
+        (
+            ChanSerial {
+                tx: a_tx,
+                rx: a_rx,
+                pending: Vec::new(),
+                faults: Random::new(per_million, 5),
+            },
+            ChanSerial {
+                tx: b_tx,
+                rx: b_rx,
+                pending: Vec::new(),
+                faults: Random::new(per_million, 6),
+            },
+        )
+    }
+
+    #[test]
+    fn conn_send_file_and_receive_file_over_link_ports() {
+        let body = pattern(30_000);
+        let (sa, sb) = line(10_000);
+        let start = Instant::now();
+        let sent = body.clone();
+        let sender = std::thread::spawn(move || {
+            let mut out = [0u8; L::MAX_WIRE_FRAME];
+            let port = LinkPort::new(L::new(LinkConfig::new(), 0x5E), sa, Wall(start), &mut out);
+            let mut conn: Conn<_, 1024> = Conn::new(port);
+            let header =
+                FileHeader { filename: "f.bin", filepath: "", filesize: sent.len() as u64 };
+            let mut s = FileSender::new(FrameConfig::seed(), &header).unwrap();
+            let mut scratch = [0u8; 1000];
+            let n = conn.send_file(&mut s, &mut &sent[..], &mut scratch).unwrap();
+            conn.get_mut().finish(Duration::from_millis(300)).unwrap();
+            (n, conn.get_ref().link().stats())
+        });
+        let mut out = [0u8; L::MAX_WIRE_FRAME];
+        let port = LinkPort::new(L::new(LinkConfig::new(), 0xEC), sb, Wall(start), &mut out);
+        let mut conn: Conn<_, 1024> = Conn::new(port);
+        let mut receiver: FileReceiver = FileReceiver::new(FrameConfig::seed());
+        let mut got = Vec::new();
+        let n = conn
+            .receive_file(&mut receiver, |incoming| {
+                if let Incoming::Body(chunk) = incoming {
+                    got.extend_from_slice(chunk);
+                }
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        conn.get_mut().finish(Duration::from_millis(300)).unwrap();
+        let (sent_n, stats) = sender.join().unwrap();
+        assert_eq!((n, sent_n), (body.len() as u64, body.len() as u64));
+        assert_eq!(got, body);
+        assert!(stats.retransmits > 0, "the line lost frames: {stats:?}");
+    }
+}

@@ -30,7 +30,7 @@
 //!
 //! To run a [`Machine`](crate::Machine) over a link, feed it [`Link::readable`] through a
 //! [`Driver`](crate::drive::Driver) like any transport's receive buffer and
-//! [`Link::write`] what it transmits; [`sim`] (tests, `pair` feature) does exactly that
+//! [`Link::write`] what it transmits; `link::sim` (tests, `pair` feature) does exactly that
 //! over a simulated lossy line. On a blocking serial port, [`port::LinkPort`] is an
 //! `embedded_io` stream, so [`io::Conn`](crate::io::Conn) runs any exchange over it.
 

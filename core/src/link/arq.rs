@@ -168,6 +168,8 @@ pub struct Link<const F: usize = 256, const W: usize = 16, const TX: usize = 409
     timeouts: u8,
     /// Smoothed round-trip time and its variation, once sampled.
     srtt: Option<(Duration, Duration)>,
+    /// The shortest round trip sampled.
+    min_rtt: Option<Duration>,
     /// When the line is free again (with `byte_time`).
     line_free: Duration,
     // Sending.
@@ -234,6 +236,7 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
             hello_ack_due: false,
             timeouts: 0,
             srtt: None,
+            min_rtt: None,
             line_free: Duration::ZERO,
             tx: [0; TX],
             tx_start: 0,
@@ -331,17 +334,28 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
     }
 
     fn rto(&self) -> Duration {
+        self.rto_after(0)
+    }
+
+    /// The retransmission timeout now (backoff included).
+    pub fn retransmission_timeout(&self) -> Duration {
+        self.rto()
+    }
+
+    /// The timeout after `extra` more timeouts in a row.
+    fn rto_after(&self, extra: u8) -> Duration {
         let base = match self.srtt {
             Some((srtt, var)) => srtt.saturating_add(var.saturating_mul(4)),
             None => self.config.rto,
         };
         let max = self.config.max_rto.max(self.config.min_rto);
-        let shift = u32::from(self.timeouts.min(16));
+        let shift = u32::from(self.timeouts.saturating_add(extra).min(16));
         base.max(self.config.min_rto).saturating_mul(1u32 << shift).min(max)
     }
 
     /// A round-trip sample (RFC 6298 with alpha 1/8, beta 1/4).
     fn sample_rtt(&mut self, rtt: Duration) {
+        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
         self.srtt = Some(match self.srtt {
             None => (rtt, rtt / 2),
             Some((srtt, var)) => {
@@ -610,14 +624,23 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
         let mut progress = false;
         let mut newest = None::<u32>;
         let mut rtt = None::<(u32, Duration)>;
+        let min_rtt = self.min_rtt;
         let mut note = |slot: &mut TxSlot, newest: &mut Option<u32>| {
             if !slot.acked {
                 slot.acked = true;
                 slot.resend = false;
                 slot.deadline = None;
-                *newest = Some(newest.map_or(slot.order, |n: u32| n.max(slot.order)));
+                // A frame sent again is evidence only if its ACK came at least the shortest
+                // round trip seen after the last transmission: sooner, it is a late ACK of
+                // an earlier one (a timeout that was only a slow host), which says nothing
+                // about the frames sent in between (RACK's rule). RTT samples only from
+                // frames sent once (Karn).
+                let since = now.saturating_sub(slot.left_at);
+                if slot.sends == 1 || min_rtt.is_some_and(|m| since >= m) {
+                    *newest = Some(newest.map_or(slot.order, |n: u32| n.max(slot.order)));
+                }
                 if slot.sends == 1 && rtt.is_none_or(|(o, _)| o < slot.order) {
-                    rtt = Some((slot.order, now.saturating_sub(slot.left_at)));
+                    rtt = Some((slot.order, since));
                 }
                 true
             } else {
@@ -722,14 +745,26 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
             }
             return Ok(());
         }
-        // One timeout sends again every frame still unacknowledged (selective acks spare
-        // the rest) and counts once against the budget: the frames of one window share
-        // their fate, so each must not spend the budget on its own.
+        // A timeout sends again the oldest frame not acknowledged, and counts once against
+        // the budget; the others in flight get a new deadline (with the backoff). So a
+        // timeout that was only a late ACK (a loaded host) costs one frame, not a window,
+        // and the frames of one window do not each spend the budget.
         let mut expired = self.slots.iter().any(|s| s.deadline.is_some_and(|d| now >= d));
         if expired {
-            for slot in &mut self.slots {
-                if slot.deadline.take().is_some() {
+            let rearm = now.saturating_add(self.rto_after(1));
+            let in_flight = self.snd_nxt.wrapping_sub(self.snd_una);
+            let mut oldest = true;
+            for k in 0..in_flight {
+                let i = usize::from(self.snd_una.wrapping_add(k)) % W;
+                let Some(slot) = self.slots.get_mut(i) else { continue };
+                if slot.acked || slot.resend {
+                    continue;
+                }
+                if core::mem::take(&mut oldest) {
                     slot.resend = true;
+                    slot.deadline = None;
+                } else {
+                    slot.deadline = Some(rearm);
                 }
             }
         }

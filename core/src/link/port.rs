@@ -9,7 +9,9 @@
 //!   `flush` sends what the window allows and does not wait for acknowledgements (waiting
 //!   on every flush would make the link stop-and-wait).
 //! * [`LinkPort::finish`] closes our stream and waits until the peer acknowledged every
-//!   byte, then lingers to answer the peer's retransmissions of its own last frames.
+//!   byte, then lingers to answer the peer's retransmissions of its own last frames (best
+//!   effort: a port error while lingering ends it without an error; it ends early once the
+//!   peer closed its stream too and went quiet).
 
 use core::time::Duration;
 
@@ -118,13 +120,27 @@ impl<'b, S: Serial, C: Clock, const F: usize, const W: usize, const TX: usize>
         while !self.link.is_flushed() {
             self.pump(true)?;
         }
+        // Lingering is best effort: the peer may close its port (a pty then fails our
+        // writes) as soon as it has everything, which is no error of ours. It ends early
+        // once the peer closed its stream too and sent nothing for 4 timeouts (time enough
+        // for it to repeat a FIN whose ACK was lost).
         let until = self.clock.now().saturating_add(linger);
+        let mut heard = self.clock.now();
         loop {
-            let now = self.send_due()?;
-            if now >= until {
+            let Ok(now) = self.send_due() else { return Ok(()) };
+            let quiet = self.link.retransmission_timeout().saturating_mul(4);
+            if now >= until || (self.link.peer_closed() && now >= heard.saturating_add(quiet)) {
                 return Ok(());
             }
-            self.receive(Some(until.saturating_sub(now)))?;
+            let received = self.link.stats().frames_received;
+            match self.receive(Some(until.saturating_sub(now).min(quiet))) {
+                Ok(()) => {}
+                Err(PortError::Serial(_)) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            if self.link.stats().frames_received != received {
+                heard = self.clock.now();
+            }
             // Delivered bytes after our exchange ended are not ours to keep.
             while !self.link.readable().is_empty() {
                 let n = self.link.readable().len();
@@ -150,8 +166,8 @@ impl<S: Serial, C: Clock, const F: usize, const W: usize, const TX: usize> embed
         loop {
             let n = self.link.read(buf);
             if n > 0 {
-                // Reading may reopen the window: let the peer know now.
-                self.pump(false)?;
+                // A window update this frees goes out on the next pump: a port error now
+                // must not lose the bytes just read.
                 return Ok(n);
             }
             if self.link.peer_closed() {

@@ -607,7 +607,8 @@ mod port {
             let mut s = FileSender::new(FrameConfig::seed(), &header).unwrap();
             let mut scratch = [0u8; 1000];
             let n = conn.send_file(&mut s, &mut &sent[..], &mut scratch).unwrap();
-            conn.get_mut().finish(Duration::from_millis(300)).unwrap();
+            // The last to finish must outlast the other's FIN; the linger ends early then.
+            conn.get_mut().finish(Duration::from_secs(10)).unwrap();
             (n, conn.get_ref().link().stats())
         });
         let mut out = [0u8; L::MAX_WIRE_FRAME];
@@ -623,7 +624,7 @@ mod port {
                 Ok::<(), ()>(())
             })
             .unwrap();
-        conn.get_mut().finish(Duration::from_millis(300)).unwrap();
+        conn.get_mut().finish(Duration::from_secs(10)).unwrap();
         let (sent_n, stats) = sender.join().unwrap();
         assert_eq!((n, sent_n), (body.len() as u64, body.len() as u64));
         assert_eq!(got, body);

@@ -53,6 +53,9 @@ impl Port {
 /// The longest single wait: a link with no deadline (idle) still looks up this often.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
+/// How long a write may wait for room in the port's buffer.
+const WRITE_WAIT: Duration = Duration::from_secs(10);
+
 impl Serial for Port {
     type Error = io::Error;
 
@@ -70,6 +73,9 @@ impl Serial for Port {
     }
 
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        // The timeout is shared with reads (set short there); a write waits for room in
+        // the driver's buffer as long as the line needs to drain it.
+        self.0.set_timeout(WRITE_WAIT).map_err(io::Error::from)?;
         self.0.write_all(bytes)?;
         self.0.flush()
     }
@@ -95,7 +101,17 @@ impl Clock for Wall {
 /// A [`PcPort`] on `port` at `baud` (deadlines paced for it) with session id `session`
 /// (random: a new one each run), frames built in `frame_buf`.
 pub fn link_port(port: Port, baud: u32, session: u32, frame_buf: &mut [u8]) -> PcPort<'_> {
-    LinkPort::new(PcLink::new(LinkConfig::for_baud(baud), session), port, Wall::start(), frame_buf)
+    LinkPort::new(PcLink::new(pc_config(baud), session), port, Wall::start(), frame_buf)
+}
+
+/// The link's timing on a PC: paced for `baud`, and a timeout of at least 25 ms, since a
+/// thread on a loaded host wakes that late now and then: the core's 10 ms floor made
+/// spurious timeouts on a clean line, a 100 ms one slows recovery at 1 % errors
+/// (BENCHMARKS.md section 10).
+pub fn pc_config(baud: u32) -> LinkConfig {
+    let mut config = LinkConfig::for_baud(baud);
+    config.min_rto = Duration::from_millis(25);
+    config
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ fn transfer(a: Port, b: Port, data: &[u8]) -> Vec<u8> {
         let mut s = FileSender::new(FrameConfig::seed(), &header).unwrap();
         let mut scratch = [0u8; 4096];
         conn.send_file(&mut s, &mut &sent[..], &mut scratch).unwrap();
-        conn.get_mut().finish(Duration::from_millis(500)).unwrap();
+        conn.get_mut().finish(Duration::from_secs(10)).unwrap();
     });
     let mut buf = [0u8; FRAME_BUF];
     let mut conn: Conn<_, 4096> = Conn::new(link_port(b, 115_200, 0x2ECE, &mut buf));
@@ -42,7 +42,7 @@ fn transfer(a: Port, b: Port, data: &[u8]) -> Vec<u8> {
         Ok::<(), ()>(())
     })
     .unwrap();
-    conn.get_mut().finish(Duration::from_millis(500)).unwrap();
+    conn.get_mut().finish(Duration::from_secs(10)).unwrap();
     sender.join().unwrap();
     got
 }

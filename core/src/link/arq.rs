@@ -342,6 +342,11 @@ impl<const F: usize, const W: usize, const TX: usize> Link<F, W, TX> {
         self.rto()
     }
 
+    /// The configuration.
+    pub const fn config(&self) -> &LinkConfig {
+        &self.config
+    }
+
     /// The timeout after `extra` more timeouts in a row.
     fn rto_after(&self, extra: u8) -> Duration {
         let base = match self.srtt {

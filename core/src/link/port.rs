@@ -122,13 +122,16 @@ impl<'b, S: Serial, C: Clock, const F: usize, const W: usize, const TX: usize>
         }
         // Lingering is best effort: the peer may close its port (a pty then fails our
         // writes) as soon as it has everything, which is no error of ours. It ends early
-        // once the peer closed its stream too and sent nothing for 4 timeouts (time enough
-        // for it to repeat a FIN whose ACK was lost).
+        // once the peer closed its stream too and sent nothing for 8 timeouts, counting at
+        // least the first timeout of the configuration, which a peer with fewer round-trip
+        // samples uses (time enough for it to repeat, up to three times, a FIN whose ACK
+        // was lost).
         let until = self.clock.now().saturating_add(linger);
         let mut heard = self.clock.now();
         loop {
             let Ok(now) = self.send_due() else { return Ok(()) };
-            let quiet = self.link.retransmission_timeout().saturating_mul(4);
+            let rto = self.link.retransmission_timeout().max(self.link.config().rto);
+            let quiet = rto.saturating_mul(8);
             if now >= until || (self.link.peer_closed() && now >= heard.saturating_add(quiet)) {
                 return Ok(());
             }

@@ -43,6 +43,7 @@ pub mod frame;
 pub mod header;
 pub mod io;
 pub mod secure;
+pub mod service;
 pub mod transfer;
 
 #[cfg(any(test, feature = "pair"))]

@@ -4,14 +4,29 @@
 //!
 //! * [`wire`]: the messages, as serde types, and the codes they carry.
 //! * [`codec`]: their encoding (2-byte length + one CBOR map with integer keys).
+//! * [`storage`]: the [`Storage`] and [`Commands`] a server serves from.
+//! * [`server`]: [`ServiceServer`], the sans-IO server machine.
+//! * [`client`]: [`ServiceClient`], the sans-IO client machine.
+//! * `mem` (tests, the `pair` feature): an in-memory storage and command table.
 
+pub mod client;
 pub mod codec;
+#[cfg(any(test, feature = "pair"))]
+pub mod mem;
+mod queue;
+pub mod server;
+pub mod storage;
 pub mod wire;
 
 #[cfg(test)]
 mod tests;
 
+pub use client::{
+    ClientError, ClientEvent, RequestError, ServiceClient, CLIENT_RX_MIN, CLIENT_TX_MIN,
+};
 pub use codec::{decode, encode, DecodeError, EncodeError, MAX_MESSAGE};
+pub use server::{ServerError, ServerEvent, ServiceServer, SERVER_RX_MIN, SERVER_TX_MIN};
+pub use storage::{Commands, Listed, NoCommands, Poll, Stat, Storage};
 pub use wire::{Argv, Bytes, Digest, ErrorCode, ExitStatus, Kind, Message, Stream, MAX_ARGS};
 
 /// The service name in the secure channel's prologue (`wirekit/1 service`).
@@ -24,3 +39,16 @@ pub const MAX_DATA: usize = 3072;
 pub const MAX_PAGE: usize = 32;
 /// Requests a client may keep waiting for their first answer.
 pub const MAX_WAITING: usize = 8;
+
+/// Section 6.2's path rules: UTF-8 (given), 1 ..= [`MAX_PATH`] bytes, components separated
+/// by `/`, none empty, `.` or `..`, no NUL. `root_ok`: `""` (the root) is allowed too.
+pub fn check_path(path: &str, root_ok: bool) -> Result<(), ErrorCode> {
+    if path.is_empty() {
+        return if root_ok { Ok(()) } else { Err(ErrorCode::InvalidPath) };
+    }
+    let bad = |c: &str| c.is_empty() || c == "." || c == ".." || c.contains('\0');
+    if path.len() > MAX_PATH || path.split('/').any(bad) {
+        return Err(ErrorCode::InvalidPath);
+    }
+    Ok(())
+}

@@ -118,6 +118,39 @@ impl Message<'_> {
     }
 }
 
+impl Message<'_> {
+    /// A request that opens an id (section 6.2's first column): everything a client sends
+    /// but `data`, `end`, `credit` and `cancel`.
+    pub fn opens_request(&self) -> bool {
+        matches!(
+            self,
+            Self::Ping { .. }
+                | Self::Stat { .. }
+                | Self::List { .. }
+                | Self::Remove { .. }
+                | Self::Mkdir { .. }
+                | Self::Put { .. }
+                | Self::Get { .. }
+                | Self::Exec { .. }
+        )
+    }
+
+    /// A server's final answer to a request (the id is free again).
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Self::Pong { .. }
+                | Self::StatReply { .. }
+                | Self::ListEnd { .. }
+                | Self::Done { .. }
+                | Self::PutDone { .. }
+                | Self::End { .. }
+                | Self::Exit { .. }
+                | Self::Error { .. }
+        )
+    }
+}
+
 /// A byte string field (CBOR major type 2), borrowed from the message.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Bytes<'a>(pub &'a [u8]);

@@ -84,6 +84,20 @@ pub struct ServiceClient<'b> {
     owed: heapless::Vec<(u32, u64), MAX_STREAMS>,
     finished: bool,
     closed: bool,
+    failed: Option<ClientError>,
+}
+
+impl core::fmt::Debug for ServiceClient<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ServiceClient")
+            .field("waiting", &self.waiting)
+            .field("put", &self.put)
+            .field("pending", &self.tx.pending().len())
+            .field("finished", &self.finished)
+            .field("closed", &self.closed)
+            .field("failed", &self.failed)
+            .finish()
+    }
 }
 
 impl<'b> ServiceClient<'b> {
@@ -102,6 +116,7 @@ impl<'b> ServiceClient<'b> {
             owed: heapless::Vec::new(),
             finished: false,
             closed: false,
+            failed: None,
         })
     }
 
@@ -224,23 +239,14 @@ impl Machine for ServiceClient<'_> {
     type Error = ClientError;
 
     fn handle_input(&mut self, input: &[u8]) -> Result<Handled<ClientEvent>, ClientError> {
-        if core::mem::take(&mut self.holding) {
-            self.rx.clear();
+        if let Some(err) = self.failed {
+            return Err(err);
         }
-        let (consumed, whole) = self.rx.read(input).map_err(|len| ClientError::Oversize { len })?;
-        if !whole {
-            return Ok(Handled::consumed(consumed));
+        let handled = self.read(input);
+        if let Err(err) = handled {
+            self.failed = Some(err);
         }
-        // The message borrows `rx` and the book-keeping needs the rest of `self`: lend the
-        // buffer out for the call (`message` decodes it again when asked).
-        let rx = core::mem::replace(&mut self.rx, Reader::new(&mut []));
-        let booked = super::decode(rx.body())
-            .map_err(ClientError::Decode)
-            .and_then(|message| self.on_message(&message));
-        self.rx = rx;
-        booked?;
-        self.holding = true;
-        Ok(Handled::event(consumed, ClientEvent::Message))
+        handled
     }
 
     fn handle_eof(&mut self) -> Result<Option<ClientEvent>, ClientError> {
@@ -258,6 +264,29 @@ impl Machine for ServiceClient<'_> {
     }
 
     fn is_done(&self) -> bool {
-        self.finished || self.closed
+        self.finished || self.closed || self.failed.is_some()
+    }
+}
+
+impl ServiceClient<'_> {
+    /// One message from `input`, if it completes one.
+    fn read(&mut self, input: &[u8]) -> Result<Handled<ClientEvent>, ClientError> {
+        if core::mem::take(&mut self.holding) {
+            self.rx.clear();
+        }
+        let (consumed, whole) = self.rx.read(input).map_err(|len| ClientError::Oversize { len })?;
+        if !whole {
+            return Ok(Handled::consumed(consumed));
+        }
+        // The message borrows `rx` and the book-keeping needs the rest of `self`: lend the
+        // buffer out for the call (`message` decodes it again when asked).
+        let rx = core::mem::replace(&mut self.rx, Reader::new(&mut []));
+        let booked = super::decode(rx.body())
+            .map_err(ClientError::Decode)
+            .and_then(|message| self.on_message(&message));
+        self.rx = rx;
+        booked?;
+        self.holding = true;
+        Ok(Handled::event(consumed, ClientEvent::Message))
     }
 }

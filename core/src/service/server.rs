@@ -129,7 +129,22 @@ pub struct ServiceServer<'b, S: Storage, C: Commands> {
     rx: Reader<'b>,
     core: Core<'b, S, C>,
     closed: bool,
-    failed: bool,
+    failed: Option<ServerError>,
+}
+
+impl<S: Storage, C: Commands> core::fmt::Debug for ServiceServer<'_, S, C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let core = &self.core;
+        f.debug_struct("ServiceServer")
+            .field("put", &core.put.as_ref().map(|s| (s.id, s.pos, s.size)))
+            .field("get", &core.get.as_ref().map(|s| (s.id, s.pos, s.size)))
+            .field("exec", &core.exec.as_ref().map(|s| s.id))
+            .field("list", &core.list.as_ref().map(|s| s.id))
+            .field("pending", &core.tx.pending().len())
+            .field("closed", &self.closed)
+            .field("failed", &self.failed)
+            .finish()
+    }
 }
 
 impl<'b, S: Storage, C: Commands> ServiceServer<'b, S, C> {
@@ -159,7 +174,7 @@ impl<'b, S: Storage, C: Commands> ServiceServer<'b, S, C> {
                 list: None,
             },
             closed: false,
-            failed: false,
+            failed: None,
         })
     }
 
@@ -182,7 +197,7 @@ impl<'b, S: Storage, C: Commands> ServiceServer<'b, S, C> {
     /// Queue what is due now (command output that came since): call it when a command may
     /// have output, then flush.
     pub fn poll(&mut self) {
-        if !self.closed && !self.failed {
+        if !self.closed && self.failed.is_none() {
             self.core.fill();
         }
     }
@@ -194,7 +209,7 @@ impl<'b, S: Storage, C: Commands> ServiceServer<'b, S, C> {
     }
 
     fn fail(&mut self, err: ServerError) -> ServerError {
-        self.failed = true;
+        self.failed = Some(err);
         self.core.shutdown();
         err
     }
@@ -205,7 +220,10 @@ impl<S: Storage, C: Commands> Machine for ServiceServer<'_, S, C> {
     type Error = ServerError;
 
     fn handle_input(&mut self, input: &[u8]) -> Result<Handled<ServerEvent>, ServerError> {
-        if self.closed || self.failed {
+        if let Some(err) = self.failed {
+            return Err(err);
+        }
+        if self.closed {
             return Ok(Handled::consumed(0));
         }
         let mut consumed = 0;
@@ -218,9 +236,6 @@ impl<S: Storage, C: Commands> Machine for ServiceServer<'_, S, C> {
             consumed += n;
             if !whole {
                 break;
-            }
-            if self.core.tx.room() < SMALL_MAX {
-                return Err(self.fail(ServerError::TooManyWaiting));
             }
             let served = match super::decode(self.rx.body()) {
                 Ok(message) => self.core.serve(message),
@@ -260,7 +275,7 @@ impl<S: Storage, C: Commands> Machine for ServiceServer<'_, S, C> {
     }
 
     fn is_done(&self) -> bool {
-        self.closed || self.failed
+        self.closed || self.failed.is_some()
     }
 }
 

@@ -118,7 +118,9 @@ pub trait Commands {
     type Run;
     /// Start `argv` (1 ..= 16 arguments, no shell). `timeout_ms` 0: the host's default.
     fn start(&mut self, argv: &[&str], timeout_ms: u64) -> Result<Self::Run, ErrorCode>;
-    /// Output (into `buf`, in the order it was produced) or the end of a run.
+    /// Output (into `buf`, in the order it was produced) or the end of a run. `buf` is
+    /// empty while the client's window is closed: report [`Poll::Exited`] if the run ended
+    /// with all its output handed out, else [`Poll::Pending`].
     fn poll(&mut self, run: &mut Self::Run, buf: &mut [u8]) -> Poll;
     /// Stop a run (cancelled, or the connection ended).
     fn kill(&mut self, run: Self::Run);

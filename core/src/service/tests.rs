@@ -818,3 +818,151 @@ fn errors_display_and_codes_round_trip() {
     );
     let _ = ToString::to_string(&DecodeError::Malformed);
 }
+
+/// A bare server fed `messages` at once; every answer it queued, decoded, as text.
+fn serve_bare(storage: MemStorage, messages: &[Message<'_>]) -> (Vec<String>, MemStorage) {
+    let (mut rx, mut tx) = (vec![0u8; SERVER_RX_MIN], vec![0u8; SERVER_TX_MIN]);
+    let mut server =
+        ServiceServer::new(storage, MemCommands::default(), &mut rx, &mut tx, 1000).unwrap();
+    let mut answers = Vec::new();
+    let mut take = |server: &mut ServiceServer<'_, MemStorage, MemCommands>| {
+        let out = server.output_buf().to_vec();
+        server.consume_output(out.len());
+        let mut rest = &out[..];
+        while !rest.is_empty() {
+            let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+            answers.push(format!("{:?}", decode(&rest[2..2 + len]).unwrap()));
+            rest = &rest[2 + len..];
+        }
+    };
+    for m in messages {
+        let wire = enc(m);
+        assert_eq!(server.handle_input(&wire).unwrap().consumed, wire.len());
+        take(&mut server);
+    }
+    take(&mut server);
+    (answers, server.into_parts().0)
+}
+
+fn error_text(id: u32, code: ErrorCode) -> String {
+    format!("{:?}", Message::Error { id, code: code as u32 })
+}
+
+#[test]
+fn put_and_get_refusals_answer_errors_and_the_connection_goes_on() {
+    let mut storage = MemStorage::new();
+    storage.dirs.insert("d".to_string());
+    storage.files.insert("f".to_string(), b"abc".to_vec());
+    let (answers, storage) = serve_bare(
+        storage,
+        &[
+            Message::Put { id: 1, path: "d", size: 1, offset: 0 },
+            Message::Get { id: 2, path: "d", offset: 0, window: 10 },
+            Message::Get { id: 3, path: "nope", offset: 0, window: 10 },
+            Message::Get { id: 4, path: "f", offset: 4, window: 10 },
+            Message::List { id: 5, path: "f", cursor: 0 },
+            Message::Put { id: 6, path: "x/y", size: 1, offset: 0 },
+            Message::Put { id: 7, path: "g", size: 4, offset: 5 },
+            // An `end` before `size` bytes keeps the partial; data past `size` is refused.
+            Message::Put { id: 8, path: "g", size: 4, offset: 0 },
+            Message::Put { id: 9, path: "h", size: 1, offset: 0 },
+            Message::Data { id: 8, offset: 0, bytes: Bytes(b"ab") },
+            Message::End { id: 8, sha256: sha(b"ab") },
+            Message::Put { id: 10, path: "g", size: 1, offset: 0 },
+            Message::Data { id: 10, offset: 0, bytes: Bytes(b"ab") },
+            Message::Put { id: 11, path: "g", size: 3, offset: 0 },
+            Message::Data { id: 11, offset: 1, bytes: Bytes(b"b") },
+            // Data, end and credit for ids that are not open are ignored.
+            Message::Data { id: 11, offset: 0, bytes: Bytes(b"a") },
+            Message::End { id: 99, sha256: sha(b"") },
+            Message::Credit { id: 98, bytes: 5 },
+            Message::Cancel { id: 97 },
+            Message::Ping { id: 12 },
+        ],
+    );
+    let ready = |id, offset| format!("{:?}", Message::PutReady { id, offset, window: 1000 });
+    assert_eq!(
+        answers,
+        [
+            error_text(1, ErrorCode::IsADirectory),
+            error_text(2, ErrorCode::IsADirectory),
+            error_text(3, ErrorCode::NotFound),
+            error_text(4, ErrorCode::BadOffset),
+            error_text(5, ErrorCode::NotADirectory),
+            error_text(6, ErrorCode::NotFound),
+            error_text(7, ErrorCode::BadOffset),
+            ready(8, 0),
+            error_text(9, ErrorCode::Busy),
+            format!("{:?}", Message::Credit { id: 8, bytes: 2 }),
+            error_text(8, ErrorCode::SizeMismatch),
+            ready(10, 0),
+            error_text(10, ErrorCode::SizeMismatch),
+            ready(11, 0),
+            error_text(11, ErrorCode::BadOffset),
+            format!("{:?}", Message::Pong { id: 12 }),
+        ]
+    );
+    assert!(storage.commits.is_empty());
+    assert_eq!(storage.files.len(), 1);
+}
+
+#[test]
+fn a_full_store_answers_no_space() {
+    let mut storage = MemStorage::new();
+    storage.capacity = Some(10);
+    let (answers, _) =
+        serve_bare(storage, &[Message::Put { id: 1, path: "big", size: 11, offset: 0 }]);
+    assert_eq!(answers, [error_text(1, ErrorCode::NoSpace)]);
+}
+
+#[test]
+fn the_client_keeps_its_limits_and_refuses_what_it_must_not_send() {
+    let (mut rx, mut tx) = (vec![0u8; CLIENT_RX_MIN], vec![0u8; CLIENT_TX_MIN]);
+    let mut client = ServiceClient::new(&mut rx, &mut tx).unwrap();
+    for id in 0..MAX_WAITING as u32 {
+        client.request(&Message::Ping { id }).unwrap();
+    }
+    assert_eq!(client.request(&Message::Ping { id: 99 }), Err(RequestError::TooManyWaiting));
+    // Credit and cancel have no answer of their own: not limited.
+    client.request(&Message::Cancel { id: 3 }).unwrap();
+    assert_eq!(client.request(&Message::Pong { id: 1 }), Err(RequestError::NotARequest));
+    let data = Message::Data { id: 1, offset: 0, bytes: Bytes(b"x") };
+    assert_eq!(client.request(&data), Err(RequestError::NotARequest));
+    // No put_ready yet: no window, nothing sent.
+    assert_eq!(client.send_data(1, 0, b"abc"), 0);
+    // A put_ready opens a window; send_data keeps within it.
+    let ready = enc(&Message::PutReady { id: 1, offset: 0, window: 5 });
+    assert_eq!(client.handle_input(&ready).unwrap().event, Some(ClientEvent::Message));
+    assert_eq!(client.message(), Some(Message::PutReady { id: 1, offset: 0, window: 5 }));
+    assert_eq!(client.window(1), 5);
+    assert_eq!(client.send_data(1, 0, b"abcdefgh"), 5);
+    assert_eq!(client.send_data(1, 5, b"fgh"), 0);
+    let credit = enc(&Message::Credit { id: 1, bytes: 3 });
+    client.handle_input(&credit).unwrap();
+    assert_eq!(client.send_data(1, 5, b"fgh"), 3);
+    // Received data is granted back at once.
+    let before = client.output_buf().len();
+    let data = enc(&Message::Data { id: 2, offset: 0, bytes: Bytes(b"hello") });
+    client.handle_input(&data).unwrap();
+    let out = client.output_buf()[before..].to_vec();
+    assert_eq!(out, enc(&Message::Credit { id: 2, bytes: 5 }));
+    // A client message from the server ends the connection, and the error stays.
+    let bad = enc(&Message::Ping { id: 1 });
+    assert_eq!(client.handle_input(&bad), Err(ClientError::Unexpected { id: 1 }));
+    assert_eq!(client.handle_input(&[]), Err(ClientError::Unexpected { id: 1 }));
+    assert!(client.is_done());
+}
+
+#[test]
+fn the_mixed_session_survives_bytewise_delivery_and_a_one_byte_window() {
+    let (data, src) = (body(3000), body(2000));
+    let s = session(
+        mixed_storage(&src),
+        mixed_script(&data),
+        1,
+        &mut pair::bytewise,
+        &mut pair::bytewise,
+    );
+    assert_eq!(s.storage.files["d/up.bin"], data);
+    assert_eq!(merged(&s.app.log[&4])[1], Got::Data(src));
+}

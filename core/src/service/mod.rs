@@ -8,6 +8,51 @@
 //! * [`server`]: [`ServiceServer`], the sans-IO server machine.
 //! * [`client`]: [`ServiceClient`], the sans-IO client machine.
 //! * `mem` (tests, the `pair` feature): an in-memory storage and command table.
+//!
+//! ## Hosting a server
+//!
+//! A server is a [`Machine`](crate::Machine): wrap it in a
+//! [`SecureChannel`](crate::secure::SecureChannel) with [`SERVICE`] as the service name and
+//! drive the channel like any exchange. It answers every request as it arrives (storage and
+//! command starts are synchronous calls), never waits for the caller, and refills its send
+//! buffer with file data and command output whenever output is taken. Two things are the
+//! host's: call [`ServiceServer::poll`] (through `with_inner`) when a command may have new
+//! output, and [`ServiceServer::shutdown`] when the connection ends without the client's
+//! close (a deadline, a reset, a channel error), so partial uploads are kept.
+//!
+//! ```
+//! use wirekit_core::service::mem::{MemCommands, MemStorage};
+//! use wirekit_core::service::*;
+//! use wirekit_core::Machine;
+//!
+//! let (mut srx, mut stx) = ([0u8; SERVER_RX_MIN], [0u8; SERVER_TX_MIN]);
+//! let (mut crx, mut ctx) = ([0u8; CLIENT_RX_MIN], [0u8; CLIENT_TX_MIN]);
+//! let mut storage = MemStorage::new();
+//! storage.files.insert("a.txt".into(), b"hello\n".to_vec());
+//! let mut server =
+//!     ServiceServer::new(storage, MemCommands::default(), &mut srx, &mut stx, 16_384).unwrap();
+//! let mut client = ServiceClient::new(&mut crx, &mut ctx).unwrap();
+//!
+//! // Two requests, pipelined; the bytes go straight across (no channel in this sketch).
+//! client.request(&Message::Ping { id: 1 }).unwrap();
+//! client.request(&Message::Stat { id: 2, path: "a.txt" }).unwrap();
+//! let wire = client.output_buf().to_vec();
+//! client.consume_output(wire.len());
+//! server.handle_input(&wire).unwrap();
+//!
+//! let answers = server.output_buf().to_vec();
+//! server.consume_output(answers.len());
+//! let mut rest = &answers[..];
+//! let mut got = Vec::new();
+//! while !rest.is_empty() {
+//!     let step = client.handle_input(rest).unwrap();
+//!     rest = &rest[step.consumed..];
+//!     if step.event == Some(ClientEvent::Message) {
+//!         got.push(format!("{:?}", client.message().unwrap()));
+//!     }
+//! }
+//! assert_eq!(got, ["Pong { id: 1 }", "StatReply { id: 2, kind: 1, size: 6, partial: 0 }"]);
+//! ```
 
 pub mod client;
 pub mod codec;

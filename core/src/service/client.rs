@@ -149,7 +149,8 @@ impl<'b> ServiceClient<'b> {
     pub fn send_data(&mut self, id: u32, offset: u64, bytes: &[u8]) -> usize {
         let Some((_, credit)) = self.put.as_mut().filter(|(put, _)| *put == id) else { return 0 };
         let room = self.tx.room().saturating_sub(super::queue::HEADROOM);
-        let n = bytes.len().min(MAX_DATA).min(room).min(*credit as usize);
+        let allowed = usize::try_from(*credit).unwrap_or(usize::MAX);
+        let n = bytes.len().min(MAX_DATA).min(room).min(allowed);
         if n == 0 {
             return 0;
         }

@@ -966,3 +966,77 @@ fn the_mixed_session_survives_bytewise_delivery_and_a_one_byte_window() {
     assert_eq!(s.storage.files["d/up.bin"], data);
     assert_eq!(merged(&s.app.log[&4])[1], Got::Data(src));
 }
+
+/// Every message type with arbitrary field values (text of any Unicode, bytes up to the
+/// chunk limit, integers across their range).
+fn arb_message_parts() -> impl Strategy<Value = (u8, u32, [u64; 3], String, Vec<u8>, Vec<String>)> {
+    (
+        0u8..23,
+        any::<u32>(),
+        [any::<u64>(), any::<u64>(), any::<u64>()],
+        "\\PC{0,40}",
+        proptest::collection::vec(any::<u8>(), 0..MAX_DATA),
+        proptest::collection::vec("\\PC{0,12}", 1..MAX_ARGS),
+    )
+}
+
+fn build<'a>(
+    ty: u8,
+    id: u32,
+    n: [u64; 3],
+    text: &'a str,
+    bytes: &'a [u8],
+    args: &'a [String],
+) -> Message<'a> {
+    let [a, b, c] = n;
+    let (small, code) = (a as u8, b as u32);
+    match ty {
+        0 => Message::Ping { id },
+        1 => Message::Pong { id },
+        2 => Message::Stat { id, path: text },
+        3 => Message::StatReply { id, kind: small, size: b, partial: c },
+        4 => Message::List { id, path: text, cursor: a },
+        5 => Message::Entry { id, name: text, kind: small, size: b },
+        6 => Message::ListEnd { id, next: (c % 2 == 0).then_some(a) },
+        7 => Message::Remove { id, path: text },
+        8 => Message::Mkdir { id, path: text },
+        9 => Message::Done { id },
+        10 => Message::Put { id, path: text, size: a, offset: b },
+        11 => Message::PutReady { id, offset: a, window: b },
+        12 => Message::Data { id, offset: a, bytes: Bytes(bytes) },
+        13 => Message::End { id, sha256: sha(bytes) },
+        14 => Message::PutDone { id, size: a, sha256: sha(bytes) },
+        15 => Message::Get { id, path: text, offset: a, window: b },
+        16 => Message::GetReady { id, size: a, offset: b },
+        17 => Message::Credit { id, bytes: a },
+        18 => Message::Exec {
+            id,
+            argv: args.iter().map(String::as_str).collect(),
+            timeout_ms: a,
+            window: b,
+        },
+        19 => Message::Output { id, stream: small, bytes: Bytes(bytes) },
+        20 => Message::Exit { id, kind: small, code },
+        21 => Message::Cancel { id },
+        _ => Message::Error { id, code },
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #[test]
+    fn every_message_round_trips_and_is_canonical(parts in arb_message_parts()) {
+        let (ty, id, n, text, bytes, args) = parts;
+        let message = build(ty, id, n, &text, &bytes, &args);
+        let wire = enc(&message);
+        prop_assert!(wire.len() <= 2 + MAX_MESSAGE);
+        prop_assert_eq!(usize::from(u16::from_be_bytes([wire[0], wire[1]])), wire.len() - 2);
+        // Map head, key 0, the type (one byte: < 24), key 1.
+        prop_assert_eq!(&wire[3..6], &[0, ty, 1]);
+        let decoded = decode(&wire[2..]).unwrap();
+        prop_assert_eq!(&decoded, &message);
+        let again = enc(&decoded);
+        drop(decoded);
+        prop_assert_eq!(again, wire);
+    }
+}

@@ -71,6 +71,10 @@ pub enum ClientEvent {
 /// [`ClientEvent::Message`] is reported. Received `data` and `output` are granted back to the
 /// server as soon as they are handed out. [`ServiceClient::finish`] once every answer is in:
 /// the machine is then done, and the channel can close.
+///
+/// An upload sends what the window and the send buffer allow at each call: call
+/// [`ServiceClient::send_data`] again after each answer (a `credit` widens the window) and
+/// after output was taken (room in the send buffer).
 pub struct ServiceClient<'b> {
     rx: Reader<'b>,
     /// A whole message is in `rx`, handed out; dropped on the next input.

@@ -55,13 +55,36 @@ const TABLE: CommandTable<'static> = CommandTable::new(&[
     (b"uptime", b"up\n"),
 ]);
 
-/// The socket set's slots. Not all-zero (an empty slot is a `None` with a non-zero tag), so
-/// kept apart from [`Storage`]: one non-zero byte would move a static from `.bss` to `.data`,
-/// whose initial image costs flash.
+/// The socket set's slots.
 pub type SocketSlots = [SocketStorage<'static>; 4];
 
-/// The empty slots.
-pub const EMPTY_SLOTS: SocketSlots = [SocketStorage::EMPTY; 4];
+/// The slots' static, filled at boot. An empty slot is not all-zero (a `None` with a
+/// non-zero niche tag), so a `static` of `[SocketStorage::EMPTY; 4]` would sit in `.data`,
+/// whose initial image costs 1,344 B of flash; this cell starts as tag 0 (`.bss`, no flash)
+/// and [`SlotsCell::fill`] writes the empty slots at run time.
+// A static, never moved: the empty variant's size does not matter.
+#[allow(clippy::large_enum_variant)]
+#[repr(u8)]
+pub enum SlotsCell {
+    /// Before boot's [`SlotsCell::fill`]: all zero.
+    Unset = 0,
+    /// The slots.
+    Set(SocketSlots) = 1,
+}
+
+impl SlotsCell {
+    /// The empty slots, written now.
+    pub fn fill(&'static mut self) -> &'static mut SocketSlots {
+        *self = Self::Set(Default::default());
+        match self {
+            Self::Set(slots) => slots,
+            // Just written.
+            Self::Unset => loop {
+                core::hint::spin_loop();
+            },
+        }
+    }
+}
 
 /// Buffers with a fixed address, all zero: `.bss`, so `size` counts them as RAM.
 pub struct Storage {

@@ -216,7 +216,12 @@ impl<X: Exchange + OnRefusal> Slot<X> {
     /// poll the session until it has nothing to say (`on_event` gets each event), close or
     /// reset when it is over, reset an idle connection. `end` gets each finished session
     /// back (to recycle its buffers). `ctx` is what the callbacks share.
+    ///
+    /// Never inlined: each call site has its own closures, so each is its own copy anyway,
+    /// and one copy per slot type and call site inlined into a firmware's main loop cost
+    /// 500 B of Cortex-M flash more (firmware/mcu-example, opt-level "z").
     #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
     pub fn serve<C>(
         &mut self,
         socket: &mut tcp::Socket<'_>,

@@ -19,6 +19,10 @@ use crate::drive::{Action, Driver, Input, StepError};
 use crate::frame::{Endian, FrameConfig, FrameDecoder, FrameReader, Width};
 use crate::header::FileHeader;
 use crate::io::Conn;
+use crate::service::mem::{MemCommands, MemStorage};
+use crate::service::{
+    ServiceClient, ServiceServer, CLIENT_RX_MIN, CLIENT_TX_MIN, SERVER_RX_MIN, SERVER_TX_MIN,
+};
 use crate::transfer::FileReceiver;
 use crate::Machine;
 
@@ -109,10 +113,10 @@ fn noise() -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// `noise` behind a plausible start: an mp challenge frame, a `{sha256}` one, an mp `-1`
-/// extension prefix, or nothing.
+/// extension prefix, the start of a device-service message, or nothing.
 fn near_valid(noise: Vec<u8>, pick: u8) -> Vec<u8> {
     let mut out = Vec::new();
-    match pick % 4 {
+    match pick % 5 {
         0 => {
             out.extend_from_slice(&(noise.len() as u32 + 11).to_be_bytes());
             out.extend_from_slice(b"#CHALLENGE#");
@@ -122,6 +126,11 @@ fn near_valid(noise: Vec<u8>, pick: u8) -> Vec<u8> {
             out.extend_from_slice(b"#CHALLENGE#{sha256}");
         }
         2 => out.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 20]),
+        // A service message: its length, then a map of three whose key 0 comes first.
+        3 => {
+            out.extend_from_slice(&(noise.len() as u16 + 2).to_be_bytes());
+            out.extend_from_slice(&[0xa3, 0x00]);
+        }
         _ => {}
     }
     out.extend_from_slice(&noise);
@@ -177,6 +186,13 @@ macro_rules! each_machine {
         for config in frame_configs() {
             $run(&mut FrameDecoder::new(config), data, chunks);
         }
+        let (mut srx, mut stx) = (vec![0u8; SERVER_RX_MIN], vec![0u8; SERVER_TX_MIN]);
+        let storage = MemStorage::new();
+        let mut server =
+            ServiceServer::new(storage, MemCommands::default(), &mut srx, &mut stx, 100).unwrap();
+        $run(&mut server, data, chunks);
+        let (mut crx, mut ctx) = (vec![0u8; CLIENT_RX_MIN], vec![0u8; CLIENT_TX_MIN]);
+        $run(&mut ServiceClient::new(&mut crx, &mut ctx).unwrap(), data, chunks);
     }};
 }
 

@@ -3,8 +3,9 @@
 //! Sans-IO state machines for the wirekit wire formats: length-prefixed framing,
 //! the JSON file header, HMAC challenge–response handshakes (the seed recipe and
 //! CPython's `multiprocessing.connection`), file transfer and remote commands, the
-//! [`secure`] channel (Noise `NNpsk0`) that any of these machines can run inside, and the
-//! serial [`link`] that carries any of them over a UART.
+//! [`secure`] channel (Noise `NNpsk0`) that any of these machines can run inside, the
+//! device [`service`] (put with resume and digests, get, list, exec with exit status) inside
+//! it, and the serial [`link`] that carries any of them over a UART.
 //!
 //! `#![no_std]`, no allocator, no clock, no RNG, no sockets: bytes go in, bytes and
 //! events come out, and randomness is an argument.
@@ -45,6 +46,7 @@ pub mod header;
 pub mod io;
 pub mod link;
 pub mod secure;
+pub mod service;
 pub mod transfer;
 
 #[cfg(any(test, feature = "pair"))]

@@ -445,4 +445,109 @@ fn main() {
         "secret-key",
         &cat(&[&[2], &random, &Chunking::encode(&[]), &mac::hmac("md5", EGG, b"x").unwrap()]),
     );
+
+    service_seeds();
+}
+
+/// The device service: every vector body for the decoder; for the server, scripts of every
+/// request (with right and wrong digests, a resume, windows and credits).
+fn service_seeds() {
+    use sha2::{Digest as _, Sha256};
+    use wirekit_core::service::{encode, Argv, Bytes, Digest, Message};
+
+    let mut out = Out::new("service_decode");
+    let text = fs::read_to_string(format!("{VECTORS}/service.txt")).expect("service vectors");
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let mut parts = line.split(' ');
+        let (Some(kind), Some(name), Some(h)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let bytes = hex(h);
+        let body = if kind == "valid" { &bytes[2..] } else { &bytes[..] };
+        out.put(&format!("{kind}-{name}"), body);
+    }
+
+    let enc = |messages: &[Message<'_>]| -> Vec<u8> {
+        let mut v = Vec::new();
+        for m in messages {
+            let mut buf = [0u8; 4200];
+            let n = encode(m, &mut buf).expect("encodes");
+            v.extend_from_slice(&buf[..n]);
+        }
+        v
+    };
+    let sha = |b: &[u8]| Digest(Sha256::digest(b).into());
+    let argv = |args: &[&'static str]| args.iter().copied().collect::<Argv<'static>>();
+    let resumed = [7u8; 60];
+    let scripts: [(&str, Vec<u8>); 7] = [
+        (
+            "short",
+            enc(&[
+                Message::Ping { id: 1 },
+                Message::Stat { id: 2, path: "a" },
+                Message::Stat { id: 3, path: "p" },
+                Message::List { id: 4, path: "", cursor: 0 },
+                Message::Mkdir { id: 5, path: "d/e" },
+                Message::Remove { id: 6, path: "d/b" },
+            ]),
+        ),
+        (
+            "put",
+            enc(&[
+                Message::Put { id: 1, path: "new", size: 6, offset: 0 },
+                Message::Data { id: 1, offset: 0, bytes: Bytes(b"hello\n") },
+                Message::End { id: 1, sha256: sha(b"hello\n") },
+            ]),
+        ),
+        (
+            "put-bad-digest",
+            enc(&[
+                Message::Put { id: 1, path: "a", size: 3, offset: 0 },
+                Message::Data { id: 1, offset: 0, bytes: Bytes(b"abc") },
+                Message::End { id: 1, sha256: sha(b"abd") },
+            ]),
+        ),
+        (
+            "put-resume",
+            enc(&[
+                Message::Put { id: 1, path: "p", size: 60, offset: 50 },
+                Message::Data { id: 1, offset: 50, bytes: Bytes(&resumed[50..]) },
+                Message::End { id: 1, sha256: sha(&resumed) },
+            ]),
+        ),
+        (
+            "get",
+            enc(&[
+                Message::Get { id: 1, path: "a", offset: 10, window: 50 },
+                Message::Credit { id: 1, bytes: 50 },
+                Message::Get { id: 2, path: "d", offset: 0, window: 50 },
+            ]),
+        ),
+        (
+            "exec",
+            enc(&[
+                Message::Exec { id: 1, argv: argv(&["echo", "hi"]), timeout_ms: 0, window: 100 },
+                Message::Credit { id: 1, bytes: 100 },
+                Message::Exec { id: 2, argv: argv(&["spew", "2000"]), timeout_ms: 0, window: 500 },
+                Message::Credit { id: 2, bytes: 1500 },
+            ]),
+        ),
+        (
+            "cancel",
+            enc(&[
+                Message::Exec { id: 1, argv: argv(&["spew", "9000"]), timeout_ms: 0, window: 500 },
+                Message::Put { id: 2, path: "big", size: 100, offset: 0 },
+                Message::Data { id: 2, offset: 0, bytes: Bytes(&[1; 40]) },
+                Message::Cancel { id: 1 },
+                Message::Cancel { id: 2 },
+                Message::Stat { id: 3, path: "big" },
+            ]),
+        ),
+    ];
+    let mut out = Out::new("service_server");
+    for (name, stream) in &scripts {
+        for (cname, sizes) in CHUNKINGS {
+            out.put(&format!("{name}-{cname}"), &cat(&[&[3], &Chunking::encode(sizes), stream]));
+        }
+    }
 }

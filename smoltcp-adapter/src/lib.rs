@@ -98,7 +98,7 @@ pub use digest::{md5_hex, Md5Sink};
 pub use session::{
     proceeds_after, AgentError, AgentEvent, Authenticate, CommandAgent, CommandController,
     ControllerError, ControllerEvent, Exchange, FileEvent, FileReceive, FileSend, ReceiveError,
-    SecureAuth, SecureCommandAgent, SecureEvent, SecureFileReceive, SecureSession,
+    SecureAuth, SecureCommandAgent, SecureDevice, SecureEvent, SecureFileReceive, SecureSession,
     SecureSessionError, SendError, Session, SessionError, SessionEvent, DEVICE_PLAINTEXT_LIMIT,
 };
 pub use sink::{BodySink, ByteCounter, SinkFull, SliceSink};

@@ -22,6 +22,7 @@
 //!   peer that vanished without a FIN is noticed by smoltcp (its `timeout`) even while the
 //!   session legitimately waits.
 
+use core::convert::Infallible;
 use core::fmt;
 use core::time::Duration;
 
@@ -178,9 +179,16 @@ impl<'t, 'a> Turn<'t, 'a> {
 #[derive(Debug)]
 pub struct Slot<X> {
     handle: SocketHandle,
+    link: Link,
+    session: Option<X>,
+}
+
+/// A slot's connection lifecycle, apart from its session: the steps of [`Slot::serve`] that
+/// do not depend on the session type, linked once however many slot types a firmware has.
+#[derive(Debug)]
+struct Link {
     port: u16,
     config: SlotConfig,
-    session: Option<X>,
     peer: Option<IpEndpoint>,
     deadlines: Deadlines,
 }
@@ -188,7 +196,8 @@ pub struct Slot<X> {
 impl<X: Exchange + OnRefusal> Slot<X> {
     /// A slot for the socket `handle`, listening on `port` from the first [`Slot::serve`].
     pub const fn new(handle: SocketHandle, port: u16, config: SlotConfig) -> Self {
-        Self { handle, port, config, session: None, peer: None, deadlines: Deadlines::new() }
+        let link = Link { port, config, peer: None, deadlines: Deadlines::new() };
+        Self { handle, link, session: None }
     }
 
     /// The socket.
@@ -203,12 +212,12 @@ impl<X: Exchange + OnRefusal> Slot<X> {
 
     /// The current peer.
     pub const fn peer(&self) -> Option<IpEndpoint> {
-        self.peer
+        self.link.peer
     }
 
     /// When [`Slot::serve`] must run again for the idle deadline, if one is armed.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        self.deadlines.poll_timeout()
+        self.link.deadlines.poll_timeout()
     }
 
     /// One turn for this socket at `now` (time since boot): listen again once closed (or in
@@ -216,7 +225,12 @@ impl<X: Exchange + OnRefusal> Slot<X> {
     /// poll the session until it has nothing to say (`on_event` gets each event), close or
     /// reset when it is over, reset an idle connection. `end` gets each finished session
     /// back (to recycle its buffers). `ctx` is what the callbacks share.
+    ///
+    /// Never inlined: each call site has its own closures, so each is its own copy anyway,
+    /// and one copy per slot type and call site inlined into a firmware's main loop cost
+    /// 500 B of Cortex-M flash more (firmware/mcu-example, opt-level "z").
     #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
     pub fn serve<C>(
         &mut self,
         socket: &mut tcp::Socket<'_>,
@@ -231,41 +245,23 @@ impl<X: Exchange + OnRefusal> Slot<X> {
             if let Some(session) = self.session.take() {
                 end(ctx, session);
             }
-            self.peer = None;
-            self.deadlines = Deadlines::new();
-            return match socket.listen(self.port) {
-                Ok(()) => Served::busy(false),
-                Err(e) => Served::note(SlotNote::ListenFailed(e)),
-            };
+            return self.link.listen(socket).widen();
         }
         if self.session.is_none() {
-            if !matches!(socket.state(), tcp::State::Established | tcp::State::CloseWait) {
-                return Served::busy(false);
-            }
-            let Some(peer) = socket.remote_endpoint() else { return Served::busy(false) };
-            self.peer = Some(peer);
-            socket.set_keep_alive(self.config.keep_alive.map(to_smoltcp));
-            self.deadlines = match self.config.idle {
-                Some(idle) => Deadlines::new().with_idle_timeout(idle),
-                None => Deadlines::new(),
-            };
+            let Some(peer) = self.link.accept(socket) else { return Served::busy(false) };
             self.session = start(ctx, peer);
             if self.session.is_none() {
                 socket.abort();
                 return Served::busy(true);
             }
         }
-        let (Some(session), Some(peer)) = (self.session.as_mut(), self.peer) else {
+        let (Some(session), Some(peer)) = (self.session.as_mut(), self.link.peer) else {
             return Served::busy(false);
         };
 
         if !socket.may_send() {
             // We closed already: the exchange is over, so bytes now are unwanted.
-            if socket.recv_queue() > 0 {
-                socket.abort();
-                return Served::note(SlotNote::DataAfterClose);
-            }
-            return self.check_idle(socket, now, false);
+            return self.link.after_close(socket, now).widen();
         }
 
         let mut busy = false;
@@ -285,11 +281,65 @@ impl<X: Exchange + OnRefusal> Slot<X> {
                 }
             }
         }
-        if session.reset_now() {
+        let reset = session.reset_now();
+        let flushed = !reset && session.is_flushed(socket);
+        self.link.after_poll(socket, now, busy, reset, flushed).widen()
+    }
+}
+
+impl Link {
+    /// The connection is closed (or in TIME-WAIT): forget it and listen again.
+    fn listen(&mut self, socket: &mut tcp::Socket<'_>) -> Served<Infallible> {
+        self.peer = None;
+        self.deadlines = Deadlines::new();
+        match socket.listen(self.port) {
+            Ok(()) => Served::busy(false),
+            Err(e) => Served::note(SlotNote::ListenFailed(e)),
+        }
+    }
+
+    /// No session yet: once the connection is up, its peer (keep-alive and the idle
+    /// deadline armed), for which a session is to start.
+    fn accept(&mut self, socket: &mut tcp::Socket<'_>) -> Option<IpEndpoint> {
+        if !matches!(socket.state(), tcp::State::Established | tcp::State::CloseWait) {
+            return None;
+        }
+        let peer = socket.remote_endpoint()?;
+        self.peer = Some(peer);
+        socket.set_keep_alive(self.config.keep_alive.map(to_smoltcp));
+        self.deadlines = match self.config.idle {
+            Some(idle) => Deadlines::new().with_idle_timeout(idle),
+            None => Deadlines::new(),
+        };
+        Some(peer)
+    }
+
+    /// We closed our side already: reset on bytes from the peer, else wait for its FIN
+    /// (within the idle deadline).
+    fn after_close(&mut self, socket: &mut tcp::Socket<'_>, now: Duration) -> Served<Infallible> {
+        if socket.recv_queue() > 0 {
+            socket.abort();
+            return Served::note(SlotNote::DataAfterClose);
+        }
+        self.check_idle(socket, now, false)
+    }
+
+    /// The session was polled (`busy`: something moved): reset it when it asks to
+    /// (`reset`, a refused peer), close once it is over (`flushed`; reset instead when bytes
+    /// of the peer are left unread), else check the idle deadline.
+    fn after_poll(
+        &mut self,
+        socket: &mut tcp::Socket<'_>,
+        now: Duration,
+        busy: bool,
+        reset: bool,
+        flushed: bool,
+    ) -> Served<Infallible> {
+        if reset {
             socket.abort();
             return Served::busy(true);
         }
-        if session.is_flushed(socket) {
+        if flushed {
             if socket.recv_queue() > 0 {
                 socket.abort();
                 return Served::note(SlotNote::UnreadAfterSession);
@@ -306,7 +356,7 @@ impl<X: Exchange + OnRefusal> Slot<X> {
         socket: &mut tcp::Socket<'_>,
         now: Duration,
         busy: bool,
-    ) -> Served<X::Error> {
+    ) -> Served<Infallible> {
         if busy {
             self.deadlines.activity();
         }
@@ -317,6 +367,21 @@ impl<X: Exchange + OnRefusal> Slot<X> {
                 Served::note(SlotNote::TimedOut(expired))
             }
         }
+    }
+}
+
+impl Served<Infallible> {
+    /// The same, as a slot's result for a session with error type `E` (these steps never
+    /// carry a session error).
+    fn widen<E>(self) -> Served<E> {
+        let note = self.note.map(|note| match note {
+            SlotNote::ListenFailed(e) => SlotNote::ListenFailed(e),
+            SlotNote::Failed(never) => match never {},
+            SlotNote::DataAfterClose => SlotNote::DataAfterClose,
+            SlotNote::UnreadAfterSession => SlotNote::UnreadAfterSession,
+            SlotNote::TimedOut(expired) => SlotNote::TimedOut(expired),
+        });
+        Served { busy: self.busy, note }
     }
 }
 

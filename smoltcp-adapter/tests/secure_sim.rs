@@ -14,16 +14,17 @@ use sim::{connect_tcp, Faults, Flow, Limits, Peer, Sim};
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 use wirekit_core::frame::FrameConfig;
-use wirekit_core::header::FileHeader;
+use wirekit_core::header::{FileHeader, MAX_HEADER_LEN};
 use wirekit_core::secure::{
     rx_buf_len, Buffers, ChannelEvent, Config, InnerHandler, Psk, Role, SecureChannel, SecureError,
 };
 use wirekit_core::transfer::{FileReceiver, FileSender};
 use wirekit_core::{Handled, Machine};
-use wirekit_smoltcp::session::secure::FramedCommandError;
+use wirekit_smoltcp::session::secure::{DeviceEvent, FramedCommandError};
 use wirekit_smoltcp::{
     AgentEvent, CommandOutput, Exchange, FileEvent, Progress, PumpError, SecureAuth,
-    SecureCommandAgent, SecureEvent, SecureFileReceive, SliceOutput, DEVICE_PLAINTEXT_LIMIT,
+    SecureCommandAgent, SecureDevice, SecureEvent, SecureFileReceive, SliceOutput,
+    DEVICE_PLAINTEXT_LIMIT,
 };
 
 const KEY: &[u8] = b"a 32-byte key, shared by both!!!";
@@ -609,4 +610,101 @@ fn a_command_frame_longer_than_the_agents_buffer_is_refused() {
 fn keys_under_16_bytes_are_refused_before_any_session() {
     assert!(Psk::derive(b"fifteen bytes!!").is_err());
     assert!(Psk::derive(b"sixteen bytes!!!").is_ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// SecureDevice: both exchanges as one session type, the same bytes and events.
+
+type Device = SecureDevice<'static, 'static, DigestSink, Handler, MAX_HEADER_LEN, 256>;
+
+fn device_file(key: &[u8]) -> Device {
+    let psk = Psk::derive(key).unwrap();
+    let receiver = FileReceiver::new(FrameConfig::seed()).with_max_size(1 << 20);
+    let sink = DigestSink::default();
+    Device::file(DEVICE_PLAINTEXT_LIMIT, &psk, EPH_DEVICE, device_buffers(), receiver, sink)
+        .unwrap()
+}
+
+fn device_exec(key: &[u8], tx: usize) -> Device {
+    let psk = Psk::derive(key).unwrap();
+    let out = SliceOutput::new(leak(512), leak(128));
+    let buffers = device_buffers_tx(tx);
+    Device::exec(DEVICE_PLAINTEXT_LIMIT, &psk, EPH_DEVICE, buffers, echo_handler, out).unwrap()
+}
+
+#[test]
+fn a_device_session_receives_a_file_like_secure_file_receive() {
+    let data = test_bytes(50_000, 8);
+    for faults in FAULTS {
+        let mut pc = peer(Pc::new(KEY, b"file", file_script(&data), End::CloseNotify, None));
+        let mut device = peer(device_file(KEY));
+        run(faults, &mut pc, &mut device);
+        assert!(device.error.is_none() && pc.error.is_none(), "{:?} {:?}", device.error, pc.error);
+        let sink = device.x.sink().expect("a file session");
+        assert_eq!(sink.digest, Some(md5_of(&data)));
+        let len = data.len() as u64;
+        assert_eq!(
+            device.events,
+            [
+                SecureEvent::Authenticated,
+                SecureEvent::Exchange(DeviceEvent::File(FileEvent::Header { filesize: len })),
+                SecureEvent::Exchange(DeviceEvent::File(FileEvent::Done { len })),
+            ]
+        );
+        assert!(pc.x.pump.machine().channel.peer_closed());
+    }
+
+    // Cut before the sender's close_notify: aborted, not committed.
+    let (_, device) =
+        run_clean(Pc::new(KEY, b"file", file_script(&data), End::Truncate, None), device_file(KEY));
+    assert_eq!(secure_error(&device.error), SecureError::Truncated);
+    let sink = device.x.sink().expect("a file session");
+    assert!(sink.aborted && sink.digest.is_none());
+
+    // The prologue names the service: an exec handshake fails a file session.
+    let (_, device) = run_clean(
+        Pc::new(KEY, b"exec", command_frames(&[b"ver"]), End::CloseNotify, None),
+        device_file(KEY),
+    );
+    assert_eq!(secure_error(&device.error), SecureError::HandshakeAuth);
+}
+
+#[test]
+fn a_device_session_answers_commands_like_secure_command_agent() {
+    // Replies in several records through a 200-byte send buffer, commands waiting inside
+    // the channel.
+    let script = command_frames(&[b"big", b"two", b"fail", b"q"]);
+    for faults in FAULTS {
+        let mut pc = peer(Pc::new(KEY, b"exec", script.clone(), End::CloseNotify, None));
+        let mut device = peer(device_exec(KEY, 200));
+        run(faults, &mut pc, &mut device);
+        assert!(device.error.is_none() && pc.error.is_none(), "{:?} {:?}", device.error, pc.error);
+        assert_eq!(
+            parse_replies(pc.x.received()),
+            [vec![b'b'; 400], b"ran two".to_vec(), b"unknown command\n".to_vec()]
+        );
+        let ran = |command_len, reply_len| {
+            let ran = AgentEvent::Ran { command_len, reply_len, overflow: None };
+            SecureEvent::Exchange(DeviceEvent::Exec(ran))
+        };
+        assert_eq!(
+            device.events,
+            [
+                SecureEvent::Authenticated,
+                ran(3, 400),
+                ran(3, 7),
+                ran(4, 16),
+                SecureEvent::Exchange(DeviceEvent::Exec(AgentEvent::Quit)),
+            ]
+        );
+        assert!(device.x.sink().is_none());
+    }
+
+    // A file handshake fails an exec session.
+    let data = test_bytes(100, 9);
+    let (_, device) = run_clean(
+        Pc::new(KEY, b"file", file_script(&data), End::CloseNotify, None),
+        device_exec(KEY, 600),
+    );
+    assert_eq!(secure_error(&device.error), SecureError::HandshakeAuth);
 }

@@ -24,9 +24,9 @@ mod mcu {
     #[entry]
     fn main() -> ! {
         // cortex-m-rt turns these into safe `&'static mut`s.
-        static mut SLOTS: crate::app::SocketSlots = crate::app::EMPTY_SLOTS;
+        static mut SLOTS: crate::app::SlotsCell = crate::app::SlotsCell::Unset;
         static mut STORAGE: crate::app::Storage = crate::app::Storage::new();
-        crate::app::run(SLOTS, STORAGE, crate::rng::Stm32Rng::enable())
+        crate::app::run(SLOTS.fill(), STORAGE, crate::rng::Stm32Rng::enable())
     }
 
     /// No unwinding and no output channel: stop here (a debugger shows where).

@@ -15,7 +15,8 @@
 //! * [`CommandAgent`] / [`CommandController`]: the core's command machines with a handler
 //!   on one side and a reply sink on the other.
 //! * [`secure`]: the same exchanges as the secure profile's responder, inside the core's
-//!   Noise channel ([`SecureAuth`], [`SecureFileReceive`], [`SecureCommandAgent`]).
+//!   Noise channel ([`SecureAuth`], [`SecureFileReceive`], [`SecureCommandAgent`]; both
+//!   of the last two as one type, [`SecureDevice`], for a firmware that serves both).
 //! * [`Session`]: a handshake, then one of the above on the same socket. Bytes the peer sent
 //!   right behind the handshake stay in the socket's receive buffer, because the handshake
 //!   machine consumes only its own.
@@ -40,7 +41,7 @@ pub use command::AgentEvent;
 pub use command::{AgentError, CommandAgent, CommandController, ControllerError, ControllerEvent};
 pub use file::{FileEvent, FileReceive, FileSend, ReceiveError, SendError};
 pub use secure::{
-    SecureAuth, SecureCommandAgent, SecureEvent, SecureFileReceive, SecureSession,
+    SecureAuth, SecureCommandAgent, SecureDevice, SecureEvent, SecureFileReceive, SecureSession,
     SecureSessionError, DEVICE_PLAINTEXT_LIMIT,
 };
 pub use sequence::{proceeds_after, Session, SessionError, SessionEvent};

@@ -43,6 +43,12 @@ use crate::tcp::{Progress, PumpError, TcpPump};
 
 pub use wirekit_core::secure::rx_buf_len;
 
+mod device;
+pub use device::{
+    DeviceError, DeviceEvent, DeviceInner, DeviceInnerError, DeviceInnerEvent, DeviceService,
+    SecureDevice,
+};
+
 /// The plaintext limit a device states in its handshake: records to it carry at most this
 /// much, so its receive buffer is [`rx_buf_len`]`(1024)` = 1,042 bytes.
 pub const DEVICE_PLAINTEXT_LIMIT: u16 = 1024;
@@ -57,8 +63,9 @@ pub trait SecureService {
     type Event: Copy;
     /// Why the device side refused (a sink error).
     type Error: Copy;
-    /// The prologue's service name (`auth`, `file`, `exec`).
-    const NAME: &'static [u8];
+    /// The prologue's service name (`auth`, `file`, `exec`). A method, not a constant, so
+    /// one service type can serve several exchanges ([`DeviceService`]).
+    fn name(&self) -> &'static [u8];
 
     /// One event of the inner machine (it borrows the channel's receive buffer, so it is
     /// handled here): `Some` stops the pump and reports it.
@@ -229,7 +236,7 @@ where
         inner: S::Inner,
         service: S,
     ) -> Result<Self, SetupError> {
-        let config = Config { role: Role::Responder, service: S::NAME, max_plaintext };
+        let config = Config { role: Role::Responder, service: service.name(), max_plaintext };
         let channel = SecureChannel::new(&config, psk, ephemeral, buffers, inner, Serve(service))?;
         Ok(Self {
             pump: TcpPump::new(channel),
@@ -431,7 +438,9 @@ impl SecureService for AuthService {
     type Inner = NoData;
     type Event = Infallible;
     type Error = Infallible;
-    const NAME: &'static [u8] = b"auth";
+    fn name(&self) -> &'static [u8] {
+        b"auth"
+    }
 
     fn on_inner_event(
         &mut self,
@@ -491,13 +500,22 @@ impl<S: BodySink, const N: usize> FileService<S, N> {
     pub fn into_sink(self) -> S {
         self.sink
     }
+
+    /// Commit the `len` bytes received (`BodySink::finish`).
+    fn finish(&mut self, len: u64) -> Result<FileEvent, S::Error> {
+        self.sink.finish()?;
+        self.finished = true;
+        Ok(FileEvent::Done { len })
+    }
 }
 
 impl<S: BodySink, const N: usize> SecureService for FileService<S, N> {
     type Inner = FileReceiver<N>;
     type Event = FileEvent;
     type Error = S::Error;
-    const NAME: &'static [u8] = b"file";
+    fn name(&self) -> &'static [u8] {
+        b"file"
+    }
 
     fn on_inner_event(
         &mut self,
@@ -519,10 +537,7 @@ impl<S: BodySink, const N: usize> SecureService for FileService<S, N> {
         channel: &mut SecureChannel<'_, FileReceiver<N>, Serve<Self>>,
     ) -> Result<Option<FileEvent>, S::Error> {
         let len = channel.inner().received();
-        let service = &mut channel.handler_mut().0;
-        service.sink.finish()?;
-        service.finished = true;
-        Ok(Some(FileEvent::Done { len }))
+        channel.handler_mut().0.finish(len).map(Some)
     }
 
     fn abort(&mut self) {
@@ -595,14 +610,30 @@ impl<'o, C: CommandHandler, const N: usize> ExecService<'o, C, N> {
         (self.handler, self.out)
     }
 
-    /// Reply bytes not sealed yet, from where the last seal stopped.
-    fn unsent(&self) -> &[u8] {
-        let stdout = self.out.stdout_bytes();
-        match self.reply_sent.checked_sub(stdout.len()) {
-            None => stdout.get(self.reply_sent..),
-            Some(into_stderr) => self.out.stderr_bytes().get(into_stderr..),
+    /// Seal the reply still owed, straight from the reply buffers, into a channel whose
+    /// handler holds this service and whose inner machine is its agent. Returns the
+    /// plaintext bytes sealed: fewer than owed when the send buffer filled up.
+    fn seal_reply<I, H>(channel: &mut SecureChannel<'_, I, H>) -> Result<usize, ReplyFailure>
+    where
+        I: Machine + HoldsAgent<N>,
+        H: InnerHandler<I> + HoldsReply,
+    {
+        let mut sealed = 0usize;
+        while channel.handler().reply_pending() > 0 {
+            let n = channel
+                .write_handler_plaintext(HoldsReply::reply_unsent)
+                .map_err(ReplyFailure::Secure)?;
+            if n == 0 {
+                // The send buffer is full: the pump flushes it into the socket first.
+                break;
+            }
+            channel
+                .with_inner(|inner| inner.agent().map_or(Ok(()), |a| a.record_reply_bytes(n)))
+                .map_err(ReplyFailure::Command)?;
+            channel.handler_mut().reply_sealed(n);
+            sealed = sealed.saturating_add(n);
         }
-        .unwrap_or_default()
+        Ok(sealed)
     }
 }
 
@@ -610,7 +641,9 @@ impl<C: CommandHandler, const N: usize> SecureService for ExecService<'_, C, N> 
     type Inner = FramedAgent<N>;
     type Event = AgentEvent;
     type Error = CommandError;
-    const NAME: &'static [u8] = b"exec";
+    fn name(&self) -> &'static [u8] {
+        b"exec"
+    }
 
     fn on_inner_event(
         &mut self,
@@ -643,28 +676,72 @@ impl<C: CommandHandler, const N: usize> SecureService for ExecService<'_, C, N> 
     fn send(
         channel: &mut SecureChannel<'_, FramedAgent<N>, Serve<Self>>,
     ) -> Result<usize, SecureSessionError<FramedCommandError, CommandError>> {
-        let mut sealed = 0usize;
-        while channel.handler().0.pending() > 0 {
-            let n = channel
-                .write_handler_plaintext(|service| service.0.unsent())
-                .map_err(|e| SecureSessionError::Pump(PumpError::Machine(e.into())))?;
-            if n == 0 {
-                // The send buffer is full: the pump flushes it into the socket first.
-                break;
-            }
-            channel
-                .with_inner(|agent| agent.record_reply_bytes(n))
-                .map_err(SecureSessionError::Service)?;
-            let service = &mut channel.handler_mut().0;
-            service.reply_sent = service.reply_sent.saturating_add(n);
-            sealed = sealed.saturating_add(n);
-        }
-        Ok(sealed)
+        Self::seal_reply(channel).map_err(|e| match e {
+            ReplyFailure::Secure(e) => SecureSessionError::Pump(PumpError::Machine(e.into())),
+            ReplyFailure::Command(e) => SecureSessionError::Service(e),
+        })
     }
 
     fn pending(&self) -> usize {
+        self.reply_pending()
+    }
+}
+
+/// A channel handler that holds an [`ExecService`]'s reply (for
+/// [`ExecService::seal_reply`]).
+trait HoldsReply {
+    /// Reply bytes not sealed yet.
+    fn reply_pending(&self) -> usize;
+    /// Those bytes, from where the last seal stopped.
+    fn reply_unsent(&self) -> &[u8];
+    /// `n` of them were sealed.
+    fn reply_sealed(&mut self, n: usize);
+}
+
+impl<C, const N: usize> HoldsReply for ExecService<'_, C, N> {
+    fn reply_pending(&self) -> usize {
         self.reply_len.saturating_sub(self.reply_sent)
     }
+    fn reply_unsent(&self) -> &[u8] {
+        let stdout = self.out.stdout_bytes();
+        match self.reply_sent.checked_sub(stdout.len()) {
+            None => stdout.get(self.reply_sent..),
+            Some(into_stderr) => self.out.stderr_bytes().get(into_stderr..),
+        }
+        .unwrap_or_default()
+    }
+    fn reply_sealed(&mut self, n: usize) {
+        self.reply_sent = self.reply_sent.saturating_add(n);
+    }
+}
+
+impl<S: HoldsReply> HoldsReply for Serve<S> {
+    fn reply_pending(&self) -> usize {
+        self.0.reply_pending()
+    }
+    fn reply_unsent(&self) -> &[u8] {
+        self.0.reply_unsent()
+    }
+    fn reply_sealed(&mut self, n: usize) {
+        self.0.reply_sealed(n);
+    }
+}
+
+/// An inner machine that is (or holds) a [`FramedAgent`].
+trait HoldsAgent<const N: usize> {
+    fn agent(&mut self) -> Option<&mut FramedAgent<N>>;
+}
+
+impl<const N: usize> HoldsAgent<N> for FramedAgent<N> {
+    fn agent(&mut self) -> Option<&mut FramedAgent<N>> {
+        Some(self)
+    }
+}
+
+/// Why [`ExecService::seal_reply`] stopped.
+enum ReplyFailure {
+    Secure(SecureError),
+    Command(CommandError),
 }
 
 /// `wirekit exec controller --profile secure` on a device, answered by a [`CommandHandler`].

@@ -2,9 +2,10 @@
 //!
 //! Sans-IO state machines for the wirekit wire formats: length-prefixed framing,
 //! the JSON file header, HMAC challenge–response handshakes (the seed recipe and
-//! CPython's `multiprocessing.connection`), file transfer and remote commands, and the
-//! [`secure`] channel (Noise `NNpsk0`) that any of these machines can run inside, and the
-//! device [`service`] (put with resume and digests, get, list, exec with exit status) inside it.
+//! CPython's `multiprocessing.connection`), file transfer and remote commands, the
+//! [`secure`] channel (Noise `NNpsk0`) that any of these machines can run inside, the
+//! device [`service`] (put with resume and digests, get, list, exec with exit status) inside
+//! it, and the serial [`link`] that carries any of them over a UART.
 //!
 //! `#![no_std]`, no allocator, no clock, no RNG, no sockets: bytes go in, bytes and
 //! events come out, and randomness is an argument.
@@ -43,6 +44,7 @@ pub mod drive;
 pub mod frame;
 pub mod header;
 pub mod io;
+pub mod link;
 pub mod secure;
 pub mod service;
 pub mod transfer;

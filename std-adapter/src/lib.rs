@@ -35,6 +35,7 @@ pub mod progress;
 pub mod runner;
 pub mod safe_name;
 pub mod secure;
+pub mod serial;
 pub mod session;
 pub mod tcp;
 pub mod udp;

@@ -13,6 +13,7 @@ use super::*;
 use crate::frame::FrameConfig;
 use crate::header::FileHeader;
 use crate::pair::{self, Options, Sizes};
+use crate::transfer::in_memory::SendFile;
 use crate::transfer::{FileReceiver, FileSender, ReceiveEvent, TransferError};
 use crate::{Handled, Machine};
 
@@ -209,45 +210,6 @@ fn psk_and_wire_bytes_match_the_shared_vectors() {
     assert_eq!(init.handle_eof(), Ok(None));
 }
 
-/// The sender's header from the `FileSender`, then the body: one inner machine, so the pair
-/// harness can run a whole transfer inside the channel.
-struct SendFile {
-    sender: FileSender,
-    body: Vec<u8>,
-    body_sent: usize,
-}
-
-impl Machine for SendFile {
-    type Event<'i> = core::convert::Infallible;
-    type Error = TransferError;
-    fn handle_input<'i>(
-        &mut self,
-        input: &'i [u8],
-    ) -> Result<Handled<Self::Event<'i>>, TransferError> {
-        self.sender.handle_input(input)
-    }
-    fn handle_eof(&mut self) -> Result<Option<Self::Event<'static>>, TransferError> {
-        self.sender.handle_eof()
-    }
-    fn output_buf(&self) -> &[u8] {
-        match self.sender.output_buf() {
-            [] => &self.body[self.body_sent..],
-            header => header,
-        }
-    }
-    fn consume_output(&mut self, n: usize) {
-        if self.sender.header_sent() {
-            self.body_sent += n;
-            self.sender.record_body(n as u64).unwrap();
-        } else {
-            self.sender.consume_output(n);
-        }
-    }
-    fn is_done(&self) -> bool {
-        self.sender.is_done()
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Got {
     Header(u64),
@@ -313,11 +275,8 @@ fn transfer(
 ) -> Run {
     let psk = Psk::derive(KEY).unwrap();
     let header = FileHeader { filename: "f.bin", filepath: "", filesize: body.len() as u64 };
-    let sender = SendFile {
-        sender: FileSender::new(FrameConfig::seed(), &header).unwrap(),
-        body: body.to_vec(),
-        body_sent: 0,
-    };
+    let sender =
+        SendFile::new(FileSender::new(FrameConfig::seed(), &header).unwrap(), body.to_vec());
     let mut bs = Bufs::new(MAX_PLAINTEXT_LIMIT, tx);
     let mut br = Bufs::new(recv_limit, tx);
     let mut a = SecureChannel::new(

@@ -15,6 +15,8 @@
 //! The file names are data as the peer sent them; making a safe local name out of them is the
 //! adapter's job.
 
+#[cfg(any(test, feature = "pair"))]
+pub mod in_memory;
 mod receiver;
 mod sender;
 
